@@ -1,0 +1,3 @@
+module github.com/maxbooster/maxbooster
+
+go 1.26.8
