@@ -1,0 +1,296 @@
+package crdt
+
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+// DocOptions configures a Doc. The zero value (or a nil *DocOptions) gives
+// the yjs defaults: a random 32-bit client id and garbage collection on.
+type DocOptions struct {
+	// ClientID is the id this document writes its own changes under. Zero
+	// picks a random 32-bit id, as yjs does. Ids up to 2^53-1 are valid.
+	ClientID uint64
+	// DisableGC keeps the content of deleted items (yjs gc: false), which
+	// snapshots and undo of remote changes need. Documents grow with every
+	// deletion when set.
+	DisableGC bool
+	// GUID names the document (yjs guid); empty picks a random one.
+	GUID string
+}
+
+// Doc is a Y.js document: a set of named root types whose state converges
+// with every other copy that has seen the same updates.
+//
+// A Doc is not safe for concurrent use: callers serialize every call
+// (including reads) on one document, for example with a mutex or by owning
+// the Doc from one goroutine. Observers and update handlers run
+// synchronously inside the calls that trigger them.
+type Doc struct {
+	clientID uint64
+	gc       bool
+	guid     string
+	store    *structStore
+
+	share      map[string]*branch
+	shareOrder []string
+
+	tx       *Transaction
+	cleanups []*Transaction
+
+	updateHandlers   []*updateHandler
+	updateV2Handlers []*updateHandler
+	afterTxHandlers  []*afterTxHandler
+}
+
+type updateHandler struct {
+	f func(update []byte, origin any, tx *Transaction)
+}
+
+type afterTxHandler struct{ f func(tx *Transaction) }
+
+// NewDoc returns an empty document.
+//
+//	d := crdt.NewDoc(&crdt.DocOptions{ClientID: 7})
+//	_ = d.GetText("t").Insert(0, "hi")
+func NewDoc(opts *DocOptions) *Doc {
+	var o DocOptions
+	if opts != nil {
+		o = *opts
+	}
+	d := &Doc{
+		clientID: o.ClientID,
+		gc:       !o.DisableGC,
+		guid:     o.GUID,
+		store:    newStructStore(),
+		share:    make(map[string]*branch),
+	}
+	if d.clientID == 0 {
+		d.clientID = newClientID()
+	}
+	if d.guid == "" {
+		d.guid = newGUID()
+	}
+	return d
+}
+
+func newClientID() uint64 { return uint64(rand.Uint32()) }
+
+func newGUID() string {
+	const hex = "0123456789abcdef"
+	b := []byte("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx")
+	for i, c := range b {
+		switch c {
+		case 'x':
+			b[i] = hex[rand.IntN(16)]
+		case 'y':
+			b[i] = hex[8+rand.IntN(4)]
+		}
+	}
+	return string(b)
+}
+
+// ClientID returns the id the document writes its own changes under.
+func (d *Doc) ClientID() uint64 { return d.clientID }
+
+// GUID returns the document's guid.
+func (d *Doc) GUID() string { return d.guid }
+
+// GC reports whether garbage collection of deleted content is on.
+func (d *Doc) GC() bool { return d.gc }
+
+// root returns the root type name, creating it as an untyped root if new.
+func (d *Doc) root(name string) *branch {
+	b := d.share[name]
+	if b == nil {
+		b = &branch{doc: d, name: name, ref: refUnknown}
+		d.share[name] = b
+		d.shareOrder = append(d.shareOrder, name)
+	}
+	return b
+}
+
+// ErrTypeMismatch is returned when a root type is requested with a kind
+// other than the one it already has.
+var ErrTypeMismatch = fmt.Errorf("crdt: root type defined with a different kind")
+
+func (d *Doc) typedRoot(name string, ref uint8) (*branch, error) {
+	b := d.root(name)
+	if b.ref == refUnknown {
+		b.ref = ref
+		newOwner(b)
+		return b, nil
+	}
+	if b.ref != ref {
+		return nil, fmt.Errorf("%w: %q", ErrTypeMismatch, name)
+	}
+	return b, nil
+}
+
+func (d *Doc) mustRoot(name string, ref uint8) *branch {
+	b, err := d.typedRoot(name, ref)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// GetText returns the root Text called name. It panics if name is already
+// a root of another kind (like yjs); use Root to check first.
+//
+//	t := d.GetText("t")
+func (d *Doc) GetText(name string) *Text { return d.mustRoot(name, typeText).owner.(*Text) }
+
+// GetArray returns the root Array called name (panics on a kind mismatch,
+// like GetText).
+func (d *Doc) GetArray(name string) *Array { return d.mustRoot(name, typeArray).owner.(*Array) }
+
+// GetMap returns the root Map called name (panics on a kind mismatch, like
+// GetText).
+func (d *Doc) GetMap(name string) *Map { return d.mustRoot(name, typeMap).owner.(*Map) }
+
+// GetXmlFragment returns the root XmlFragment called name (panics on a kind
+// mismatch, like GetText).
+func (d *Doc) GetXmlFragment(name string) *XmlFragment {
+	return d.mustRoot(name, typeXMLFragment).owner.(*XmlFragment)
+}
+
+// GetXmlElement returns the root XmlElement called name (panics on a kind
+// mismatch, like GetText).
+func (d *Doc) GetXmlElement(name string) *XmlElement {
+	return d.mustRoot(name, typeXMLElement).owner.(*XmlElement)
+}
+
+// RootKind names the kind of a root type in RootNames and Root.
+type RootKind string
+
+// Root kinds.
+const (
+	KindUnknown     RootKind = ""
+	KindText        RootKind = "text"
+	KindArray       RootKind = "array"
+	KindMap         RootKind = "map"
+	KindXmlFragment RootKind = "xml"
+	KindXmlElement  RootKind = "xmlelement"
+)
+
+// Roots returns the names of the root types the document knows (asked
+// for, or created by applied updates) in the order they appeared, with
+// their kinds (KindUnknown for roots that only updates created).
+func (d *Doc) Roots() []RootInfo {
+	out := make([]RootInfo, 0, len(d.shareOrder))
+	for _, n := range d.shareOrder {
+		b := d.share[n]
+		out = append(out, RootInfo{Name: n, Kind: kindOf(b.ref), HasList: b.start != nil, HasKeys: len(b.keys) > 0})
+	}
+	return out
+}
+
+// RootInfo describes one root type.
+type RootInfo struct {
+	Name string
+	Kind RootKind
+	// HasList and HasKeys tell whether the root holds list items or map
+	// entries, which lets a caller guess the kind of an unknown root.
+	HasList, HasKeys bool
+}
+
+func kindOf(ref uint8) RootKind {
+	switch ref {
+	case typeText:
+		return KindText
+	case typeArray:
+		return KindArray
+	case typeMap:
+		return KindMap
+	case typeXMLFragment:
+		return KindXmlFragment
+	case typeXMLElement:
+		return KindXmlElement
+	}
+	return KindUnknown
+}
+
+// Root returns the root type called name as the given kind, creating it if
+// needed, or ErrTypeMismatch.
+func (d *Doc) Root(name string, kind RootKind) (SharedType, error) {
+	var ref uint8
+	switch kind {
+	case KindText:
+		ref = typeText
+	case KindArray:
+		ref = typeArray
+	case KindMap:
+		ref = typeMap
+	case KindXmlFragment:
+		ref = typeXMLFragment
+	case KindXmlElement:
+		ref = typeXMLElement
+	default:
+		return nil, fmt.Errorf("crdt: unknown root kind %q", kind)
+	}
+	b, err := d.typedRoot(name, ref)
+	if err != nil {
+		return nil, err
+	}
+	return b.owner, nil
+}
+
+// OnUpdate registers f to receive the v1 update of every transaction that
+// changed the document, with the transaction's origin. It returns a
+// function that unregisters f.
+//
+//	off := d.OnUpdate(func(update []byte, origin any, tx *crdt.Transaction) {
+//		broadcast(update)
+//	})
+//	defer off()
+func (d *Doc) OnUpdate(f func(update []byte, origin any, tx *Transaction)) (unsubscribe func()) {
+	h := &updateHandler{f: f}
+	d.updateHandlers = append(d.updateHandlers, h)
+	return func() { d.updateHandlers = removePtr(d.updateHandlers, h) }
+}
+
+// OnUpdateV2 is OnUpdate with updates in the v2 format.
+func (d *Doc) OnUpdateV2(f func(update []byte, origin any, tx *Transaction)) (unsubscribe func()) {
+	h := &updateHandler{f: f}
+	d.updateV2Handlers = append(d.updateV2Handlers, h)
+	return func() { d.updateV2Handlers = removePtr(d.updateV2Handlers, h) }
+}
+
+// OnAfterTransaction registers f to run after every transaction, once its
+// observers ran (yjs 'afterTransaction').
+func (d *Doc) OnAfterTransaction(f func(tx *Transaction)) (unsubscribe func()) {
+	h := &afterTxHandler{f: f}
+	d.afterTxHandlers = append(d.afterTxHandlers, h)
+	return func() { d.afterTxHandlers = removePtr(d.afterTxHandlers, h) }
+}
+
+func removePtr[T comparable](s []T, v T) []T {
+	for i, x := range s {
+		if x == v {
+			out := make([]T, 0, len(s)-1)
+			out = append(out, s[:i]...)
+			return append(out, s[i+1:]...)
+		}
+	}
+	return s
+}
+
+// ToJSON returns every root type's JSON value by name, like yjs's
+// doc.toJSON(); roots of unknown kind are left out.
+func (d *Doc) ToJSON() map[string]any {
+	out := make(map[string]any, len(d.share))
+	for _, n := range d.shareOrder {
+		b := d.share[n]
+		if b.owner != nil {
+			out[n] = typeToJSON(b)
+		}
+	}
+	return out
+}
+
+// HasPending reports whether the document holds structs or deletions
+// that wait for updates it has not seen yet.
+func (d *Doc) HasPending() bool {
+	return d.store.pendingStructs != nil || d.store.pendingDS != nil
+}

@@ -1,0 +1,190 @@
+package crdt
+
+import "sort"
+
+// structStore holds every struct of a document, per client sorted by
+// clock without gaps (yjs StructStore).
+type structStore struct {
+	clients map[uint64][]*Item
+	// pendingStructs is a v2 update with the structs that wait for missing
+	// dependencies; pendingMissing maps client → lowest missing clock.
+	pendingStructs []byte
+	pendingMissing map[uint64]uint64
+	// pendingDS is a v2 update (no structs) with delete ranges beyond the
+	// current state.
+	pendingDS []byte
+}
+
+func newStructStore() *structStore {
+	return &structStore{clients: make(map[uint64][]*Item)}
+}
+
+// state is the next expected clock of client.
+func (s *structStore) state(client uint64) uint64 {
+	structs := s.clients[client]
+	if len(structs) == 0 {
+		return 0
+	}
+	last := structs[len(structs)-1]
+	return last.id.Clock + last.len
+}
+
+// stateVector returns client → next expected clock.
+func (s *structStore) stateVector() map[uint64]uint64 {
+	sv := make(map[uint64]uint64, len(s.clients))
+	for c, structs := range s.clients {
+		last := structs[len(structs)-1]
+		sv[c] = last.id.Clock + last.len
+	}
+	return sv
+}
+
+// sortedClients returns the clients in descending order (the order yjs
+// writes them in).
+func (s *structStore) sortedClients() []uint64 {
+	out := make([]uint64, 0, len(s.clients))
+	for c := range s.clients {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] > out[j] })
+	return out
+}
+
+// add appends a struct; its clock must continue the client's structs.
+func (s *structStore) add(it *Item) {
+	structs := s.clients[it.id.Client]
+	if n := len(structs); n > 0 {
+		last := structs[n-1]
+		if last.id.Clock+last.len != it.id.Clock {
+			panic("crdt: struct store out of order")
+		}
+	}
+	s.clients[it.id.Client] = append(structs, it)
+}
+
+// findIndex returns the index of the struct holding clock, or -1
+// (yjs findIndexSS, with the same interpolated first pivot).
+func findIndex(structs []*Item, clock uint64) int {
+	left, right := 0, len(structs)-1
+	if right < 0 {
+		return -1
+	}
+	mid := structs[right]
+	if mid.id.Clock == clock {
+		return right
+	}
+	if end := mid.id.Clock + mid.len; clock >= end {
+		return -1
+	}
+	midIndex := int(float64(clock) / float64(mid.id.Clock+mid.len-1) * float64(right))
+	if midIndex > right {
+		midIndex = right
+	}
+	for left <= right {
+		mid = structs[midIndex]
+		if mid.id.Clock <= clock {
+			if clock < mid.id.Clock+mid.len {
+				return midIndex
+			}
+			left = midIndex + 1
+		} else {
+			right = midIndex - 1
+		}
+		midIndex = (left + right) / 2
+	}
+	return -1
+}
+
+// find returns the struct holding id, or nil.
+func (s *structStore) find(id ID) *Item {
+	structs := s.clients[id.Client]
+	i := findIndex(structs, id.Clock)
+	if i < 0 {
+		return nil
+	}
+	return structs[i]
+}
+
+// findIndexCleanStart returns the index of the struct starting at clock,
+// splitting an item if needed.
+func (s *structStore) findIndexCleanStart(tx *Transaction, client uint64, clock uint64) int {
+	structs := s.clients[client]
+	i := findIndex(structs, clock)
+	if i < 0 {
+		return -1
+	}
+	st := structs[i]
+	if st.id.Clock < clock && st.isItem() {
+		r := st.split(tx, clock-st.id.Clock)
+		s.insertAt(client, i+1, r)
+		return i + 1
+	}
+	return i
+}
+
+func (s *structStore) insertAt(client uint64, i int, it *Item) {
+	structs := s.clients[client]
+	structs = append(structs, nil)
+	copy(structs[i+1:], structs[i:])
+	structs[i] = it
+	s.clients[client] = structs
+}
+
+// getItemCleanStart returns the struct starting at id, splitting if needed.
+func (s *structStore) getItemCleanStart(tx *Transaction, id ID) *Item {
+	i := s.findIndexCleanStart(tx, id.Client, id.Clock)
+	if i < 0 {
+		return nil
+	}
+	return s.clients[id.Client][i]
+}
+
+// getItemCleanEnd returns the struct ending at id, splitting if needed.
+func (s *structStore) getItemCleanEnd(tx *Transaction, id ID) *Item {
+	structs := s.clients[id.Client]
+	i := findIndex(structs, id.Clock)
+	if i < 0 {
+		return nil
+	}
+	st := structs[i]
+	if id.Clock != st.id.Clock+st.len-1 && !st.isGC() {
+		r := st.split(tx, id.Clock-st.id.Clock+1)
+		s.insertAt(id.Client, i+1, r)
+	}
+	return st
+}
+
+// replace puts newStruct in the place of old.
+func (s *structStore) replace(old, newStruct *Item) {
+	structs := s.clients[old.id.Client]
+	i := findIndex(structs, old.id.Clock)
+	if i >= 0 {
+		structs[i] = newStruct
+	}
+}
+
+// iterateStructs calls f for every struct in [clockStart, clockStart+n),
+// splitting the structs at both ends.
+func (s *structStore) iterateStructs(tx *Transaction, client uint64, clockStart, n uint64, f func(*Item)) {
+	if n == 0 {
+		return
+	}
+	clockEnd := clockStart + n
+	i := s.findIndexCleanStart(tx, client, clockStart)
+	if i < 0 {
+		return
+	}
+	for {
+		structs := s.clients[client]
+		st := structs[i]
+		i++
+		if clockEnd < st.id.Clock+st.len {
+			s.findIndexCleanStart(tx, client, clockEnd)
+		}
+		f(st)
+		structs = s.clients[client]
+		if i >= len(structs) || structs[i].id.Clock >= clockEnd {
+			return
+		}
+	}
+}

@@ -1,0 +1,743 @@
+package crdt
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/maxbooster/maxbooster/crdt/lib0"
+)
+
+// Text is a shared text (yjs Y.Text). Indexes and lengths count UTF-16
+// code units, as in JavaScript.
+type Text struct{ *branch }
+
+func (t *Text) shared() *branch { return t.branch }
+
+// NewText returns a prelim Text to insert into an Array or Map (yjs
+// new Y.Text()). Edits made before insertion are replayed when it is
+// inserted.
+//
+//	m.Set("title", crdt.NewText())
+func NewText() *Text {
+	b := &branch{ref: typeText}
+	return newOwner(b).(*Text)
+}
+
+// Len returns the length in UTF-16 code units.
+func (t *Text) Len() int { return t.length }
+
+// String returns the text without formatting.
+func (t *Text) String() string {
+	var sb strings.Builder
+	for n := t.start; n != nil; n = n.right {
+		if !n.deleted() && n.countable() {
+			if c, ok := n.content.(*contentString); ok {
+				sb.WriteString(c.s)
+			}
+		}
+	}
+	return sb.String()
+}
+
+// Insert inserts s at index (UTF-16 code units), taking the formatting in
+// effect at index, like yjs text.insert(index, s). Invalid UTF-8 in s is
+// replaced by U+FFFD. An index beyond Len is an error.
+//
+//	_ = t.Insert(0, "hello")
+func (t *Text) Insert(index int, s string) error {
+	return t.insert(index, s, nil, false)
+}
+
+// InsertWithAttributes inserts s at index with exactly the given
+// formatting attributes (nil values remove an attribute), like yjs
+// text.insert(index, s, attributes).
+func (t *Text) InsertWithAttributes(index int, s string, attrs map[string]any) error {
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	return t.insert(index, s, attrs, true)
+}
+
+func (t *Text) insert(index int, s string, attrs map[string]any, withAttrs bool) error {
+	if s == "" {
+		return nil
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if t.doc != nil && (index < 0 || index > t.length) {
+		return fmt.Errorf("%w: insert at %d, length %d", ErrIndexOutOfRange, index, t.length)
+	}
+	for k, v := range attrs {
+		if err := checkAny(v); err != nil {
+			return fmt.Errorf("attribute %q: %w", k, err)
+		}
+	}
+	var err error
+	t.transact(func(tx *Transaction) {
+		if index > t.length {
+			err = fmt.Errorf("%w: insert at %d, length %d", ErrIndexOutOfRange, index, t.length)
+			return
+		}
+		pos := t.findPosition(tx, index, !withAttrs)
+		a := attrs
+		if !withAttrs {
+			a = make(map[string]any, len(pos.attrs))
+			for _, k := range pos.attrOrder {
+				if v, ok := pos.attrs[k]; ok {
+					a[k] = v
+				}
+			}
+		}
+		t.insertText(tx, pos, newContentString(s), a)
+	})
+	return err
+}
+
+// InsertEmbed inserts an embedded value (or a prelim shared type) at index.
+func (t *Text) InsertEmbed(index int, embed any, attrs map[string]any) error {
+	if t.doc != nil && (index < 0 || index > t.length) {
+		return fmt.Errorf("%w: insert at %d, length %d", ErrIndexOutOfRange, index, t.length)
+	}
+	var c content
+	if st, ok := embed.(SharedType); ok {
+		if err := checkValues([]any{st}); err != nil {
+			return err
+		}
+		c = &contentType{t: st.shared()}
+	} else {
+		if err := checkAny(embed); err != nil {
+			return err
+		}
+		c = &contentEmbed{v: normalizeAny(embed)}
+	}
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	t.transact(func(tx *Transaction) {
+		pos := t.findPosition(tx, index, false)
+		t.insertText(tx, pos, c, attrs)
+	})
+	return nil
+}
+
+// Delete deletes length UTF-16 code units from index. A range beyond Len
+// is an error.
+//
+//	_ = t.Delete(0, 2)
+func (t *Text) Delete(index, length int) error {
+	if length == 0 {
+		return nil
+	}
+	if t.doc != nil && (index < 0 || length < 0 || index+length > t.length) {
+		return fmt.Errorf("%w: delete %d at %d, length %d", ErrIndexOutOfRange, length, index, t.length)
+	}
+	var err error
+	t.transact(func(tx *Transaction) {
+		if index < 0 || length < 0 || index+length > t.length {
+			err = fmt.Errorf("%w: delete %d at %d, length %d", ErrIndexOutOfRange, length, index, t.length)
+			return
+		}
+		t.deleteText(tx, t.findPosition(tx, index, true), length)
+	})
+	return err
+}
+
+// Format sets attributes on length code units from index (nil values
+// remove an attribute), like yjs text.format.
+func (t *Text) Format(index, length int, attrs map[string]any) error {
+	if length == 0 {
+		return nil
+	}
+	for k, v := range attrs {
+		if err := checkAny(v); err != nil {
+			return fmt.Errorf("attribute %q: %w", k, err)
+		}
+	}
+	t.transact(func(tx *Transaction) {
+		pos := t.findPosition(tx, index, false)
+		if pos.right == nil {
+			return
+		}
+		t.formatText(tx, pos, length, attrs)
+	})
+	return nil
+}
+
+// Observe registers f for the changes of this text. It returns a function
+// that removes f.
+//
+//	off := t.Observe(func(e *crdt.TextEvent, tx *crdt.Transaction) { fmt.Println(e.Delta()) })
+func (t *Text) Observe(f func(e *TextEvent, tx *Transaction)) (unsubscribe func()) {
+	return t.observe(func(e Event, tx *Transaction) { f(e.(*TextEvent), tx) })
+}
+
+// ObserveDeep registers f for the changes of this text and of the types
+// nested in it (embedded types).
+func (t *Text) ObserveDeep(f func(events []Event, tx *Transaction)) (unsubscribe func()) {
+	return t.observeDeep(f)
+}
+
+// textPos is a position in a text while editing (yjs ItemTextListPosition).
+type textPos struct {
+	left, right *Item
+	index       int
+	attrs       map[string]any
+	attrOrder   []string
+}
+
+func (p *textPos) setAttr(key string, v any) {
+	if p.attrs == nil {
+		p.attrs = make(map[string]any)
+	}
+	if _, ok := p.attrs[key]; !ok {
+		p.attrOrder = append(p.attrOrder, key)
+	}
+	p.attrs[key] = v
+}
+
+func (p *textPos) delAttr(key string) {
+	if _, ok := p.attrs[key]; ok {
+		delete(p.attrs, key)
+		for i, k := range p.attrOrder {
+			if k == key {
+				p.attrOrder = append(p.attrOrder[:i], p.attrOrder[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
+// updateAttrs applies a format marker to current attributes.
+func (p *textPos) updateAttrs(f *contentFormat) {
+	if f.v == nil {
+		p.delAttr(f.key)
+	} else {
+		p.setAttr(f.key, f.v)
+	}
+}
+
+func (p *textPos) forward() {
+	r := p.right
+	if f, ok := r.content.(*contentFormat); ok {
+		if !r.deleted() {
+			p.updateAttrs(f)
+		}
+	} else if !r.deleted() {
+		p.index += int(r.len)
+	}
+	p.left = r
+	p.right = r.right
+}
+
+func (t *Text) findNextPosition(tx *Transaction, pos *textPos, count int) *textPos {
+	s := tx.doc.store
+	for pos.right != nil && count > 0 {
+		r := pos.right
+		if f, ok := r.content.(*contentFormat); ok {
+			if !r.deleted() {
+				pos.updateAttrs(f)
+			}
+		} else if !r.deleted() {
+			if count < int(r.len) {
+				s.getItemCleanStart(tx, ID{r.id.Client, r.id.Clock + uint64(count)})
+			}
+			pos.index += int(r.len)
+			count -= int(r.len)
+		}
+		pos.left = r
+		pos.right = r.right
+	}
+	return pos
+}
+
+func (t *Text) findPosition(tx *Transaction, index int, useMarker bool) *textPos {
+	if useMarker {
+		if m := t.findMarker(index); m != nil {
+			pos := &textPos{left: m.p.left, right: m.p, index: m.index}
+			return t.findNextPosition(tx, pos, index-m.index)
+		}
+	}
+	return t.findNextPosition(tx, &textPos{right: t.start}, index)
+}
+
+// equalAttr compares attribute values as yjs equalAttrs does (identity,
+// or flat equality of objects).
+func equalAttr(a, b any) bool {
+	return anyEqualFlat(a, b)
+}
+
+func attrOrNull(attrs map[string]any, key string) any {
+	if v, ok := attrs[key]; ok && !isUndefined(v) {
+		return v
+	}
+	return nil
+}
+
+func (t *Text) newItemAt(tx *Transaction, pos *textPos, c content) *Item {
+	d := tx.doc
+	it := newItem(ID{d.clientID, d.store.state(d.clientID)}, pos.left, pos.right, t.branch, nil, c)
+	it.integrate(tx, 0)
+	return it
+}
+
+func (t *Text) insertNegatedAttributes(tx *Transaction, pos *textPos, negated *orderedAttrs) {
+	for pos.right != nil {
+		r := pos.right
+		if !r.deleted() {
+			f, ok := r.content.(*contentFormat)
+			if !ok {
+				break
+			}
+			v, has := negated.get(f.key)
+			if !has || !equalAttr(v, f.v) {
+				break
+			}
+			negated.del(f.key)
+		}
+		pos.forward()
+	}
+	for _, k := range negated.keys {
+		pos.right = t.newItemAt(tx, pos, &contentFormat{key: k, v: negated.vals[k]})
+		pos.forward()
+	}
+}
+
+func (t *Text) minimizeAttributeChanges(pos *textPos, attrs map[string]any) {
+	for pos.right != nil {
+		r := pos.right
+		if r.deleted() {
+			pos.forward()
+			continue
+		}
+		if f, ok := r.content.(*contentFormat); ok && equalAttr(attrOrNull(attrs, f.key), f.v) {
+			pos.forward()
+			continue
+		}
+		break
+	}
+}
+
+// orderedAttrs is a small insertion-ordered map (JS Map semantics).
+type orderedAttrs struct {
+	keys []string
+	vals map[string]any
+}
+
+func (o *orderedAttrs) set(k string, v any) {
+	if o.vals == nil {
+		o.vals = make(map[string]any)
+	}
+	if _, ok := o.vals[k]; !ok {
+		o.keys = append(o.keys, k)
+	}
+	o.vals[k] = v
+}
+func (o *orderedAttrs) get(k string) (any, bool) { v, ok := o.vals[k]; return v, ok }
+func (o *orderedAttrs) del(k string) {
+	if _, ok := o.vals[k]; ok {
+		delete(o.vals, k)
+		for i, x := range o.keys {
+			if x == k {
+				o.keys = append(o.keys[:i], o.keys[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
+// attrKeys returns the keys of attrs in a deterministic order (JS object
+// order for an object built from sorted keys).
+func attrKeys(attrs map[string]any) []string {
+	return lib0.MapToObject(attrs).Keys()
+}
+
+func (t *Text) insertAttributes(tx *Transaction, pos *textPos, attrs map[string]any) *orderedAttrs {
+	negated := &orderedAttrs{}
+	for _, k := range attrKeys(attrs) {
+		v := attrs[k]
+		cur := attrOrNull(pos.attrs, k)
+		if !equalAttr(cur, v) {
+			negated.set(k, cur)
+			pos.right = t.newItemAt(tx, pos, &contentFormat{key: k, v: v})
+			pos.forward()
+		}
+	}
+	return negated
+}
+
+func (t *Text) insertText(tx *Transaction, pos *textPos, c content, attrs map[string]any) {
+	for _, k := range pos.attrOrder {
+		if _, ok := attrs[k]; !ok {
+			attrs[k] = nil
+		}
+	}
+	t.minimizeAttributeChanges(pos, attrs)
+	negated := t.insertAttributes(tx, pos, attrs)
+	if len(t.markers) > 0 {
+		t.updateMarkers(pos.index, int(c.length()))
+	}
+	index := pos.index
+	pos.right = t.newItemAt(tx, pos, c)
+	pos.index = index
+	pos.forward()
+	t.insertNegatedAttributes(tx, pos, negated)
+}
+
+func (t *Text) formatText(tx *Transaction, pos *textPos, length int, attrs map[string]any) {
+	t.minimizeAttributeChanges(pos, attrs)
+	negated := t.insertAttributes(tx, pos, attrs)
+	s := tx.doc.store
+loop:
+	for pos.right != nil && (length > 0 || (len(negated.keys) > 0 && (pos.right.deleted() || isFormat(pos.right)))) {
+		r := pos.right
+		if !r.deleted() {
+			if f, ok := r.content.(*contentFormat); ok {
+				if av, has := attrs[f.key]; has {
+					if equalAttr(av, f.v) {
+						negated.del(f.key)
+					} else {
+						if length == 0 {
+							break loop
+						}
+						negated.set(f.key, f.v)
+					}
+					r.delete(tx)
+				} else {
+					pos.setAttr(f.key, f.v)
+				}
+			} else {
+				if length < int(r.len) {
+					s.getItemCleanStart(tx, ID{r.id.Client, r.id.Clock + uint64(length)})
+				}
+				length -= int(r.len)
+			}
+		}
+		pos.forward()
+	}
+	if length > 0 {
+		pos.right = t.newItemAt(tx, pos, newContentString(strings.Repeat("\n", length)))
+		pos.forward()
+	}
+	t.insertNegatedAttributes(tx, pos, negated)
+}
+
+func isFormat(it *Item) bool {
+	_, ok := it.content.(*contentFormat)
+	return ok
+}
+
+// cleanupFormattingGap deletes redundant format markers between start and
+// curr (yjs cleanupFormattingGap).
+func (t *Text) cleanupFormattingGap(tx *Transaction, start, curr *Item, startAttrs map[string]any, cur *textPos) int {
+	end := start
+	endFormats := make(map[string]*contentFormat)
+	for end != nil && (!end.countable() || end.deleted()) {
+		if !end.deleted() {
+			if f, ok := end.content.(*contentFormat); ok {
+				endFormats[f.key] = f
+			}
+		}
+		end = end.right
+	}
+	cleanups := 0
+	reachedCurr := false
+	for start != end {
+		if curr == start {
+			reachedCurr = true
+		}
+		if !start.deleted() {
+			if f, ok := start.content.(*contentFormat); ok {
+				startVal := attrOrNull(startAttrs, f.key)
+				if endFormats[f.key] != f || equalIdentity(startVal, f.v) {
+					start.delete(tx)
+					cleanups++
+					if !reachedCurr && equalIdentity(attrOrNull(cur.attrs, f.key), f.v) && !equalIdentity(startVal, f.v) {
+						if startVal == nil {
+							cur.delAttr(f.key)
+						} else {
+							cur.setAttr(f.key, startVal)
+						}
+					}
+				}
+				if !reachedCurr && !start.deleted() {
+					cur.updateAttrs(f)
+				}
+			}
+		}
+		start = start.right
+	}
+	return cleanups
+}
+
+// equalIdentity approximates JavaScript's === for attribute values:
+// primitives by value, objects never equal unless both nil.
+func equalIdentity(a, b any) bool {
+	switch a.(type) {
+	case nil, bool, float64, string, lib0.UndefinedValue, int, int64:
+		return anyEqualFlat(a, b) && sameKind(a, b)
+	}
+	return false
+}
+
+func (t *Text) deleteText(tx *Transaction, pos *textPos, length int) *textPos {
+	startLength := length
+	startAttrs := make(map[string]any, len(pos.attrs))
+	for k, v := range pos.attrs {
+		startAttrs[k] = v
+	}
+	start := pos.right
+	s := tx.doc.store
+	for length > 0 && pos.right != nil {
+		r := pos.right
+		if !r.deleted() {
+			switch r.content.(type) {
+			case *contentType, *contentEmbed, *contentString:
+				if length < int(r.len) {
+					s.getItemCleanStart(tx, ID{r.id.Client, r.id.Clock + uint64(length)})
+				}
+				length -= int(r.len)
+				r.delete(tx)
+			}
+		}
+		pos.forward()
+	}
+	if start != nil {
+		t.cleanupFormattingGap(tx, start, pos.right, startAttrs, pos)
+	}
+	if len(t.markers) > 0 {
+		t.updateMarkers(pos.index, -startLength+length)
+	}
+	return pos
+}
+
+// ToDelta returns the text as a yjs delta: inserts of strings (or embeds)
+// with their formatting attributes.
+//
+//	for _, op := range t.ToDelta() { fmt.Println(op.Insert, op.Attributes) }
+func (t *Text) ToDelta() []Delta {
+	ops := []Delta{}
+	cur := &orderedAttrs{}
+	var sb strings.Builder
+	attrsCopy := func() map[string]any {
+		if len(cur.keys) == 0 {
+			return nil
+		}
+		m := make(map[string]any, len(cur.keys))
+		for _, k := range cur.keys {
+			m[k] = cur.vals[k]
+		}
+		return m
+	}
+	pack := func() {
+		if sb.Len() > 0 {
+			ops = append(ops, Delta{Insert: sb.String(), Attributes: attrsCopy()})
+			sb.Reset()
+		}
+	}
+	for n := t.start; n != nil; n = n.right {
+		if n.deleted() {
+			continue
+		}
+		switch c := n.content.(type) {
+		case *contentString:
+			sb.WriteString(c.s)
+		case *contentType, *contentEmbed:
+			pack()
+			ops = append(ops, Delta{Insert: c.values()[0], Attributes: attrsCopy()})
+		case *contentFormat:
+			pack()
+			if c.v == nil {
+				cur.del(c.key)
+			} else {
+				cur.set(c.key, c.v)
+			}
+		}
+	}
+	pack()
+	return ops
+}
+
+// Delta returns the text change with formatting (yjs YTextEvent.delta).
+func (e *TextEvent) Delta() []Delta {
+	if e.delta != nil {
+		return e.delta
+	}
+	if !e.cs.list {
+		e.delta = []Delta{}
+		return e.delta
+	}
+	delta := []Delta{}
+	cur := &orderedAttrs{}
+	old := &orderedAttrs{}
+	attrs := &orderedAttrs{}
+	action := ""
+	var insert strings.Builder
+	var insertEmbed any
+	retain, del := 0, 0
+	addOp := func() {
+		if action == "" {
+			return
+		}
+		switch action {
+		case "delete":
+			if del > 0 {
+				delta = append(delta, Delta{Delete: del})
+			}
+			del = 0
+		case "insert":
+			if insertEmbed != nil || insert.Len() > 0 {
+				op := Delta{}
+				if insertEmbed != nil {
+					op.Insert = insertEmbed
+				} else {
+					op.Insert = insert.String()
+				}
+				var a map[string]any
+				for _, k := range cur.keys {
+					if v := cur.vals[k]; v != nil {
+						if a == nil {
+							a = map[string]any{}
+						}
+						a[k] = v
+					}
+				}
+				if len(cur.keys) > 0 && a == nil {
+					a = map[string]any{}
+				}
+				op.Attributes = a
+				delta = append(delta, op)
+			}
+			insert.Reset()
+			insertEmbed = nil
+		case "retain":
+			if retain > 0 {
+				op := Delta{Retain: retain}
+				if len(attrs.keys) > 0 {
+					op.Attributes = make(map[string]any, len(attrs.keys))
+					for _, k := range attrs.keys {
+						op.Attributes[k] = attrs.vals[k]
+					}
+				}
+				delta = append(delta, op)
+			}
+			retain = 0
+		}
+		action = ""
+	}
+	tx := e.tx
+	for it := e.target.start; it != nil; it = it.right {
+		switch c := it.content.(type) {
+		case *contentType, *contentEmbed:
+			if e.adds(it) {
+				if !e.deletes(it) {
+					addOp()
+					action = "insert"
+					insertEmbed = c.values()[0]
+					addOp()
+				}
+			} else if e.deletes(it) {
+				if action != "delete" {
+					addOp()
+					action = "delete"
+				}
+				del++
+			} else if !it.deleted() {
+				if action != "retain" {
+					addOp()
+					action = "retain"
+				}
+				retain++
+			}
+		case *contentString:
+			if e.adds(it) {
+				if !e.deletes(it) {
+					if action != "insert" {
+						addOp()
+						action = "insert"
+					}
+					insert.WriteString(c.s)
+				}
+			} else if e.deletes(it) {
+				if action != "delete" {
+					addOp()
+					action = "delete"
+				}
+				del += int(it.len)
+			} else if !it.deleted() {
+				if action != "retain" {
+					addOp()
+					action = "retain"
+				}
+				retain += int(it.len)
+			}
+		case *contentFormat:
+			key, value := c.key, c.v
+			if e.adds(it) {
+				if !e.deletes(it) {
+					curVal, _ := cur.get(key)
+					if !equalAttr(curVal, value) {
+						if action == "retain" {
+							addOp()
+						}
+						oldVal, _ := old.get(key)
+						if equalAttr(value, oldVal) {
+							attrs.del(key)
+						} else {
+							attrs.set(key, value)
+						}
+					} else if value != nil {
+						it.delete(tx)
+					}
+				}
+			} else if e.deletes(it) {
+				old.set(key, value)
+				curVal, _ := cur.get(key)
+				if !equalAttr(curVal, value) {
+					if action == "retain" {
+						addOp()
+					}
+					attrs.set(key, curVal)
+				}
+			} else if !it.deleted() {
+				old.set(key, value)
+				if av, has := attrs.get(key); has {
+					if !equalAttr(av, value) {
+						if action == "retain" {
+							addOp()
+						}
+						if value == nil {
+							attrs.del(key)
+						} else {
+							attrs.set(key, value)
+						}
+					} else if av != nil {
+						it.delete(tx)
+					}
+				}
+			}
+			if !it.deleted() {
+				if action == "insert" {
+					addOp()
+				}
+				if value == nil {
+					cur.del(key)
+				} else {
+					cur.set(key, value)
+				}
+			}
+		}
+	}
+	addOp()
+	for len(delta) > 0 {
+		last := delta[len(delta)-1]
+		if last.Retain > 0 && last.Attributes == nil {
+			delta = delta[:len(delta)-1]
+			continue
+		}
+		break
+	}
+	e.delta = delta
+	return delta
+}
