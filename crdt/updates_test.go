@@ -1,0 +1,71 @@
+package crdt
+
+import (
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func mustDecodeHex(tb testing.TB, s string) []byte {
+	tb.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// The text('t').insert(0,'hi') update of client 7 in both formats
+// (shared/notes/yjs.md §2.6, verified against yjs).
+const (
+	hiV1 = "010107000401017402686900"
+	hiV2 = "000001070000010406037468690102010100000101" + "0000"
+)
+
+func TestConvertUpdateFormatNotes(t *testing.T) {
+	v2, err := ConvertUpdateFormatV1ToV2(mustDecodeHex(t, hiV1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hex.EncodeToString(v2); got != hiV2 {
+		t.Errorf("V1ToV2 = %s, want %s", got, hiV2)
+	}
+	v1, err := ConvertUpdateFormatV2ToV1(mustDecodeHex(t, hiV2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hex.EncodeToString(v1); got != hiV1 {
+		t.Errorf("V2ToV1 = %s, want %s", got, hiV1)
+	}
+	sv, err := EncodeStateVectorFromUpdate(mustDecodeHex(t, hiV1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hex.EncodeToString(sv); got != "010702" {
+		t.Errorf("state vector = %s, want 010702", got)
+	}
+}
+
+func TestUpdatesMalformed(t *testing.T) {
+	bad := [][]byte{
+		nil,
+		{0x01},
+		{0x01, 0x01, 0x07, 0x00, 0x04},
+		mustDecodeHex(t, "01ffffffff0f07000401017402686900"),
+	}
+	for _, b := range bad {
+		if _, err := ConvertUpdateFormatV1ToV2(b); !errors.Is(err, ErrMalformedUpdate) {
+			t.Errorf("ConvertUpdateFormatV1ToV2(%x) = %v, want ErrMalformedUpdate", b, err)
+		}
+		if _, err := MergeUpdates([][]byte{b, mustDecodeHex(t, hiV1)}); !errors.Is(err, ErrMalformedUpdate) {
+			t.Errorf("MergeUpdates(%x) = %v, want ErrMalformedUpdate", b, err)
+		}
+	}
+	// A v2 update whose columns repeat forever must not make the reader
+	// loop: the struct count is bounded by the input size.
+	_, err := ConvertUpdateFormatV2ToV1(mustDecodeHex(t, "00"+"00"+"0107"+"00"+"00"+"0100"+"0100"+"00"+"00"+"0641ffffffff0f"+"01"+"8080808080808001"+"00"))
+	if !errors.Is(err, ErrMalformedUpdate) || !strings.Contains(err.Error(), "too many structs") {
+		t.Errorf("endless GC column: %v, want too many structs", err)
+	}
+}
