@@ -88,7 +88,7 @@ func (db *DB) WithTxOptions(ctx context.Context, opts TxOptions, fn func(tx *Tx)
 			return fmt.Errorf("%w after %d attempts: %w", ErrTxRetriesExhausted, attempt, err)
 		}
 		// Full jitter: sleep a random time up to the current backoff.
-		t := time.NewTimer(time.Duration(rand.Int64N(int64(backoff))) + time.Millisecond)
+		t := time.NewTimer(time.Duration(rand.Int64N(int64(backoff))) + time.Millisecond) //nolint:gosec // jitter, not a secret
 		select {
 		case <-ctx.Done():
 			t.Stop()

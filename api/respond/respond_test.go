@@ -71,7 +71,7 @@ func TestErrorProblemShape(t *testing.T) {
 			if strings.Contains(w.Body.String(), "10.0.0.5") || strings.Contains(w.Body.String(), "sql:") {
 				t.Errorf("body leaks the cause: %s", w.Body)
 			}
-			if err, code := info.Err(); !errors.Is(err, tt.err) || code != tt.want.Code {
+			if err, code := info.Err(), info.ProblemCode(); !errors.Is(err, tt.err) || code != tt.want.Code {
 				t.Errorf("recorded error = %v %q, want %v %q", err, code, tt.err, tt.want.Code)
 			}
 		})

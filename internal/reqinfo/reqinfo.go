@@ -92,9 +92,16 @@ func (i *Info) User() string {
 	return i.userID
 }
 
-// Err returns the error recorded with SetError and its problem code.
-func (i *Info) Err() (err error, code string) {
+// Err returns the error recorded with SetError, or nil.
+func (i *Info) Err() error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return i.err, i.problem
+	return i.err
+}
+
+// ProblemCode returns the problem code recorded with SetError, or "".
+func (i *Info) ProblemCode() string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.problem
 }

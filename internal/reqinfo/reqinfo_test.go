@@ -22,7 +22,7 @@ func TestInfoIsSharedDownTheChain(t *testing.T) {
 	if got := info.User(); got != "user-42" {
 		t.Errorf("User = %q, want user-42", got)
 	}
-	if err, code := info.Err(); !errors.Is(err, boom) || code != "internal" {
+	if err, code := info.Err(), info.ProblemCode(); !errors.Is(err, boom) || code != "internal" {
 		t.Errorf("Err = %v, %q; want boom, internal", err, code)
 	}
 }
