@@ -502,6 +502,10 @@ func (d *dsDecoderV2) ReadDsLen() (uint64, error) {
 // updateDecoderV2 reads updates in format v2 (yjs UpdateDecoderV2).
 type updateDecoderV2 struct {
 	dsDecoderV2
+	// strings bounds the strings read: the string column can describe any
+	// number of empty strings in a few bytes, and ContentJSON reads as many
+	// as its length says.
+	strings      int
 	keys         []string
 	keyClockDec  lib0.IntDiffOptRleDecoder
 	clientDec    lib0.UintOptRleDecoder
@@ -515,7 +519,7 @@ type updateDecoderV2 struct {
 }
 
 func newUpdateDecoderV2(b []byte) (*updateDecoderV2, error) {
-	d := &updateDecoderV2{}
+	d := &updateDecoderV2{strings: 16*len(b) + 64}
 	r := lib0.NewDecoder(b)
 	if _, err := r.ReadVarUint(); err != nil { // feature flag, unused
 		return nil, malformed(err)
@@ -592,6 +596,10 @@ func (d *updateDecoderV2) ReadInfo() (byte, error) {
 
 // ReadString reads a string.
 func (d *updateDecoderV2) ReadString() (string, error) {
+	d.strings--
+	if d.strings < 0 {
+		return "", fmt.Errorf("%w: too many strings for the update's size", ErrMalformedUpdate)
+	}
 	s, err := d.stringDec.Read()
 	if err != nil {
 		return "", malformed(err)

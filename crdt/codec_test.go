@@ -212,3 +212,39 @@ func TestCodecMalformed(t *testing.T) {
 		}
 	}
 }
+
+// TestCodecV2StringBudget reads endless empty strings from a tiny v2
+// update: the decoder stops after a bound proportional to the input.
+func TestCodecV2StringBudget(t *testing.T) {
+	var lens lib0.UintOptRleEncoder
+	for range 1 << 20 {
+		lens.Write(0)
+	}
+	var col lib0.Encoder
+	col.WriteVarString("")
+	col.WriteBytes(lens.Bytes())
+	var e lib0.Encoder
+	e.WriteVarUint(0)
+	for range 5 {
+		e.WriteVarUint8Array(nil)
+	}
+	e.WriteVarUint8Array(col.Bytes())
+	for range 3 {
+		e.WriteVarUint8Array(nil)
+	}
+	dec, err := newUpdateDecoder(e.Bytes(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if _, err := dec.ReadString(); err != nil {
+			if !errors.Is(err, ErrMalformedUpdate) {
+				t.Fatalf("got %v, want ErrMalformedUpdate", err)
+			}
+			if i > 16*e.Len()+64 {
+				t.Fatalf("read %d strings from %d bytes", i, e.Len())
+			}
+			return
+		}
+	}
+}

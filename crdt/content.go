@@ -83,6 +83,18 @@ func readContent(dec updateDecoder, ref uint8) (content, error) {
 			if err != nil {
 				return nil, err
 			}
+			// yjs keeps JSON.parse(s) and writes JSON.stringify of it, so
+			// keep the text in that normal form (key order, escapes,
+			// numbers).
+			if s != "undefined" {
+				v, err := lib0.ParseJSON(s)
+				if err != nil {
+					return nil, fmt.Errorf("%w: %w", ErrMalformedUpdate, err)
+				}
+				if s, err = lib0.StringifyJSON(v); err != nil {
+					return nil, fmt.Errorf("%w: %w", ErrMalformedUpdate, err)
+				}
+			}
 			c.vals = append(c.vals, s)
 		}
 		return c, nil
