@@ -44,6 +44,9 @@ type SharedType interface {
 
 // newOwner creates the user-facing value for b.
 func newOwner(b *branch) SharedType {
+	// Like yjs, only arrays and texts keep search markers; a text loses
+	// them once it holds formatting.
+	b.noMarkers = !(b.ref == typeArray || b.ref == typeText || b.ref == typeXMLText)
 	switch b.ref {
 	case typeArray:
 		b.owner = &Array{b}
@@ -144,9 +147,10 @@ func (b *branch) findMarker(index int) *marker {
 	if b.start == nil || index == 0 || b.noMarkers {
 		return nil
 	}
+	// The closest marker; on ties the later one (yjs reduce).
 	var m *marker
 	for i := range b.markers {
-		if m == nil || abs(index-b.markers[i].index) < abs(index-m.index) {
+		if m == nil || abs(index-b.markers[i].index) <= abs(index-m.index) {
 			m = &b.markers[i]
 		}
 	}

@@ -14,6 +14,7 @@ type deleteRange struct {
 // sortAndMerge the ranges are sorted by clock and disjoint.
 type deleteSet struct {
 	clients map[uint64][]deleteRange
+	order   []uint64 // clients in the order they were first added (JS Map order)
 }
 
 func newDeleteSet() deleteSet { return deleteSet{clients: make(map[uint64][]deleteRange)} }
@@ -22,7 +23,11 @@ func (ds *deleteSet) add(client, clock, n uint64) {
 	if ds.clients == nil {
 		ds.clients = make(map[uint64][]deleteRange)
 	}
-	ds.clients[client] = append(ds.clients[client], deleteRange{clock, n})
+	dels, ok := ds.clients[client]
+	if !ok {
+		ds.order = append(ds.order, client)
+	}
+	ds.clients[client] = append(dels, deleteRange{clock, n})
 }
 
 // sortAndMerge sorts every client's ranges and merges overlapping and

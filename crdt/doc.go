@@ -117,7 +117,12 @@ var ErrTypeMismatch = fmt.Errorf("crdt: root type defined with a different kind"
 func (d *Doc) typedRoot(name string, ref uint8) (*branch, error) {
 	b := d.root(name)
 	if b.ref == refUnknown {
+		// yjs replaces the untyped root by a fresh typed one that keeps the
+		// items: flags such as "has formatting" start over, and search
+		// markers are on even if formatting was integrated before.
 		b.ref = ref
+		b.hasFormatting = false
+		b.resetMarkers()
 		newOwner(b)
 		return b, nil
 	}

@@ -52,14 +52,11 @@ func (t *Text) Insert(index int, s string) error {
 // InsertWithAttributes inserts s at index with exactly the given
 // formatting attributes (nil values remove an attribute), like yjs
 // text.insert(index, s, attributes).
-func (t *Text) InsertWithAttributes(index int, s string, attrs map[string]any) error {
-	if attrs == nil {
-		attrs = map[string]any{}
-	}
-	return t.insert(index, s, attrs, true)
+func (t *Text) InsertWithAttributes(index int, s string, attrs lib0.Object) error {
+	return t.insert(index, s, objectAttrs(attrs), true)
 }
 
-func (t *Text) insert(index int, s string, attrs map[string]any, withAttrs bool) error {
+func (t *Text) insert(index int, s string, attrs *orderedAttrs, withAttrs bool) error {
 	if s == "" {
 		return nil
 	}
@@ -69,10 +66,8 @@ func (t *Text) insert(index int, s string, attrs map[string]any, withAttrs bool)
 	if t.doc != nil && (index < 0 || index > t.length) {
 		return fmt.Errorf("%w: insert at %d, length %d", ErrIndexOutOfRange, index, t.length)
 	}
-	for k, v := range attrs {
-		if err := checkAny(v); err != nil {
-			return fmt.Errorf("attribute %q: %w", k, err)
-		}
+	if err := attrs.check(); err != nil {
+		return err
 	}
 	var err error
 	t.transact(func(tx *Transaction) {
@@ -81,12 +76,12 @@ func (t *Text) insert(index int, s string, attrs map[string]any, withAttrs bool)
 			return
 		}
 		pos := t.findPosition(tx, index, !withAttrs)
-		a := attrs
+		a := attrs.clone()
 		if !withAttrs {
-			a = make(map[string]any, len(pos.attrs))
+			a = &orderedAttrs{}
 			for _, k := range pos.attrOrder {
 				if v, ok := pos.attrs[k]; ok {
-					a[k] = v
+					a.set(k, v)
 				}
 			}
 		}
@@ -96,7 +91,7 @@ func (t *Text) insert(index int, s string, attrs map[string]any, withAttrs bool)
 }
 
 // InsertEmbed inserts an embedded value (or a prelim shared type) at index.
-func (t *Text) InsertEmbed(index int, embed any, attrs map[string]any) error {
+func (t *Text) InsertEmbed(index int, embed any, attrs lib0.Object) error {
 	if t.doc != nil && (index < 0 || index > t.length) {
 		return fmt.Errorf("%w: insert at %d, length %d", ErrIndexOutOfRange, index, t.length)
 	}
@@ -112,12 +107,13 @@ func (t *Text) InsertEmbed(index int, embed any, attrs map[string]any) error {
 		}
 		c = &contentEmbed{v: normalizeAny(embed)}
 	}
-	if attrs == nil {
-		attrs = map[string]any{}
+	oa := objectAttrs(attrs)
+	if err := oa.check(); err != nil {
+		return err
 	}
 	t.transact(func(tx *Transaction) {
 		pos := t.findPosition(tx, index, false)
-		t.insertText(tx, pos, c, attrs)
+		t.insertText(tx, pos, c, oa.clone())
 	})
 	return nil
 }
@@ -146,21 +142,20 @@ func (t *Text) Delete(index, length int) error {
 
 // Format sets attributes on length code units from index (nil values
 // remove an attribute), like yjs text.format.
-func (t *Text) Format(index, length int, attrs map[string]any) error {
+func (t *Text) Format(index, length int, attrs lib0.Object) error {
 	if length == 0 {
 		return nil
 	}
-	for k, v := range attrs {
-		if err := checkAny(v); err != nil {
-			return fmt.Errorf("attribute %q: %w", k, err)
-		}
+	oa := objectAttrs(attrs)
+	if err := oa.check(); err != nil {
+		return err
 	}
 	t.transact(func(tx *Transaction) {
 		pos := t.findPosition(tx, index, false)
 		if pos.right == nil {
 			return
 		}
-		t.formatText(tx, pos, length, attrs)
+		t.formatText(tx, pos, length, oa.clone())
 	})
 	return nil
 }
@@ -268,6 +263,14 @@ func equalAttr(a, b any) bool {
 	return anyEqualFlat(a, b)
 }
 
+// attrOrNullO is attributes[key] ?? null for ordered attributes.
+func attrOrNullO(attrs *orderedAttrs, key string) any {
+	if v, ok := attrs.get(key); ok && !isUndefined(v) {
+		return v
+	}
+	return nil
+}
+
 func attrOrNull(attrs map[string]any, key string) any {
 	if v, ok := attrs[key]; ok && !isUndefined(v) {
 		return v
@@ -304,14 +307,14 @@ func (t *Text) insertNegatedAttributes(tx *Transaction, pos *textPos, negated *o
 	}
 }
 
-func (t *Text) minimizeAttributeChanges(pos *textPos, attrs map[string]any) {
+func (t *Text) minimizeAttributeChanges(pos *textPos, attrs *orderedAttrs) {
 	for pos.right != nil {
 		r := pos.right
 		if r.deleted() {
 			pos.forward()
 			continue
 		}
-		if f, ok := r.content.(*contentFormat); ok && equalAttr(attrOrNull(attrs, f.key), f.v) {
+		if f, ok := r.content.(*contentFormat); ok && equalAttr(attrOrNullO(attrs, f.key), f.v) {
 			pos.forward()
 			continue
 		}
@@ -347,16 +350,43 @@ func (o *orderedAttrs) del(k string) {
 	}
 }
 
-// attrKeys returns the keys of attrs in a deterministic order (JS object
-// order for an object built from sorted keys).
-func attrKeys(attrs map[string]any) []string {
-	return lib0.MapToObject(attrs).Keys()
+// objectAttrs turns attributes given as an object into ordered
+// attributes (JavaScript property order).
+func objectAttrs(o lib0.Object) *orderedAttrs {
+	oa := &orderedAttrs{}
+	for _, f := range o {
+		oa.set(f.Key, normalizeAny(f.Value))
+	}
+	return oa
 }
 
-func (t *Text) insertAttributes(tx *Transaction, pos *textPos, attrs map[string]any) *orderedAttrs {
+func (o *orderedAttrs) clone() *orderedAttrs {
+	c := &orderedAttrs{}
+	if o == nil {
+		return c
+	}
+	for _, k := range o.keys {
+		c.set(k, o.vals[k])
+	}
+	return c
+}
+
+func (o *orderedAttrs) check() error {
+	if o == nil {
+		return nil
+	}
+	for _, k := range o.keys {
+		if err := checkAny(o.vals[k]); err != nil {
+			return fmt.Errorf("attribute %q: %w", k, err)
+		}
+	}
+	return nil
+}
+
+func (t *Text) insertAttributes(tx *Transaction, pos *textPos, attrs *orderedAttrs) *orderedAttrs {
 	negated := &orderedAttrs{}
-	for _, k := range attrKeys(attrs) {
-		v := attrs[k]
+	for _, k := range attrs.keys {
+		v := attrs.vals[k]
 		cur := attrOrNull(pos.attrs, k)
 		if !equalAttr(cur, v) {
 			negated.set(k, cur)
@@ -367,10 +397,10 @@ func (t *Text) insertAttributes(tx *Transaction, pos *textPos, attrs map[string]
 	return negated
 }
 
-func (t *Text) insertText(tx *Transaction, pos *textPos, c content, attrs map[string]any) {
+func (t *Text) insertText(tx *Transaction, pos *textPos, c content, attrs *orderedAttrs) {
 	for _, k := range pos.attrOrder {
-		if _, ok := attrs[k]; !ok {
-			attrs[k] = nil
+		if v, ok := attrs.get(k); !ok || isUndefined(v) {
+			attrs.set(k, nil)
 		}
 	}
 	t.minimizeAttributeChanges(pos, attrs)
@@ -385,7 +415,7 @@ func (t *Text) insertText(tx *Transaction, pos *textPos, c content, attrs map[st
 	t.insertNegatedAttributes(tx, pos, negated)
 }
 
-func (t *Text) formatText(tx *Transaction, pos *textPos, length int, attrs map[string]any) {
+func (t *Text) formatText(tx *Transaction, pos *textPos, length int, attrs *orderedAttrs) {
 	t.minimizeAttributeChanges(pos, attrs)
 	negated := t.insertAttributes(tx, pos, attrs)
 	s := tx.doc.store
@@ -394,7 +424,7 @@ loop:
 		r := pos.right
 		if !r.deleted() {
 			if f, ok := r.content.(*contentFormat); ok {
-				if av, has := attrs[f.key]; has {
+				if av, has := attrs.get(f.key); has && !isUndefined(av) {
 					if equalAttr(av, f.v) {
 						negated.del(f.key)
 					} else {
@@ -626,109 +656,110 @@ func (e *TextEvent) Delta() []Delta {
 		}
 		action = ""
 	}
-	tx := e.tx
-	for it := e.target.start; it != nil; it = it.right {
-		switch c := it.content.(type) {
-		case *contentType, *contentEmbed:
-			if e.adds(it) {
-				if !e.deletes(it) {
-					addOp()
-					action = "insert"
-					insertEmbed = c.values()[0]
-					addOp()
-				}
-			} else if e.deletes(it) {
-				if action != "delete" {
-					addOp()
-					action = "delete"
-				}
-				del++
-			} else if !it.deleted() {
-				if action != "retain" {
-					addOp()
-					action = "retain"
-				}
-				retain++
-			}
-		case *contentString:
-			if e.adds(it) {
-				if !e.deletes(it) {
-					if action != "insert" {
+	e.tx.doc.transact(func(tx *Transaction) {
+		for it := e.target.start; it != nil; it = it.right {
+			switch c := it.content.(type) {
+			case *contentType, *contentEmbed:
+				if e.adds(it) {
+					if !e.deletes(it) {
 						addOp()
 						action = "insert"
+						insertEmbed = c.values()[0]
+						addOp()
 					}
-					insert.WriteString(c.s)
+				} else if e.deletes(it) {
+					if action != "delete" {
+						addOp()
+						action = "delete"
+					}
+					del++
+				} else if !it.deleted() {
+					if action != "retain" {
+						addOp()
+						action = "retain"
+					}
+					retain++
 				}
-			} else if e.deletes(it) {
-				if action != "delete" {
-					addOp()
-					action = "delete"
+			case *contentString:
+				if e.adds(it) {
+					if !e.deletes(it) {
+						if action != "insert" {
+							addOp()
+							action = "insert"
+						}
+						insert.WriteString(c.s)
+					}
+				} else if e.deletes(it) {
+					if action != "delete" {
+						addOp()
+						action = "delete"
+					}
+					del += int(it.len)
+				} else if !it.deleted() {
+					if action != "retain" {
+						addOp()
+						action = "retain"
+					}
+					retain += int(it.len)
 				}
-				del += int(it.len)
-			} else if !it.deleted() {
-				if action != "retain" {
-					addOp()
-					action = "retain"
-				}
-				retain += int(it.len)
-			}
-		case *contentFormat:
-			key, value := c.key, c.v
-			if e.adds(it) {
-				if !e.deletes(it) {
+			case *contentFormat:
+				key, value := c.key, c.v
+				if e.adds(it) {
+					if !e.deletes(it) {
+						curVal, _ := cur.get(key)
+						if !equalAttr(curVal, value) {
+							if action == "retain" {
+								addOp()
+							}
+							oldVal, _ := old.get(key)
+							if equalAttr(value, oldVal) {
+								attrs.del(key)
+							} else {
+								attrs.set(key, value)
+							}
+						} else if value != nil {
+							it.delete(tx)
+						}
+					}
+				} else if e.deletes(it) {
+					old.set(key, value)
 					curVal, _ := cur.get(key)
 					if !equalAttr(curVal, value) {
 						if action == "retain" {
 							addOp()
 						}
-						oldVal, _ := old.get(key)
-						if equalAttr(value, oldVal) {
-							attrs.del(key)
-						} else {
-							attrs.set(key, value)
+						attrs.set(key, curVal)
+					}
+				} else if !it.deleted() {
+					old.set(key, value)
+					if av, has := attrs.get(key); has {
+						if !equalAttr(av, value) {
+							if action == "retain" {
+								addOp()
+							}
+							if value == nil {
+								attrs.del(key)
+							} else {
+								attrs.set(key, value)
+							}
+						} else if av != nil {
+							it.delete(tx)
 						}
-					} else if value != nil {
-						it.delete(tx)
 					}
 				}
-			} else if e.deletes(it) {
-				old.set(key, value)
-				curVal, _ := cur.get(key)
-				if !equalAttr(curVal, value) {
-					if action == "retain" {
+				if !it.deleted() {
+					if action == "insert" {
 						addOp()
 					}
-					attrs.set(key, curVal)
-				}
-			} else if !it.deleted() {
-				old.set(key, value)
-				if av, has := attrs.get(key); has {
-					if !equalAttr(av, value) {
-						if action == "retain" {
-							addOp()
-						}
-						if value == nil {
-							attrs.del(key)
-						} else {
-							attrs.set(key, value)
-						}
-					} else if av != nil {
-						it.delete(tx)
+					if value == nil {
+						cur.del(key)
+					} else {
+						cur.set(key, value)
 					}
-				}
-			}
-			if !it.deleted() {
-				if action == "insert" {
-					addOp()
-				}
-				if value == nil {
-					cur.del(key)
-				} else {
-					cur.set(key, value)
 				}
 			}
 		}
-	}
+	}, nil, true)
 	addOp()
 	for len(delta) > 0 {
 		last := delta[len(delta)-1]
@@ -740,4 +771,114 @@ func (e *TextEvent) Delta() []Delta {
 	}
 	e.delta = delta
 	return delta
+}
+
+// cleanupTextsAfterTransaction removes format markers made redundant by
+// concurrent formatting, in a new transaction (yjs
+// cleanupYTextAfterTransaction).
+func cleanupTextsAfterTransaction(tx *Transaction) {
+	d := tx.doc
+	var full []*branch
+	addFull := func(b *branch) {
+		for _, x := range full {
+			if x == b {
+				return
+			}
+		}
+		full = append(full, b)
+	}
+	isFull := func(b *branch) bool {
+		for _, x := range full {
+			if x == b {
+				return true
+			}
+		}
+		return false
+	}
+	for client, afterClock := range tx.afterState {
+		clock := tx.beforeState[client]
+		if afterClock == clock {
+			continue
+		}
+		// yjs passes afterClock as the length; the walk stops at the end.
+		d.store.iterateStructs(tx, client, clock, afterClock, func(it *Item) {
+			if !it.deleted() && it.isItem() && isFormat(it) {
+				addFull(it.parent)
+			}
+		})
+	}
+	d.transact(func(t *Transaction) {
+		for _, client := range tx.deleteSet.order {
+			structs := d.store.clients[client]
+			if len(structs) == 0 {
+				continue
+			}
+			state := d.store.state(client)
+			for _, del := range tx.deleteSet.clients[client] {
+				if del.clock >= state {
+					break
+				}
+				d.store.iterateStructs(tx, client, del.clock, del.len, func(it *Item) {
+					if !it.isItem() || !it.parent.hasFormatting || isFull(it.parent) {
+						return
+					}
+					if isFormat(it) {
+						addFull(it.parent)
+					} else {
+						cleanupContextlessFormattingGap(t, it)
+					}
+				})
+			}
+		}
+		for _, b := range full {
+			cleanupTextFormatting(t, &Text{b})
+		}
+	}, nil, true)
+}
+
+// cleanupContextlessFormattingGap deletes duplicate format markers around
+// a deleted item (yjs cleanupContextlessFormattingGap).
+func cleanupContextlessFormattingGap(tx *Transaction, it *Item) {
+	for it != nil && it.right != nil && (it.right.deleted() || !it.right.countable()) {
+		it = it.right
+	}
+	seen := map[string]bool{}
+	for it != nil && (it.deleted() || !it.countable()) {
+		if !it.deleted() {
+			if f, ok := it.content.(*contentFormat); ok {
+				if seen[f.key] {
+					it.delete(tx)
+				} else {
+					seen[f.key] = true
+				}
+			}
+		}
+		it = it.left
+	}
+}
+
+// cleanupTextFormatting removes every redundant format marker of a text
+// (yjs cleanupYTextFormatting).
+func cleanupTextFormatting(tx *Transaction, t *Text) int {
+	res := 0
+	start := t.start
+	end := t.start
+	startAttrs := map[string]any{}
+	cur := &textPos{}
+	for end != nil {
+		if !end.deleted() {
+			if f, ok := end.content.(*contentFormat); ok {
+				cur.updateAttrs(f)
+			} else {
+				res += t.cleanupFormattingGap(tx, start, end, startAttrs, cur)
+				startAttrs = make(map[string]any, len(cur.attrs))
+				for k, v := range cur.attrs {
+					startAttrs[k] = v
+				}
+				start = end
+			}
+		}
+		end = end.right
+	}
+	return res
 }

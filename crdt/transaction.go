@@ -23,6 +23,8 @@ type Transaction struct {
 
 	mergeStructs []*Item
 	meta         map[any]any
+
+	needFormattingCleanup bool
 }
 
 // changeSet records what changed in one type: its list (list) and keys.
@@ -137,8 +139,11 @@ func (d *Doc) cleanupTransaction(tx *Transaction) {
 		// Observers run first; GC and merging run even if one panics.
 		defer d.finishTransaction(tx)
 		d.callObservers(tx)
-		for _, h := range d.afterTxHandlers {
+		for _, h := range slices.Clone(d.afterTxHandlers) {
 			h.f(tx)
+		}
+		if tx.needFormattingCleanup {
+			cleanupTextsAfterTransaction(tx)
 		}
 	}()
 }
@@ -287,10 +292,8 @@ func (d *Doc) callObservers(tx *Transaction) {
 		if !tx.local {
 			b.resetMarkers()
 		}
-		if b.hasFormatting && !tx.local {
-			// yjs cleans up formatting markers in a follow-up transaction;
-			// left to the rich-text work.
-			_ = cs
+		if (b.ref == typeText || b.ref == typeXMLText) && b.hasFormatting && !tx.local {
+			tx.needFormattingCleanup = true
 		}
 		if !hasObservers(b) {
 			continue
