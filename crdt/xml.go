@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/maxbooster/maxbooster/crdt/lib0"
@@ -183,9 +184,20 @@ func xmlString(b *branch) string {
 			var nodes []node
 			for n, a := range d.Attributes {
 				nd := node{name: n}
-				if o, ok := normalizeObj(a).(lib0.Object); ok {
-					for _, f := range o {
+				// yjs renders `for (key in value)`: an object's keys, a
+				// string's or array's indices; other values have none.
+				switch v := normalizeObj(a).(type) {
+				case lib0.Object:
+					for _, f := range v {
 						nd.attrs = append(nd.attrs, f.Key+`="`+jsString(f.Value)+`"`)
+					}
+				case string:
+					for i, u := range lib0.AppendUTF16(nil, v) {
+						nd.attrs = append(nd.attrs, strconv.Itoa(i)+`="`+lib0.StringFromUTF16([]uint16{u})+`"`)
+					}
+				case []any:
+					for i, e := range v {
+						nd.attrs = append(nd.attrs, strconv.Itoa(i)+`="`+jsString(e)+`"`)
 					}
 				}
 				sort.Strings(nd.attrs)

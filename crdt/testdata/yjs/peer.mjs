@@ -1,0 +1,128 @@
+// The yjs side of crdt/live_test.go (TestYjsLive): a set of Y.Docs driven
+// over stdio, one JSON command per line in, one JSON reply per line out.
+//
+//   {"cmd":"reset","clients":[..],"gc":true}           new peers
+//   {"cmd":"ops","ops":[op..]}                           local edits, one transaction each
+//   {"cmd":"deliver","msgs":[{peer,hex,v2}],"syncs":[[to,from]..]}
+//                                                        apply updates (origin "remote"), then sync pairs
+//   {"cmd":"state"}                                      JSON, state vector, encodeStateAsUpdate v1/v2 per peer
+//
+// Every reply carries "emitted": the updates the peers' docs emitted with an
+// origin other than "remote" while the command ran (local edits, and the
+// formatting cleanups yjs runs after remote changes), in order.
+import * as Y from 'yjs'
+import readline from 'node:readline'
+import { hex, unhex, docJSON } from './common.mjs'
+
+const ROOTS = [['t', 'text'], ['a', 'array'], ['m', 'map'], ['x', 'xml']]
+let peers = []
+let emitted = []
+
+const newPeer = (i, clientID, gc) => {
+  const d = new Y.Doc({ gc })
+  d.clientID = clientID
+  d.on('update', (u, origin) => { if (origin !== 'remote') emitted.push({ peer: i, v1: hex(u), v2: null }) })
+  d.on('updateV2', (u, origin) => { if (origin !== 'remote') emitted[emitted.length - 1].v2 = hex(u) })
+  return d
+}
+
+const root = (d, name) => {
+  switch (name) {
+    case 't': return d.getText('t')
+    case 'a': return d.getArray('a')
+    case 'm': return d.getMap('m')
+    case 'x': return d.getXmlFragment('x')
+  }
+  throw new Error('unknown root ' + name)
+}
+
+const resolve = (d, path) => {
+  let t = root(d, path[0])
+  for (const step of path.slice(1)) {
+    if (typeof step === 'number') t = t.get(step)
+    else t = t.get(step)
+    if (!t) throw new Error('bad path ' + JSON.stringify(path))
+  }
+  return t
+}
+
+const value = (spec) => {
+  if (spec.type) {
+    switch (spec.type) {
+      case 'text': return new Y.Text()
+      case 'array': return new Y.Array()
+      case 'map': return new Y.Map()
+      case 'xmlelement': return new Y.XmlElement(spec.name)
+      case 'xmltext': return new Y.XmlText()
+    }
+    throw new Error('unknown type ' + spec.type)
+  }
+  if (spec.bin !== undefined) return unhex(spec.bin)
+  return spec.v
+}
+
+const runOp = (op) => {
+  const d = peers[op.peer]
+  const t = resolve(d, op.path)
+  switch (op.kind) {
+    case 'textInsert': return op.attrs ? t.insert(op.index, op.text, op.attrs) : t.insert(op.index, op.text)
+    case 'textDelete': return t.delete(op.index, op.len)
+    case 'textFormat': return t.format(op.index, op.len, op.attrs)
+    case 'textEmbed': return op.attrs ? t.insertEmbed(op.index, op.embed, op.attrs) : t.insertEmbed(op.index, op.embed)
+    case 'arrayInsert': return t.insert(op.index, op.values.map(value))
+    case 'arrayDelete': return t.delete(op.index, op.len)
+    case 'mapSet': return t.set(op.key, value(op.value))
+    case 'mapDelete': return t.delete(op.key)
+    case 'xmlInsert': return t.insert(op.index, op.values.map(value))
+    case 'xmlDelete': return t.delete(op.index, op.len)
+    case 'xmlSetAttr': return t.setAttribute(op.key, op.text)
+  }
+  throw new Error('unknown op ' + op.kind)
+}
+
+const handle = (c) => {
+  switch (c.cmd) {
+    case 'reset':
+      peers = c.clients.map((id, i) => newPeer(i, id, c.gc))
+      return {}
+    case 'ops':
+      for (const op of c.ops) runOp(op)
+      return {}
+    case 'deliver': {
+      for (const m of c.msgs || []) {
+        if (m.v2) Y.applyUpdateV2(peers[m.peer], unhex(m.hex), 'remote')
+        else Y.applyUpdate(peers[m.peer], unhex(m.hex), 'remote')
+      }
+      const diffs = []
+      for (const [to, from] of c.syncs || []) {
+        const diff = Y.encodeStateAsUpdate(peers[from], Y.encodeStateVector(peers[to]))
+        diffs.push(hex(diff))
+        Y.applyUpdate(peers[to], diff, 'remote')
+      }
+      return { diffs }
+    }
+    case 'state':
+      return {
+        state: peers.map(d => ({
+          json: docJSON(d, ROOTS),
+          sv: hex(Y.encodeStateVector(d)),
+          v1: hex(Y.encodeStateAsUpdate(d)),
+          v2: hex(Y.encodeStateAsUpdateV2(d))
+        }))
+      }
+  }
+  throw new Error('unknown command ' + c.cmd)
+}
+
+const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity })
+rl.on('line', line => {
+  emitted = []
+  let reply
+  try {
+    reply = handle(JSON.parse(line))
+    reply.emitted = emitted
+  } catch (e) {
+    reply = { error: String(e && e.stack ? e.stack : e), emitted }
+  }
+  process.stdout.write(JSON.stringify(reply) + '\n')
+})
