@@ -47,13 +47,29 @@ test: ## run every suite with -race; sets MB_TEST_* for the services it finds
 	if [ -z "$${MB_TEST_REDIS_ADDR:-}" ] && [ "$(call port_open,127.0.0.1,6379)" = yes ]; then \
 		env_args+=("MB_TEST_REDIS_ADDR=$(TEST_REDIS_ADDR)"); fi; \
 	if [ -z "$${MB_TEST_YJS:-}" ] && command -v node >/dev/null; then \
-		env_args+=("MB_TEST_YJS=1"); fi; \
+		$(MAKE) --no-print-directory yjs-deps; env_args+=("MB_TEST_YJS=1"); fi; \
 	echo "test env: $${env_args[*]:-(no services found; integration suites skip)}"; \
 	env "$${env_args[@]}" $(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 .PHONY: bench
 bench: ## run benchmarks (no tests)
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+# --- yjs conformance (crdt) --------------------------------------------------
+YJS_DIR := crdt/testdata/yjs
+
+.PHONY: yjs-deps
+yjs-deps: ## install the pinned yjs, lib0 and y-protocols (npm ci) for the crdt conformance tests
+	cd $(YJS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: conformance
+conformance: yjs-deps ## crdt against real yjs: fixtures + live differential test (SEEDS=3000)
+	MB_TEST_YJS=1 MB_TEST_YJS_SEEDS=$${SEEDS:-3000} $(GO) test -count=1 -timeout 30m ./crdt/... -run 'Yjs|Golden'
+
+.PHONY: fixtures
+fixtures: yjs-deps ## re-record the yjs fixtures and lib0 vectors with Node (then review the diff)
+	$(GO) test -count=1 ./crdt -run TestYjsFixtures -update
+	$(GO) test -count=1 ./crdt/lib0 -run TestGoldenVectors -update
 
 .PHONY: fmt
 fmt: ## gofmt -s the tree (only files you own, please, when others are editing)
