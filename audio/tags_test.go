@@ -220,8 +220,12 @@ func mp4Box(typ string, parts ...[]byte) []byte {
 // write. dhowden/tag returns this ISRC as "\x00\x00\x00\x00USRC17607839" and
 // the tempo as 0 (it reads one byte of the 16-bit tmpo).
 func TestTagsMP4Freeform(t *testing.T) {
-	full := func(typ string, parts ...[]byte) []byte { return mp4Box(typ, append([][]byte{{0, 0, 0, 0}}, parts...)...) }
-	data := func(class byte, v []byte) []byte { return mp4Box("data", []byte{0, 0, 0, class}, []byte{0, 0, 0, 0}, v) }
+	full := func(typ string, parts ...[]byte) []byte {
+		return mp4Box(typ, append([][]byte{{0, 0, 0, 0}}, parts...)...)
+	}
+	data := func(class byte, v []byte) []byte {
+		return mp4Box("data", []byte{0, 0, 0, class}, []byte{0, 0, 0, 0}, v)
+	}
 	freeform := func(name, v string) []byte {
 		return mp4Box("----", full("mean", []byte("com.apple.iTunes")), full("name", []byte(name)), data(1, []byte(v)))
 	}
