@@ -1,0 +1,401 @@
+package collab
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/maxbooster/maxbooster/crdt/lib0"
+)
+
+// Limits bound everything a client controls. Zero fields take the
+// defaults shown.
+type Limits struct {
+	MaxMessageBytes        int64         // one WebSocket message; 16 MiB
+	MessagesPerSecond      float64       // per connection; 200
+	MessageBurst           float64       // 400
+	BytesPerSecond         float64       // per connection; 8 MiB/s, burst 2×MaxMessageBytes
+	MaxAwarenessStateBytes int           // one awareness state's JSON; 16 KiB
+	MaxAwarenessEntries    int           // entries in one awareness update; 64
+	MaxAwarenessPerConn    int           // client ids one connection may introduce; 8
+	AwarenessPerSecond     float64       // awareness updates per connection; 20 (extra ones are dropped)
+	AwarenessBurst         float64       // 40
+	MaxConnsPerRoom        int           // 500
+	MaxConnsPerUser        int           // across all rooms of this node; 50
+	SendQueueMessages      int           // frames queued for one client before it is cut off; 4096
+	SendQueueBytes         int           // bytes queued for one client before it is cut off; 32 MiB
+	WriteTimeout           time.Duration // one frame write (and a ping); 10 s
+}
+
+func (l *Limits) setDefaults() {
+	def := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	deff := func(p *float64, v float64) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	if l.MaxMessageBytes <= 0 {
+		l.MaxMessageBytes = 16 << 20
+	}
+	deff(&l.MessagesPerSecond, 200)
+	deff(&l.MessageBurst, 400)
+	deff(&l.BytesPerSecond, 8<<20)
+	def(&l.MaxAwarenessStateBytes, 16<<10)
+	def(&l.MaxAwarenessEntries, 64)
+	def(&l.MaxAwarenessPerConn, 8)
+	deff(&l.AwarenessPerSecond, 20)
+	deff(&l.AwarenessBurst, 40)
+	def(&l.MaxConnsPerRoom, 500)
+	def(&l.MaxConnsPerUser, 50)
+	def(&l.SendQueueMessages, 4096)
+	def(&l.SendQueueBytes, 32<<20)
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = 10 * time.Second
+	}
+}
+
+// Options configure a Hub. Store and Auth are required; every other zero
+// field takes the default shown.
+type Options struct {
+	Store DocStore   // where documents live
+	Auth  Authorizer // who may join which room
+	// Bus connects hubs on several nodes; nil runs one node alone.
+	Bus Bus
+	// NodeID names this node on the Bus; default random.
+	NodeID string
+	Logger *slog.Logger // default: discard
+	Limits Limits
+
+	IdleTimeout      time.Duration // unload a room this long after its last connection left; 30 s
+	KeepAlive        time.Duration // send a keep-alive frame after this much silence; 15 s
+	PingInterval     time.Duration // WebSocket ping to detect dead peers; 30 s
+	AwarenessTimeout time.Duration // drop awareness states not renewed for this long; 30 s
+	CompactAfter     int           // compact a room's log after this many entries; 500
+	StoreTimeout     time.Duration // one DocStore or Bus call; 10 s
+	Tick             time.Duration // room housekeeping interval; 1 s
+
+	// OriginPatterns are the browser origins allowed besides the request's
+	// own host (coder/websocket AcceptOptions.OriginPatterns).
+	OriginPatterns []string
+	// InsecureSkipOriginCheck accepts any Origin. For tests and non-browser
+	// clients only.
+	InsecureSkipOriginCheck bool
+}
+
+// Hub serves y-websocket rooms: GET /collab/{projectId}.
+type Hub struct {
+	opts   Options
+	log    *slog.Logger
+	store  DocStore
+	bus    Bus
+	nodeID string
+
+	// base is cancelled by Close; it is the hub's own background context
+	// (rooms, compactions, connections), not a request's.
+	base   context.Context
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	rooms     map[string]*room
+	userConns map[string]int
+	closed    bool
+
+	wg         sync.WaitGroup // rooms and compactions
+	connWG     sync.WaitGroup // connection handlers
+	nextConn   atomic.Uint64
+	connsGauge atomic.Int64
+}
+
+// NewHub returns a hub. Call Close to stop it.
+func NewHub(opts Options) (*Hub, error) {
+	if opts.Store == nil || opts.Auth == nil {
+		return nil, errors.New("collab: Options.Store and Options.Auth are required")
+	}
+	opts.Limits.setDefaults()
+	dur := func(p *time.Duration, v time.Duration) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	dur(&opts.IdleTimeout, 30*time.Second)
+	dur(&opts.KeepAlive, 15*time.Second)
+	dur(&opts.PingInterval, 30*time.Second)
+	dur(&opts.AwarenessTimeout, 30*time.Second)
+	dur(&opts.StoreTimeout, 10*time.Second)
+	dur(&opts.Tick, time.Second)
+	if opts.CompactAfter <= 0 {
+		opts.CompactAfter = 500
+	}
+	if opts.NodeID == "" {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		opts.NodeID = hex.EncodeToString(b)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	base, cancel := context.WithCancel(context.Background())
+	return &Hub{
+		opts: opts, log: log, store: opts.Store, bus: opts.Bus, nodeID: opts.NodeID,
+		base: base, cancel: cancel,
+		rooms: make(map[string]*room), userConns: make(map[string]int),
+	}, nil
+}
+
+// NodeID returns the node id this hub uses on the Bus.
+func (h *Hub) NodeID() string { return h.nodeID }
+
+// Stats is a point-in-time count of the hub's load.
+type Stats struct {
+	Rooms int // loaded rooms
+	Conns int // open connections
+}
+
+// Stats returns the hub's current load.
+func (h *Hub) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return Stats{Rooms: len(h.rooms), Conns: int(h.connsGauge.Load())}
+}
+
+var roomIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+
+// ServeHTTP upgrades a request for /collab/{projectId} (the y-websocket
+// URL shape: serverUrl + "/" + room + "?token=...") to a WebSocket and
+// runs the connection until it closes. The room comes from the
+// "projectId" path value when the route declares it, else from the last
+// path segment.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	roomID := r.PathValue("projectId")
+	if roomID == "" {
+		roomID = r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+	}
+	if !roomIDPattern.MatchString(roomID) {
+		http.Error(w, "collab: invalid project id", http.StatusBadRequest)
+		return
+	}
+	h.mu.Lock()
+	closed := h.closed
+	if !closed {
+		h.connWG.Add(1)
+	}
+	h.mu.Unlock()
+	if closed {
+		http.Error(w, "collab: shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.connWG.Done()
+
+	p, authErr := h.opts.Auth.Authorize(r, roomID)
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		OriginPatterns:     h.opts.OriginPatterns,
+		InsecureSkipVerify: h.opts.InsecureSkipOriginCheck,
+	})
+	if err != nil {
+		return // Accept answered the request
+	}
+	if authErr != nil {
+		// Close with a 44xx code: y-websocket treats it as permanent and
+		// stops reconnecting.
+		code, reason := CloseUnauthorized, "unauthorized: a valid room token is required"
+		if errors.Is(authErr, ErrForbidden) {
+			code, reason = CloseForbidden, "forbidden: no access to this project"
+		}
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "collab: connection refused", slog.String("room", roomID), slog.Any("err", authErr))
+		_ = ws.Close(code, reason)
+		return
+	}
+	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
+	c := &conn{
+		id: h.nextConn.Add(1), ws: ws, userID: p.UserID, lim: &h.opts.Limits,
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		log: h.log,
+	}
+	c.setRole(p.Role)
+
+	rm, err := h.acquire(roomID, c)
+	if err != nil {
+		code := CloseRoomFull
+		if errors.Is(err, ErrHubClosed) {
+			code = CloseGoingAway
+		}
+		_ = ws.Close(code, err.Error())
+		return
+	}
+	c.room = rm
+	var pumps sync.WaitGroup
+	pumps.Add(1)
+	go func() {
+		defer pumps.Done()
+		c.writePump(h.base, h.opts.KeepAlive, h.opts.PingInterval)
+	}()
+	defer pumps.Wait()
+
+	reply := make(chan error, 1)
+	if !rm.send(h.base, roomEvent{kind: evJoin, c: c, reply: reply}) {
+		h.releaseUnjoined(rm, c)
+		c.fail(CloseGoingAway, "server shutting down")
+		return
+	}
+	if err := <-reply; err != nil {
+		switch {
+		case errors.Is(err, ErrRoomFull):
+			c.fail(CloseRoomFull, "room is full")
+		case errors.Is(err, ErrHubClosed):
+			c.fail(CloseGoingAway, "server shutting down")
+		default:
+			c.fail(CloseUnavailable, "document unavailable")
+		}
+		return
+	}
+	h.readPump(c, rm)
+}
+
+// readPump reads frames until the connection fails, then leaves the room.
+func (h *Hub) readPump(c *conn, rm *room) {
+	defer rm.send(h.base, roomEvent{kind: evLeave, c: c})
+	var msgs, bytes bucket
+	lim := &h.opts.Limits
+	for {
+		typ, data, err := c.ws.Read(h.base)
+		if err != nil {
+			var ce websocket.CloseError
+			switch {
+			case errors.As(err, &ce):
+				c.fail(websocket.StatusNormalClosure, "")
+			case strings.Contains(err.Error(), "read limited"):
+				c.fail(websocket.StatusMessageTooBig, fmt.Sprintf("message larger than %d bytes", lim.MaxMessageBytes))
+			default:
+				c.fail(websocket.StatusAbnormalClosure, "")
+			}
+			return
+		}
+		now := time.Now()
+		if !msgs.take(now, 1, lim.MessagesPerSecond, lim.MessageBurst) ||
+			!bytes.take(now, float64(len(data)), lim.BytesPerSecond, max(2*float64(lim.MaxMessageBytes), lim.BytesPerSecond)) {
+			c.fail(CloseRateLimited, "rate limit exceeded")
+			return
+		}
+		if typ != websocket.MessageBinary {
+			c.fail(CloseMalformed, "text messages are not part of the protocol")
+			return
+		}
+		m, err := ParseMessage(data)
+		if err != nil {
+			c.fail(CloseMalformed, err.Error())
+			return
+		}
+		select {
+		case rm.inbox <- roomEvent{kind: evMessage, c: c, msg: m}:
+		case <-c.done:
+			return
+		case <-rm.quit:
+			c.fail(CloseGoingAway, "room closed")
+			return
+		}
+	}
+}
+
+// acquire returns the room for id, loading it on first use, with a
+// reference held for c.
+func (h *Hub) acquire(id string, c *conn) (*room, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrHubClosed
+	}
+	if h.userConns[c.userID] >= h.opts.Limits.MaxConnsPerUser {
+		return nil, fmt.Errorf("%w: too many connections for this user", ErrRoomFull)
+	}
+	rm := h.rooms[id]
+	if rm == nil {
+		rm = newRoom(h, id)
+		h.rooms[id] = rm
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			rm.run(h.base)
+		}()
+	}
+	rm.refs++
+	h.userConns[c.userID]++
+	h.connsGauge.Add(1)
+	return rm, nil
+}
+
+// releaseUnjoined drops a reference for a connection the room never saw.
+func (h *Hub) releaseUnjoined(rm *room, c *conn) { rm.release(c) }
+
+// detach removes rm from the registry so the next join loads the room
+// afresh.
+func (h *Hub) detach(rm *room) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !rm.detached {
+		if h.rooms[rm.id] == rm {
+			delete(h.rooms, rm.id)
+		}
+		rm.detached = true
+	}
+}
+
+// Revoke applies a membership change to open connections of userID in
+// room on every node: role 0 disconnects them (close code 4403), a lower
+// role applies to their next message.
+func (h *Hub) Revoke(ctx context.Context, roomID, userID string, role Role) error {
+	h.mu.Lock()
+	rm := h.rooms[roomID]
+	h.mu.Unlock()
+	if rm != nil {
+		rm.send(ctx, roomEvent{kind: evRevoke, userID: userID, role: role})
+	}
+	if h.bus != nil {
+		e := lib0.NewEncoder()
+		e.WriteVarString(userID)
+		e.WriteVarUint(uint64(role))
+		msg := encodeBusMessage(busMessage{node: h.nodeID, kind: busRevoke, payload: e.Bytes()})
+		if err := h.bus.Publish(ctx, roomID, msg); err != nil {
+			return fmt.Errorf("collab: publish revoke: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close stops accepting connections, closes open ones (1001 going away),
+// flushes every room to the store and waits for all of the hub's
+// goroutines, or until ctx ends.
+func (h *Hub) Close(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	h.cancel()
+	done := make(chan struct{})
+	go func() {
+		h.connWG.Wait()
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("collab: close: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,596 @@
+package collab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/maxbooster/maxbooster/crdt"
+	"github.com/maxbooster/maxbooster/crdt/lib0"
+)
+
+type eventKind uint8
+
+const (
+	evJoin eventKind = iota
+	evLeave
+	evMessage
+	evBus
+	evRevoke
+)
+
+type roomEvent struct {
+	kind   eventKind
+	c      *conn
+	msg    Message
+	frame  []byte     // evBus
+	reply  chan error // evJoin
+	userID string     // evRevoke
+	role   Role       // evRevoke; 0 = removed
+}
+
+// pendingUpdate is an update applied to the room's document but not yet
+// durable: nobody else sees it until flush has appended it to the store.
+type pendingUpdate struct {
+	from  *conn
+	store [][]byte // what goes into the log
+	relay [][]byte // what other connections receive
+}
+
+// room is one project's live document. Its run goroutine owns every field
+// below the line; the others are set at creation.
+type room struct {
+	id    string
+	hub   *Hub
+	log   *slog.Logger
+	inbox chan roomEvent
+	quit  chan struct{} // closed when run returns
+
+	// refs counts connections that joined or are joining; guarded by hub.mu.
+	refs     int
+	detached bool // removed from hub.rooms; guarded by hub.mu
+
+	// ----- owned by run -----
+	doc          *crdt.Doc
+	aw           *Awareness
+	conns        map[*conn]struct{}
+	pending      []pendingUpdate
+	pendingBytes int
+	emitted      [][]byte
+	logLen       int // log entries since the last known snapshot
+	failed       error
+	idleSince    time.Time
+	compacting   bool
+	compactDone  chan struct{}
+}
+
+func newRoom(h *Hub, id string) *room {
+	return &room{
+		id:    id,
+		hub:   h,
+		log:   h.log.With(slog.String("room", id)),
+		inbox: make(chan roomEvent, 1024),
+		quit:  make(chan struct{}),
+		aw:    NewAwareness(),
+		conns: make(map[*conn]struct{}),
+	}
+}
+
+// send delivers ev to the room unless it has stopped or ctx ended.
+func (r *room) send(ctx context.Context, ev roomEvent) bool {
+	select {
+	case r.inbox <- ev:
+		return true
+	case <-r.quit:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// run is the room's loop. It returns once the room is unloaded: idle with
+// no connections, broken, or the hub closing.
+func (r *room) run(ctx context.Context) {
+	defer close(r.quit)
+	if r.hub.bus != nil {
+		cancel, err := r.hub.bus.Subscribe(ctx, r.id, func(msg []byte) {
+			r.send(ctx, roomEvent{kind: evBus, frame: msg})
+		})
+		if err != nil {
+			r.failed = fmt.Errorf("%w: subscribe: %w", ErrRoomUnavailable, err)
+		} else {
+			defer cancel()
+		}
+	}
+	if r.failed == nil {
+		r.load(ctx)
+	}
+	tick := time.NewTicker(r.hub.opts.Tick)
+	defer tick.Stop()
+	r.idleSince = time.Now()
+	for {
+		select {
+		case ev := <-r.inbox:
+			r.handle(ctx, ev)
+			if len(r.pending) > 0 && (len(r.inbox) == 0 || len(r.pending) >= maxBatchUpdates || r.pendingBytes >= maxBatchBytes) {
+				r.flush(ctx)
+			}
+		case now := <-tick.C:
+			r.tick(ctx, now)
+			if r.unloadIfIdle(now) {
+				r.shutdown(ctx)
+				return
+			}
+		case <-r.compactDone:
+			r.compactDone, r.compacting = nil, false
+		case <-ctx.Done():
+			r.shutdown(ctx)
+			r.hub.detach(r)
+			return
+		}
+	}
+}
+
+const (
+	maxBatchUpdates = 512
+	maxBatchBytes   = 4 << 20
+)
+
+// load reads the room's document from the store. A document that cannot
+// be read or applied leaves the room failed: joins are refused with
+// ErrRoomUnavailable and nothing is ever written over it.
+func (r *room) load(ctx context.Context) {
+	start := time.Now()
+	lctx, cancel := context.WithTimeout(ctx, r.hub.opts.StoreTimeout)
+	sd, err := r.hub.store.Load(lctx, r.id)
+	cancel()
+	if err != nil {
+		r.failed = fmt.Errorf("%w: load: %w", ErrRoomUnavailable, err)
+		r.log.LogAttrs(ctx, slog.LevelError, "collab: room load failed", slog.Any("err", err))
+		return
+	}
+	doc, err := docFromStored(sd)
+	if err != nil {
+		r.failed = fmt.Errorf("%w: %w", ErrRoomUnavailable, err)
+		r.log.LogAttrs(ctx, slog.LevelError, "collab: stored document does not apply", slog.Any("err", err))
+		return
+	}
+	r.doc = doc
+	r.logLen = len(sd.Updates)
+	r.doc.OnUpdate(func(u []byte, _ any, _ *crdt.Transaction) { r.emitted = append(r.emitted, u) })
+	r.log.LogAttrs(ctx, slog.LevelDebug, "collab: room loaded",
+		slog.Int("log", len(sd.Updates)), slog.Int("snapshot_bytes", len(sd.Snapshot)), slog.Duration("took", time.Since(start)))
+	if r.logLen >= r.hub.opts.CompactAfter {
+		r.startCompaction(ctx)
+	}
+}
+
+// docFromStored builds a document from a stored snapshot and log.
+func docFromStored(sd StoredDoc) (*crdt.Doc, error) {
+	doc := crdt.NewDoc(nil)
+	if len(sd.Snapshot) > 0 {
+		if err := crdt.ApplyUpdate(doc, sd.Snapshot, nil); err != nil {
+			return nil, fmt.Errorf("collab: snapshot at seq %d: %w", sd.SnapshotSeq, err)
+		}
+	}
+	for _, u := range sd.Updates {
+		if err := crdt.ApplyUpdate(doc, u.Update, nil); err != nil {
+			return nil, fmt.Errorf("collab: log entry %d: %w", u.Seq, err)
+		}
+	}
+	return doc, nil
+}
+
+func (r *room) handle(ctx context.Context, ev roomEvent) {
+	switch ev.kind {
+	case evJoin:
+		ev.reply <- r.join(ctx, ev.c)
+	case evLeave:
+		r.leave(ctx, ev.c)
+	case evMessage:
+		if _, ok := r.conns[ev.c]; ok {
+			r.message(ctx, ev.c, ev.msg)
+		}
+	case evBus:
+		r.fromBus(ctx, ev.frame)
+	case evRevoke:
+		r.revoke(ev.userID, ev.role)
+	}
+}
+
+func (r *room) join(ctx context.Context, c *conn) error {
+	if r.failed != nil {
+		r.release(c)
+		return r.failed
+	}
+	if len(r.conns) >= r.hub.opts.Limits.MaxConnsPerRoom {
+		r.release(c)
+		return ErrRoomFull
+	}
+	r.flush(ctx)
+	if r.failed != nil {
+		r.release(c)
+		return r.failed
+	}
+	r.conns[c] = struct{}{}
+	if c.Role().CanWrite() {
+		// Ask for what the client has and we lack (offline edits). Viewers
+		// are not asked: whatever they hold would be refused.
+		c.enqueue(EncodeSync(SyncStep1, crdt.EncodeStateVector(r.doc)))
+	}
+	if states := r.aw.Snapshot(); len(states) > 0 {
+		c.enqueue(EncodeAwareness(EncodeAwarenessUpdate(states)))
+	}
+	return nil
+}
+
+// release drops a connection's reference to the room.
+func (r *room) release(c *conn) {
+	h := r.hub
+	h.mu.Lock()
+	r.refs--
+	h.userConns[c.userID]--
+	if h.userConns[c.userID] <= 0 {
+		delete(h.userConns, c.userID)
+	}
+	h.mu.Unlock()
+	h.connsGauge.Add(-1)
+}
+
+func (r *room) leave(ctx context.Context, c *conn) {
+	if _, ok := r.conns[c]; !ok {
+		return
+	}
+	delete(r.conns, c)
+	r.release(c)
+	if len(r.conns) == 0 {
+		r.idleSince = time.Now()
+	}
+	if gone := r.aw.RemoveOwner(c.id, time.Now()); len(gone) > 0 {
+		r.relayAwareness(ctx, nil, gone)
+	}
+}
+
+func (r *room) message(ctx context.Context, c *conn, m Message) {
+	switch m.Type {
+	case MessageSync:
+		switch m.Sync {
+		case SyncStep1:
+			r.flush(ctx)
+			if r.failed != nil {
+				return
+			}
+			diff, err := crdt.EncodeStateAsUpdate(r.doc, m.Payload)
+			if err != nil {
+				if errors.Is(err, lib0.ErrUnexpectedEOF) || errors.Is(err, lib0.ErrIntegerOutOfRange) || errors.Is(err, crdt.ErrMalformedUpdate) {
+					c.fail(CloseMalformed, "malformed state vector")
+					return
+				}
+				r.log.LogAttrs(ctx, slog.LevelError, "collab: encode state", slog.Any("err", err))
+				c.fail(CloseUnavailable, "cannot encode document")
+				return
+			}
+			c.enqueue(EncodeSync(SyncStep2, diff))
+		case SyncStep2, SyncUpdate:
+			r.applyFrom(ctx, c, m.Payload)
+		}
+	case MessageAwareness:
+		r.awarenessFrom(ctx, c, m.Payload)
+	case MessageQueryAwareness:
+		c.enqueue(EncodeAwareness(EncodeAwarenessUpdate(r.aw.Snapshot())))
+	case MessageAuth:
+		// Clients have nothing to say in auth messages; ignore.
+	}
+}
+
+// applyFrom applies an update written by c. It becomes visible to others
+// only after flush made it durable.
+func (r *room) applyFrom(ctx context.Context, c *conn, update []byte) {
+	if !c.Role().CanWrite() {
+		c.enqueue(EncodePermissionDenied("read-only: role " + c.Role().String() + " cannot edit this project"))
+		return
+	}
+	hadPending := r.doc.HasPending()
+	r.emitted = r.emitted[:0]
+	if err := crdt.ApplyUpdate(r.doc, update, c); err != nil {
+		r.log.LogAttrs(ctx, slog.LevelInfo, "collab: malformed update", append(c.attrs(), slog.Any("err", err))...)
+		c.fail(CloseMalformed, "malformed update")
+		return
+	}
+	p := pendingUpdate{from: c, relay: r.emitted}
+	r.emitted = nil
+	switch {
+	case hadPending || r.doc.HasPending():
+		// Part of the update waits for structs nobody sent yet: keep the
+		// update as received, so the waiting part is durable too.
+		p.store = [][]byte{update}
+	case len(p.relay) == 0:
+		return // nothing new
+	default:
+		p.store = p.relay
+	}
+	for _, u := range p.store {
+		r.pendingBytes += len(u)
+	}
+	r.pending = append(r.pending, p)
+}
+
+// flush appends pending updates to the store in one call (group commit),
+// then relays them to the other connections and nodes. If the store
+// refuses, the room's in-memory document holds changes that are not
+// durable: the room closes every connection and unloads, and clients
+// resend their changes when they reconnect.
+func (r *room) flush(ctx context.Context) {
+	if len(r.pending) == 0 || r.failed != nil {
+		return
+	}
+	var all [][]byte
+	for _, p := range r.pending {
+		all = append(all, p.store...)
+	}
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, r.hub.opts.StoreTimeout)
+		_, err = r.hub.store.Append(actx, r.id, all)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
+	}
+	pending := r.pending
+	r.pending, r.pendingBytes = nil, 0
+	if err != nil {
+		r.failed = fmt.Errorf("%w: append: %w", ErrRoomUnavailable, err)
+		r.log.LogAttrs(ctx, slog.LevelError, "collab: append failed; closing room", slog.Any("err", err), slog.Int("updates", len(all)))
+		for c := range r.conns {
+			c.fail(CloseUnavailable, "document storage unavailable")
+		}
+		r.hub.detach(r)
+		return
+	}
+	r.logLen += len(all)
+	for _, p := range pending {
+		for _, u := range p.relay {
+			frame := EncodeSync(SyncUpdate, u)
+			for c := range r.conns {
+				if c != p.from {
+					c.enqueue(frame)
+				}
+			}
+			r.publish(ctx, busUpdate, u)
+		}
+	}
+	if r.logLen >= r.hub.opts.CompactAfter {
+		r.startCompaction(ctx)
+	}
+}
+
+func (r *room) publish(ctx context.Context, kind busKind, payload []byte) {
+	if r.hub.bus == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, r.hub.opts.StoreTimeout)
+	defer cancel()
+	msg := encodeBusMessage(busMessage{node: r.hub.nodeID, kind: kind, payload: payload})
+	if err := r.hub.bus.Publish(pctx, r.id, msg); err != nil {
+		r.log.LogAttrs(ctx, slog.LevelError, "collab: bus publish failed", slog.Any("err", err))
+	}
+}
+
+func (r *room) awarenessFrom(ctx context.Context, c *conn, payload []byte) {
+	lim := &r.hub.opts.Limits
+	entries, err := DecodeAwarenessUpdate(payload, AwarenessLimits{MaxEntries: lim.MaxAwarenessEntries, MaxStateBytes: lim.MaxAwarenessStateBytes})
+	if err != nil {
+		if errors.Is(err, ErrMessageTooLarge) {
+			c.fail(CloseRateLimited, "awareness update too large")
+		} else {
+			c.fail(CloseMalformed, "malformed awareness update")
+		}
+		return
+	}
+	if len(entries) == 0 {
+		return
+	}
+	if !c.awarenessBucket.take(time.Now(), 1, lim.AwarenessPerSecond, lim.AwarenessBurst) {
+		return // throttled: a newer state will follow
+	}
+	accepted := r.aw.Apply(entries, c.id, time.Now(), lim.MaxAwarenessPerConn)
+	if len(accepted) > 0 {
+		r.relayAwareness(ctx, c, accepted)
+	}
+}
+
+// relayAwareness sends entries to every connection but from, and to the
+// other nodes.
+func (r *room) relayAwareness(ctx context.Context, from *conn, entries []AwarenessEntry) {
+	u := EncodeAwarenessUpdate(entries)
+	frame := EncodeAwareness(u)
+	for c := range r.conns {
+		if c != from {
+			c.enqueue(frame)
+		}
+	}
+	if from != nil || r.hub.bus != nil {
+		r.publish(ctx, busAwareness, u)
+	}
+}
+
+func (r *room) fromBus(ctx context.Context, raw []byte) {
+	m, err := decodeBusMessage(raw)
+	if err != nil {
+		r.log.LogAttrs(ctx, slog.LevelWarn, "collab: bad bus message", slog.Any("err", err))
+		return
+	}
+	if m.node == r.hub.nodeID || r.failed != nil || r.doc == nil {
+		return
+	}
+	switch m.kind {
+	case busUpdate:
+		r.emitted = r.emitted[:0]
+		if err := crdt.ApplyUpdate(r.doc, m.payload, nil); err != nil {
+			r.log.LogAttrs(ctx, slog.LevelWarn, "collab: bus update does not apply", slog.Any("err", err))
+			return
+		}
+		emitted := r.emitted
+		r.emitted = nil
+		for _, u := range emitted {
+			frame := EncodeSync(SyncUpdate, u)
+			for c := range r.conns {
+				c.enqueue(frame)
+			}
+		}
+	case busAwareness:
+		entries, err := DecodeAwarenessUpdate(m.payload, AwarenessLimits{})
+		if err != nil {
+			return
+		}
+		if accepted := r.aw.Apply(entries, 0, time.Now(), 0); len(accepted) > 0 {
+			frame := EncodeAwareness(EncodeAwarenessUpdate(accepted))
+			for c := range r.conns {
+				c.enqueue(frame)
+			}
+		}
+	case busRevoke:
+		d := lib0.NewDecoder(m.payload)
+		user, err1 := d.ReadVarString()
+		role, err2 := d.ReadVarUint()
+		if err1 == nil && err2 == nil {
+			r.revoke(user, Role(role))
+		}
+	}
+}
+
+// revoke applies a membership change to open connections: role 0 cuts
+// the user off, a lower role takes effect on their next message.
+func (r *room) revoke(userID string, role Role) {
+	for c := range r.conns {
+		if c.userID != userID {
+			continue
+		}
+		if role == 0 {
+			c.fail(CloseForbidden, "access to this project was revoked")
+			continue
+		}
+		c.setRole(role)
+	}
+}
+
+func (r *room) tick(ctx context.Context, now time.Time) {
+	if gone := r.aw.Expire(now, r.hub.opts.AwarenessTimeout); len(gone) > 0 {
+		frame := EncodeAwareness(EncodeAwarenessUpdate(gone))
+		for c := range r.conns {
+			c.enqueue(frame)
+		}
+	}
+}
+
+// unloadIfIdle detaches the room from the hub when nobody used it for
+// IdleTimeout (at once when it failed). It reports whether it did.
+func (r *room) unloadIfIdle(now time.Time) bool {
+	if len(r.conns) > 0 || r.compacting {
+		return false
+	}
+	if r.failed == nil && now.Sub(r.idleSince) < r.hub.opts.IdleTimeout {
+		return false
+	}
+	h := r.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r.refs > 0 {
+		if !r.detached {
+			return false
+		}
+		// Detached (broken) with joins still queued: answer them first.
+		return false
+	}
+	if !r.detached {
+		delete(h.rooms, r.id)
+		r.detached = true
+	}
+	return true
+}
+
+// shutdown closes the room's connections and makes sure nothing pending
+// is lost: pending updates are flushed (store before unload).
+func (r *room) shutdown(ctx context.Context) {
+	// Use a fresh context: the hub's may be cancelled, but the flush must
+	// still reach the store.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.hub.opts.StoreTimeout)
+	defer cancel()
+	r.flush(fctx)
+	for c := range r.conns {
+		c.fail(CloseGoingAway, "server shutting down")
+	}
+	if r.compactDone != nil {
+		<-r.compactDone
+	}
+	// Answer joins that raced with the unload.
+	for {
+		select {
+		case ev := <-r.inbox:
+			if ev.kind == evJoin {
+				r.release(ev.c)
+				ev.reply <- ErrHubClosed
+			}
+		default:
+			return
+		}
+	}
+}
+
+// startCompaction merges the room's log into a new snapshot in the
+// background, reading from the store (not from memory), so it is correct
+// even when other nodes append to the same room.
+func (r *room) startCompaction(ctx context.Context) {
+	if r.compacting {
+		return
+	}
+	r.compacting = true
+	r.logLen = 0
+	done := make(chan struct{})
+	r.compactDone = done
+	h := r.hub
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		defer close(done)
+		if err := Compact(context.WithoutCancel(ctx), h.store, r.id, h.opts.StoreTimeout); err != nil && !errors.Is(err, ErrCompactConflict) {
+			r.log.LogAttrs(ctx, slog.LevelWarn, "collab: compaction failed", slog.Any("err", err))
+		}
+	}()
+}
+
+// Compact merges room's stored log into a new snapshot: it loads the
+// snapshot and log, applies them to a fresh document, and stores that
+// document's state as the snapshot covering every entry it read. A
+// concurrent compaction elsewhere makes it fail with ErrCompactConflict
+// and change nothing.
+func Compact(ctx context.Context, store DocStore, roomID string, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	sd, err := store.Load(ctx, roomID)
+	if err != nil {
+		return fmt.Errorf("collab: compact %s: load: %w", roomID, err)
+	}
+	if len(sd.Updates) == 0 {
+		return nil
+	}
+	doc, err := docFromStored(sd)
+	if err != nil {
+		return fmt.Errorf("collab: compact %s: %w", roomID, err)
+	}
+	state, err := crdt.EncodeStateAsUpdate(doc, nil)
+	if err != nil {
+		return fmt.Errorf("collab: compact %s: encode: %w", roomID, err)
+	}
+	if err := store.Compact(ctx, roomID, sd.SnapshotSeq, sd.LastSeq(), state); err != nil {
+		return fmt.Errorf("collab: compact %s: %w", roomID, err)
+	}
+	return nil
+}
