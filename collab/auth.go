@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-
-	"github.com/maxbooster/maxbooster/session"
 )
 
 // Principal is who a connection acts as, and with which role.
@@ -35,17 +33,28 @@ var (
 	ErrForbidden       = errors.New("collab: no access to this room")
 )
 
-// RoomTokenVerifier checks a room token; *session.RoomTokens implements it.
-type RoomTokenVerifier interface {
-	Verify(ctx context.Context, token string) (*session.RoomClaims, error)
-}
-
 // RoomTokenAuthorizer admits requests carrying a valid room token for the
 // room: in the "token" query parameter (what y-websocket's params option
 // produces, `ws://host/collab/{projectId}?token=...`) or as an
-// "Authorization: Bearer" header.
+// "Authorization: Bearer" header. Verify checks the token; wire it to
+// session.RoomTokens.Verify:
+//
+//	collab.RoomTokenAuthorizer{Verify: func(ctx context.Context, tok string) (collab.RoomGrant, error) {
+//		c, err := tokens.Verify(ctx, tok)
+//		if err != nil {
+//			return collab.RoomGrant{}, err
+//		}
+//		return collab.RoomGrant{UserID: c.UserID, ProjectID: c.ProjectID, Role: c.Role}, nil
+//	}}
 type RoomTokenAuthorizer struct {
-	Tokens RoomTokenVerifier
+	Verify func(ctx context.Context, token string) (RoomGrant, error)
+}
+
+// RoomGrant is what a verified room token says.
+type RoomGrant struct {
+	UserID    string
+	ProjectID string
+	Role      string // "viewer", "editor" or "owner"
 }
 
 // Authorize implements Authorizer.
@@ -59,16 +68,19 @@ func (a RoomTokenAuthorizer) Authorize(r *http.Request, room string) (Principal,
 	if tok == "" {
 		return Principal{}, fmt.Errorf("%w: no room token", ErrUnauthenticated)
 	}
-	claims, err := a.Tokens.Verify(r.Context(), tok)
+	g, err := a.Verify(r.Context(), tok)
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
-	if claims.ProjectID != room {
+	if g.ProjectID != room {
 		return Principal{}, fmt.Errorf("%w: token is for another project", ErrForbidden)
 	}
-	role, ok := ParseRole(claims.Role)
+	role, ok := ParseRole(g.Role)
 	if !ok {
-		return Principal{}, fmt.Errorf("%w: unknown role %q", ErrForbidden, claims.Role)
+		return Principal{}, fmt.Errorf("%w: unknown role %q", ErrForbidden, g.Role)
 	}
-	return Principal{UserID: claims.UserID, Role: role}, nil
+	if g.UserID == "" {
+		return Principal{}, fmt.Errorf("%w: token names no user", ErrUnauthenticated)
+	}
+	return Principal{UserID: g.UserID, Role: role}, nil
 }

@@ -1,0 +1,383 @@
+package collab_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/maxbooster/maxbooster/collab"
+	"github.com/maxbooster/maxbooster/crdt"
+)
+
+// editor is a Go-side document producing updates, standing in for a client.
+type editor struct {
+	doc     *crdt.Doc
+	updates [][]byte
+}
+
+func newEditor(clientID uint64) *editor {
+	e := &editor{doc: crdt.NewDoc(&crdt.DocOptions{ClientID: clientID})}
+	e.doc.OnUpdate(func(u []byte, _ any, _ *crdt.Transaction) { e.updates = append(e.updates, u) })
+	return e
+}
+
+// insert inserts s at the end of text "t" and returns the update.
+func (e *editor) insert(t *testing.T, s string) []byte {
+	t.Helper()
+	txt := e.doc.GetText("t")
+	if err := txt.Insert(txt.Len(), s); err != nil {
+		t.Fatal(err)
+	}
+	return e.updates[len(e.updates)-1]
+}
+
+func isSync(st collab.SyncType) func(collab.Message) bool {
+	return func(m collab.Message) bool { return m.Type == collab.MessageSync && m.Sync == st }
+}
+
+// textOf applies every update to a fresh document and returns text "t".
+func textOf(t *testing.T, updates ...[]byte) string {
+	t.Helper()
+	d := crdt.NewDoc(nil)
+	for _, u := range updates {
+		if err := crdt.ApplyUpdate(d, u, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d.GetText("t").String()
+}
+
+// storedText loads room from the store and returns its text.
+func storedText(t *testing.T, s collab.DocStore, room string) string {
+	t.Helper()
+	sd, err := s.Load(context.Background(), room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var us [][]byte
+	if sd.Snapshot != nil {
+		us = append(us, sd.Snapshot)
+	}
+	for _, u := range sd.Updates {
+		us = append(us, u.Update)
+	}
+	return textOf(t, us...)
+}
+
+func TestHubSyncRelayNoEcho(t *testing.T) {
+	checkGoroutines(t)
+	env := newEnv(t, nil, nil)
+	a := env.dial(t, "p1", env.token(t, "ua", "p1", "editor"))
+	b := env.dial(t, "p1", env.token(t, "ub", "p1", "editor"))
+
+	// The server opens with its sync step 1.
+	for _, c := range []*websocket.Conn{a, b} {
+		if m := readMsg(t, c); m.Type != collab.MessageSync || m.Sync != collab.SyncStep1 || !bytes.Equal(m.Payload, []byte{0}) {
+			t.Fatalf("first frame = %+v, want sync step 1 of an empty doc", m)
+		}
+	}
+	ed := newEditor(11)
+	write(t, a, collab.EncodeSync(collab.SyncUpdate, ed.insert(t, "hello")))
+	m := readUntil(t, b, "update", isSync(collab.SyncUpdate))
+	if got := textOf(t, m.Payload); got != "hello" {
+		t.Errorf("b received %q", got)
+	}
+	// No echo: a's next frame is the answer to its query, not its update.
+	write(t, a, collab.AppendMessage(nil, collab.Message{Type: collab.MessageQueryAwareness}))
+	if m := readMsg(t, a); m.Type != collab.MessageAwareness {
+		t.Errorf("a received %+v before its awareness answer (echo?)", m)
+	}
+	// A client's sync step 1 gets the diff.
+	write(t, b, collab.EncodeSync(collab.SyncStep1, []byte{0}))
+	m = readUntil(t, b, "sync step 2", isSync(collab.SyncStep2))
+	if got := textOf(t, m.Payload); got != "hello" {
+		t.Errorf("sync step 2 holds %q", got)
+	}
+	// Offline edits arrive as sync step 2 and are relayed as updates.
+	write(t, b, collab.EncodeSync(collab.SyncStep2, newEditor(12).insert(t, "!")))
+	m = readUntil(t, a, "relayed step 2", isSync(collab.SyncUpdate))
+	if got := textOf(t, ed.updates[0], m.Payload); got != "hello!" {
+		t.Errorf("after step 2: %q", got)
+	}
+}
+
+func TestHubRefusesBadClients(t *testing.T) {
+	checkGoroutines(t)
+	env := newEnv(t, nil, func(o *collab.Options) { o.Limits.MaxMessageBytes = 1024 })
+	tests := []struct {
+		name     string
+		token    func() string
+		frame    []byte
+		wantCode websocket.StatusCode
+		reason   string
+	}{
+		{"no token", func() string { return "" }, nil, collab.CloseUnauthorized, "unauthorized"},
+		{"bad token", func() string { return "abc.def.ghi" }, nil, collab.CloseUnauthorized, "unauthorized"},
+		{"other project", func() string { return env.token(t, "u", "p2", "editor") }, nil, collab.CloseForbidden, "forbidden"},
+		{"garbage", func() string { return env.token(t, "u", "p1", "editor") }, []byte{9, 9, 9}, collab.CloseMalformed, "unknown message type"},
+		{"bad update", func() string { return env.token(t, "u", "p1", "editor") }, collab.EncodeSync(collab.SyncUpdate, []byte{5, 1, 2}), collab.CloseMalformed, "malformed update"},
+		{"bad awareness", func() string { return env.token(t, "u", "p1", "editor") }, collab.EncodeAwareness([]byte{1, 1, 1, 2, '{', 'x'}), collab.CloseMalformed, "malformed awareness"},
+		{"too big", func() string { return env.token(t, "u", "p1", "editor") }, collab.EncodeSync(collab.SyncUpdate, make([]byte, 2000)), websocket.StatusMessageTooBig, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := env.dial(t, "p1", tt.token())
+			if tt.frame != nil {
+				readMsg(t, c) // server step 1
+				write(t, c, tt.frame)
+			}
+			code, reason := closeStatus(t, c)
+			if code != tt.wantCode || !strings.Contains(reason, tt.reason) {
+				t.Errorf("closed with %d %q, want %d containing %q", code, reason, tt.wantCode, tt.reason)
+			}
+		})
+	}
+	// The room survived all of that.
+	c := env.dial(t, "p1", env.token(t, "u", "p1", "editor"))
+	readMsg(t, c)
+	write(t, c, collab.EncodeSync(collab.SyncStep1, []byte{0}))
+	if m := readUntil(t, c, "step 2", isSync(collab.SyncStep2)); textOf(t, m.Payload) != "" {
+		t.Errorf("room changed by refused clients")
+	}
+}
+
+func TestHubViewerCannotWrite(t *testing.T) {
+	checkGoroutines(t)
+	env := newEnv(t, nil, nil)
+	ed := env.dial(t, "p1", env.token(t, "ue", "p1", "editor"))
+	readMsg(t, ed)
+	v := env.dial(t, "p1", env.token(t, "uv", "p1", "viewer"))
+	write(t, v, collab.EncodeSync(collab.SyncUpdate, newEditor(5).insert(t, "vandal")))
+	m := readUntil(t, v, "permission denied", func(m collab.Message) bool { return m.Type == collab.MessageAuth })
+	if !strings.Contains(m.Reason, "read-only") {
+		t.Errorf("reason = %q", m.Reason)
+	}
+	write(t, v, collab.EncodeSync(collab.SyncStep2, newEditor(6).insert(t, "vandal")))
+	readUntil(t, v, "permission denied", func(m collab.Message) bool { return m.Type == collab.MessageAuth })
+	// The viewer still reads: an editor's change reaches it.
+	write(t, ed, collab.EncodeSync(collab.SyncUpdate, newEditor(7).insert(t, "ok")))
+	m = readUntil(t, v, "update", isSync(collab.SyncUpdate))
+	if got := textOf(t, m.Payload); got != "ok" {
+		t.Errorf("viewer got %q", got)
+	}
+	if got := storedText(t, env.store, "p1"); got != "ok" {
+		t.Errorf("stored %q, want only the editor's text", got)
+	}
+}
+
+// gateStore holds every Append until released, to observe ordering.
+type gateStore struct {
+	collab.DocStore
+	mu      sync.Mutex
+	gate    chan struct{}
+	entered chan struct{}
+}
+
+func (g *gateStore) Append(ctx context.Context, room string, updates [][]byte) (int64, error) {
+	g.mu.Lock()
+	gate := g.gate
+	g.mu.Unlock()
+	if gate != nil {
+		g.entered <- struct{}{}
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	return g.DocStore.Append(ctx, room, updates)
+}
+
+func TestHubStoresBeforeRelay(t *testing.T) {
+	checkGoroutines(t)
+	gs := &gateStore{DocStore: collab.NewMemStore(), gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+	env := newEnv(t, gs, nil)
+	a := env.dial(t, "p1", env.token(t, "ua", "p1", "editor"))
+	b := env.dial(t, "p1", env.token(t, "ub", "p1", "editor"))
+	readMsg(t, a)
+	readMsg(t, b)
+	write(t, a, collab.EncodeSync(collab.SyncUpdate, newEditor(3).insert(t, "durable")))
+	<-gs.entered
+	// While the append is held, b must see nothing.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	_, frame, err := b.Read(ctx)
+	cancel()
+	if err == nil {
+		t.Fatalf("b received %x before the update was stored", frame)
+	}
+	// coder/websocket closes a conn whose Read context expired; use a new one.
+	b = env.dial(t, "p1", env.token(t, "ub", "p1", "editor"))
+	gs.mu.Lock()
+	close(gs.gate)
+	gs.gate = nil
+	gs.mu.Unlock()
+	write(t, b, collab.EncodeSync(collab.SyncStep1, []byte{0}))
+	m := readUntil(t, b, "step 2", isSync(collab.SyncStep2))
+	if got := textOf(t, m.Payload); got != "durable" {
+		t.Errorf("b got %q", got)
+	}
+}
+
+func TestHubAwarenessLifecycle(t *testing.T) {
+	checkGoroutines(t)
+	env := newEnv(t, nil, nil)
+	a := env.dial(t, "p1", env.token(t, "ua", "p1", "editor"))
+	b := env.dial(t, "p1", env.token(t, "ub", "p1", "editor"))
+	readMsg(t, a)
+	readMsg(t, b)
+	state := json.RawMessage(`{"user":{"name":"A"}}`)
+	write(t, a, collab.EncodeAwareness(collab.EncodeAwarenessUpdate([]collab.AwarenessEntry{{ClientID: 42, Clock: 1, State: state}})))
+	m := readUntil(t, b, "awareness", func(m collab.Message) bool { return m.Type == collab.MessageAwareness && len(m.Payload) > 1 })
+	got, err := collab.DecodeAwarenessUpdate(m.Payload, collab.AwarenessLimits{})
+	if err != nil || len(got) != 1 || got[0].ClientID != 42 || string(got[0].State) != string(state) {
+		t.Fatalf("b got %v, %v", got, err)
+	}
+	// A late joiner gets the current states right away.
+	c := env.dial(t, "p1", env.token(t, "uc", "p1", "viewer"))
+	m = readUntil(t, c, "awareness", func(m collab.Message) bool { return m.Type == collab.MessageAwareness && len(m.Payload) > 1 })
+	if got, _ := collab.DecodeAwarenessUpdate(m.Payload, collab.AwarenessLimits{}); len(got) != 1 {
+		t.Errorf("joiner got %v", got)
+	}
+	// b may not remove a's client.
+	write(t, b, collab.EncodeAwareness(collab.EncodeAwarenessUpdate([]collab.AwarenessEntry{{ClientID: 42, Clock: 9, State: json.RawMessage("null")}})))
+	// a leaves: b sees the removal at once, not after 30 s.
+	_ = a.Close(websocket.StatusNormalClosure, "")
+	m = readUntil(t, b, "removal", func(m collab.Message) bool { return m.Type == collab.MessageAwareness && len(m.Payload) > 1 })
+	got, _ = collab.DecodeAwarenessUpdate(m.Payload, collab.AwarenessLimits{})
+	if len(got) != 1 || got[0].ClientID != 42 || !got[0].Removed() || got[0].Clock != 2 {
+		t.Errorf("removal = %+v", got)
+	}
+}
+
+func TestHubRevoke(t *testing.T) {
+	checkGoroutines(t)
+	env := newEnv(t, nil, nil)
+	a := env.dial(t, "p1", env.token(t, "ua", "p1", "editor"))
+	readMsg(t, a)
+	if err := env.hub.Revoke(context.Background(), "p1", "ua", collab.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	write(t, a, collab.EncodeSync(collab.SyncUpdate, newEditor(3).insert(t, "x")))
+	readUntil(t, a, "permission denied", func(m collab.Message) bool { return m.Type == collab.MessageAuth })
+	if err := env.hub.Revoke(context.Background(), "p1", "ua", 0); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := closeStatus(t, a); code != collab.CloseForbidden {
+		t.Errorf("close code %d, want %d", code, collab.CloseForbidden)
+	}
+}
+
+func TestHubSlowReaderDisconnected(t *testing.T) {
+	checkGoroutines(t)
+	env := newEnv(t, nil, func(o *collab.Options) {
+		o.Limits.SendQueueBytes = 1 << 20
+		o.Limits.WriteTimeout = 300 * time.Millisecond
+		o.Limits.BytesPerSecond = 1 << 30
+	})
+	a := env.dial(t, "p1", env.token(t, "ua", "p1", "editor"))
+	slow := env.dial(t, "p1", env.token(t, "us", "p1", "editor"))
+	readMsg(t, a)
+	_ = slow // never reads again
+	ed := newEditor(77)
+	chunk := strings.Repeat("x", 256<<10)
+	deadline := time.Now().Add(20 * time.Second)
+	for env.hub.Stats().Conns > 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("slow reader still connected: %+v", env.hub.Stats())
+		}
+		write(t, a, collab.EncodeSync(collab.SyncUpdate, ed.insert(t, chunk)))
+	}
+}
+
+func TestHubUnloadsIdleRoomAndReloads(t *testing.T) {
+	checkGoroutines(t)
+	store := collab.NewMemStore()
+	env := newEnv(t, store, func(o *collab.Options) { o.CompactAfter = 5 })
+	a := env.dial(t, "p1", env.token(t, "ua", "p1", "editor"))
+	readMsg(t, a)
+	ed := newEditor(9)
+	for i := 0; i < 12; i++ {
+		write(t, a, collab.EncodeSync(collab.SyncUpdate, ed.insert(t, "ab")))
+	}
+	// The room answers in order, so this step 2 comes after every update.
+	write(t, a, collab.EncodeSync(collab.SyncStep1, []byte{0}))
+	readUntil(t, a, "step 2", isSync(collab.SyncStep2))
+	_ = a.Close(websocket.StatusNormalClosure, "")
+	waitFor(t, "room unloaded", func() bool { return env.hub.Stats().Rooms == 0 })
+	sd, err := store.Load(context.Background(), "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sd.Snapshot == nil || len(sd.Updates) >= 12 {
+		t.Errorf("log not compacted: snapshot %d bytes, %d updates", len(sd.Snapshot), len(sd.Updates))
+	}
+	want := strings.Repeat("ab", 12)
+	if got := storedText(t, store, "p1"); got != want {
+		t.Errorf("stored %q, want %q", got, want)
+	}
+	b := env.dial(t, "p1", env.token(t, "ub", "p1", "editor"))
+	write(t, b, collab.EncodeSync(collab.SyncStep1, []byte{0}))
+	if m := readUntil(t, b, "step 2", isSync(collab.SyncStep2)); textOf(t, m.Payload) != want {
+		t.Errorf("reloaded room holds %q", textOf(t, m.Payload))
+	}
+}
+
+// brokenStore fails every Load, or returns a corrupt log.
+type brokenStore struct {
+	collab.DocStore
+	loadErr error
+}
+
+func (b *brokenStore) Load(ctx context.Context, room string) (collab.StoredDoc, error) {
+	if b.loadErr != nil {
+		return collab.StoredDoc{}, b.loadErr
+	}
+	return b.DocStore.Load(ctx, room)
+}
+
+func TestHubNeverReplacesUnloadableDoc(t *testing.T) {
+	checkGoroutines(t)
+	mem := collab.NewMemStore()
+	good := newEditor(4).insert(t, "precious")
+	if _, err := mem.Append(context.Background(), "p1", [][]byte{good, {0xff, 0xff}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		store collab.DocStore
+	}{
+		{"corrupt log", mem},
+		{"store down", &brokenStore{DocStore: mem, loadErr: errors.New("connection refused")}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newEnv(t, tt.store, nil)
+			c := env.dial(t, "p1", env.token(t, "u", "p1", "editor"))
+			code, reason := closeStatus(t, c)
+			if code != collab.CloseUnavailable || !strings.Contains(reason, "unavailable") {
+				t.Errorf("closed %d %q, want %d document unavailable", code, reason, collab.CloseUnavailable)
+			}
+			sd, err := mem.Load(context.Background(), "p1")
+			if err != nil || len(sd.Updates) != 2 || !bytes.Equal(sd.Updates[0].Update, good) {
+				t.Errorf("store changed: %+v, %v", sd, err)
+			}
+		})
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timeout waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
