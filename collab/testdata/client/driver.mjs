@@ -58,7 +58,11 @@ const ops = {
   delete ({ client, index, length }) { get(client).doc.getText('t').delete(index, length); return {} },
   mapSet ({ client, key, value }) { get(client).doc.getMap('m').set(key, value); return {} },
   text ({ client }) { return { text: get(client).doc.getText('t').toString() } },
-  json ({ client }) { return { json: get(client).doc.toJSON() } },
+  json ({ client }) {
+    const doc = get(client).doc
+    doc.getText('t'); doc.getMap('m')
+    return { json: doc.toJSON() }
+  },
   state ({ client }) { return { update: Buffer.from(Y.encodeStateAsUpdate(get(client).doc)).toString('base64') } },
   async waitText ({ client, text, timeoutMs }) {
     const t = get(client).doc.getText('t')
