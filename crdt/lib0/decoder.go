@@ -104,6 +104,12 @@ func (d *Decoder) ReadVarInt() (int64, error) {
 
 // ReadVarIntSign reads a varInt as its magnitude and sign bit.
 func (d *Decoder) ReadVarIntSign() (abs uint64, negative bool, err error) {
+	return d.readVarIntSign(MaxSafeInteger)
+}
+
+// readVarIntSign reads a varInt whose magnitude is at most limit (below
+// 2^63).
+func (d *Decoder) readVarIntSign(limit uint64) (abs uint64, negative bool, err error) {
 	if d.pos >= len(d.buf) {
 		return 0, false, ErrUnexpectedEOF
 	}
@@ -118,11 +124,11 @@ func (d *Decoder) ReadVarIntSign() (abs uint64, negative bool, err error) {
 	for i := d.pos + 1; i < len(d.buf); i++ {
 		b = d.buf[i]
 		if p := uint64(b & 0x7f); p != 0 {
-			if shift >= 53 || p > MaxSafeInteger>>shift {
+			if shift >= 63 || p > limit>>shift {
 				return 0, false, ErrIntegerOutOfRange
 			}
 			v += p << shift
-			if v > MaxSafeInteger {
+			if v > limit {
 				return 0, false, ErrIntegerOutOfRange
 			}
 		}
@@ -257,7 +263,7 @@ func (d *Decoder) readAnyBody(tag byte, depth int) (any, error) {
 		if n > uint64(d.Len())/2 {
 			return nil, fmt.Errorf("object of %d properties: %w", n, ErrInvalidLength)
 		}
-		o := make(Object, 0, n)
+		o := make(Object, 0, min(n, 64))
 		for range n {
 			k, err := d.ReadVarString()
 			if err != nil {
@@ -284,11 +290,15 @@ func (d *Decoder) readAnyBody(tag byte, depth int) (any, error) {
 		if n > uint64(d.Len()) {
 			return nil, fmt.Errorf("array of %d elements: %w", n, ErrInvalidLength)
 		}
-		a := make([]any, n)
-		for i := range a {
-			if a[i], err = d.readAny(depth + 1); err != nil {
+		// Grow as elements arrive: nested arrays that each claim the rest
+		// of the input must not allocate it again at every level.
+		a := make([]any, 0, min(n, 64))
+		for range n {
+			v, err := d.readAny(depth + 1)
+			if err != nil {
 				return nil, err
 			}
+			a = append(a, v)
 		}
 		return a, nil
 	case tagBytes:

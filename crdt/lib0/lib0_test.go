@@ -260,3 +260,20 @@ func TestParseJSONErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestIntDiffOptRleExtremes round-trips clocks whose differences need
+// more than 53 bits once doubled.
+func TestIntDiffOptRleExtremes(t *testing.T) {
+	vals := []uint64{MaxSafeInteger, 0, MaxSafeInteger, MaxSafeInteger, 1, 0}
+	var e IntDiffOptRleEncoder
+	for _, v := range vals {
+		e.Write(v)
+	}
+	d := NewIntDiffOptRleDecoder(e.Bytes())
+	for i, want := range vals {
+		got, err := d.Read()
+		if err != nil || got != want {
+			t.Fatalf("value %d = %d, %v; want %d", i, got, err, want)
+		}
+	}
+}

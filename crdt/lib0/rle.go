@@ -199,7 +199,7 @@ func (e *IntDiffOptRleEncoder) Reset() {
 }
 
 // IntDiffOptRleDecoder reads what IntDiffOptRleEncoder writes. Values must
-// stay within 0…2^53-1.
+// stay within 0…2^53-1 (differences may span the whole range).
 type IntDiffOptRleDecoder struct {
 	dec   Decoder
 	s     int64
@@ -218,9 +218,14 @@ func (r *IntDiffOptRleDecoder) Reset(b []byte) { *r = IntDiffOptRleDecoder{dec: 
 // Read returns the next value.
 func (r *IntDiffOptRleDecoder) Read() (uint64, error) {
 	if r.count == 0 {
-		x, err := r.dec.ReadVarInt()
+		// diff*2+hasCount of clocks up to 2^53 needs up to 2^55.
+		abs, neg, err := r.dec.readVarIntSign(1 << 55)
 		if err != nil {
 			return 0, err
+		}
+		x := int64(abs)
+		if neg {
+			x = -x
 		}
 		r.diff, r.count = x>>1, 1
 		if x&1 != 0 {
