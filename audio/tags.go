@@ -186,6 +186,8 @@ func fromLibrary(read func() (tag.Metadata, error)) (t Tags, err error) {
 		t.Source = "id3v1"
 	case tag.VORBIS:
 		t.Source = "vorbis"
+		// dhowden/tag falls back to PERFORMER, which is not the composer.
+		t.Composer = get("composer")
 		// dhowden/tag reads TRACKNUMBER=3/12 as 0: Atoi fails on the slash.
 		if n, total := numberPair(raw["tracknumber"]); n > 0 {
 			t.Track = n

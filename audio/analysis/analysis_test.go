@@ -57,12 +57,20 @@ func TestTempo(t *testing.T) {
 		if r.Tempo == nil {
 			t.Fatalf("%v BPM: no tempo", bpm)
 		}
+		t.Logf("%.2f BPM: detected %.3f, confidence %.2f", bpm, r.Tempo.BPM, r.Tempo.Confidence)
 		if math.Abs(r.Tempo.BPM-bpm) > 0.5 {
 			t.Errorf("%.2f BPM detected as %.2f (confidence %.2f)", bpm, r.Tempo.BPM, r.Tempo.Confidence)
 		}
 	}
 	if r := analyze(t, 48000, 1, make([]float64, 48000), analysis.Options{SkipKey: true}); r.Tempo != nil {
 		t.Errorf("1 s of silence has tempo %+v", r.Tempo)
+	}
+	tone := make([]float64, 48000*20)
+	for i := range tone {
+		tone[i] = 0.5 * math.Sin(2*math.Pi*440*float64(i)/48000)
+	}
+	if r := analyze(t, 48000, 1, tone, analysis.Options{SkipKey: true}); r.Tempo != nil {
+		t.Errorf("a steady tone has tempo %+v", r.Tempo)
 	}
 }
 

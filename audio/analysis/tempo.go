@@ -19,6 +19,9 @@ const (
 	priorBPM   = 120.0
 	priorOct   = 1.0
 	tempoFFTms = 23 // ≈ 1024 samples at 44.1/48 kHz
+	// minTempoConfidence is the normalised autocorrelation below which no
+	// tempo is reported; rhythmic material scores above 0.5.
+	minTempoConfidence = 0.1
 )
 
 type tempoAcc struct {
@@ -135,5 +138,9 @@ func (t *tempoAcc) result() *Tempo {
 		period = (float64(p) + off) / float64(k)
 		break
 	}
-	return &Tempo{BPM: 60 * fps / period, Confidence: math.Max(0, acs[bestLag]/zero)}
+	conf := acs[bestLag] / zero
+	if conf < minTempoConfidence {
+		return nil // no clear pulse (a drone, speech, noise)
+	}
+	return &Tempo{BPM: 60 * fps / period, Confidence: conf}
 }

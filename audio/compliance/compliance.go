@@ -98,8 +98,9 @@ type Report struct {
 	// normalise, or cannot, e.g. for silence).
 	GainDB float64 `json:"gainDb"`
 	// PlaybackLUFS and PlaybackTruePeakDBTP are where the track ends up.
+	// They are nil when undefined (silence).
 	PlaybackLUFS         *float64 `json:"playbackLufs"`
-	PlaybackTruePeakDBTP float64  `json:"playbackTruePeakDbtp"`
+	PlaybackTruePeakDBTP *float64 `json:"playbackTruePeakDbtp"`
 	// GainLimitedByPeak says the platform raised the track less than the
 	// target asks because its true peak would have passed the ceiling.
 	GainLimitedByPeak bool `json:"gainLimitedByPeak"`
@@ -119,7 +120,7 @@ func Evaluate(p Platform, m Measurement) Report {
 	}
 	r.MaxTruePeakDBTP = ceiling
 	if math.IsNaN(m.IntegratedLUFS) {
-		r.PlaybackTruePeakDBTP = m.TruePeakDBTP
+		r.PlaybackTruePeakDBTP = finite(m.TruePeakDBTP)
 		r.Advice = append(r.Advice, "The file has no measurable loudness (silence or shorter than 0.4 s); nothing to normalise.")
 		return r
 	}
@@ -137,7 +138,7 @@ func Evaluate(p Platform, m Measurement) Report {
 	}
 	playback := m.IntegratedLUFS + r.GainDB
 	r.PlaybackLUFS = &playback
-	r.PlaybackTruePeakDBTP = m.TruePeakDBTP + r.GainDB
+	r.PlaybackTruePeakDBTP = finite(m.TruePeakDBTP + r.GainDB)
 
 	peakOK := m.TruePeakDBTP <= ceiling+1e-9
 	var levelOK bool
@@ -164,6 +165,14 @@ func Evaluate(p Platform, m Measurement) Report {
 		f("%s does not turn quiet tracks up: this one plays %.1f dB below the target. Raise its loudness toward %.0f LUFS if that matters.", p.Name, diff, p.TargetLUFS)
 	}
 	return r
+}
+
+// finite returns &v, or nil for NaN and ±Inf (which JSON cannot carry).
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
 }
 
 // EvaluateAll reports every platform in the table.
