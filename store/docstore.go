@@ -1,0 +1,322 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/maxbooster/maxbooster/collab"
+)
+
+// DocStore implements collab.DocStore on the database: an append-only log
+// of yjs updates per room (collab_updates) and a compacted snapshot
+// (collab_docs), migrations 00200_collab.sql.
+//
+// Appends are group-committed: one goroutine gathers every Append waiting
+// (from any room) into a single transaction, so under load many updates
+// share one commit while each caller still returns only once its updates
+// are durable. Close stops that goroutine.
+type DocStore struct {
+	db       *DB
+	reqs     chan *appendReq
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+	maxBatch int
+	maxBytes int
+}
+
+var _ collab.DocStore = (*DocStore)(nil)
+
+// DocStoreOptions tune NewDocStore. Zero values mean the defaults.
+type DocStoreOptions struct {
+	MaxBatchAppends int // Append calls in one commit; 256
+	MaxBatchBytes   int // update bytes in one commit; 16 MiB
+}
+
+type appendReq struct {
+	ctx     context.Context
+	room    string
+	updates [][]byte
+	res     chan appendRes
+}
+
+type appendRes struct {
+	lastSeq int64
+	err     error
+}
+
+// ErrDocStoreClosed is returned by Append after Close.
+var ErrDocStoreClosed = errors.New("store: document store closed")
+
+// NewDocStore returns a DocStore on db and starts its committer.
+func NewDocStore(db *DB, opts *DocStoreOptions) *DocStore {
+	var o DocStoreOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxBatchAppends <= 0 {
+		o.MaxBatchAppends = 256
+	}
+	if o.MaxBatchBytes <= 0 {
+		o.MaxBatchBytes = 16 << 20
+	}
+	s := &DocStore{
+		db: db, reqs: make(chan *appendReq, 1024), stop: make(chan struct{}), done: make(chan struct{}),
+		maxBatch: o.MaxBatchAppends, maxBytes: o.MaxBatchBytes,
+	}
+	go s.commitLoop()
+	return s
+}
+
+// Close finishes the appends already queued and stops the committer.
+func (s *DocStore) Close() error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
+	return nil
+}
+
+// Append implements collab.DocStore.
+func (s *DocStore) Append(ctx context.Context, room string, updates [][]byte) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(updates) == 0 {
+		return 0, errors.New("store: append of no updates")
+	}
+	req := &appendReq{ctx: ctx, room: room, updates: updates, res: make(chan appendRes, 1)}
+	select {
+	case s.reqs <- req:
+	case <-s.stop:
+		return 0, ErrDocStoreClosed
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	select {
+	case r := <-req.res:
+		return r.lastSeq, r.err
+	case <-ctx.Done():
+		// The commit may still happen; the caller treats the outcome as
+		// unknown, which is safe for CRDT updates (re-applying is a no-op).
+		return 0, ctx.Err()
+	}
+}
+
+func (s *DocStore) commitLoop() {
+	defer close(s.done)
+	for {
+		var first *appendReq
+		select {
+		case first = <-s.reqs:
+		case <-s.stop:
+			// Finish what is queued, then stop.
+			for {
+				select {
+				case r := <-s.reqs:
+					s.commit([]*appendReq{r})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*appendReq{first}
+		size := reqBytes(first)
+	gather:
+		for len(batch) < s.maxBatch && size < s.maxBytes {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+				size += reqBytes(r)
+			default:
+				break gather
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func reqBytes(r *appendReq) int {
+	n := 0
+	for _, u := range r.updates {
+		n += len(u)
+	}
+	return n
+}
+
+// commit writes batch in one transaction. If that fails and the batch has
+// several requests, each is retried alone so one bad request cannot fail
+// the others.
+func (s *DocStore) commit(batch []*appendReq) {
+	live := batch[:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.res <- appendRes{err: err}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// A stable order by room: locks are taken in the same order by every
+	// node (no deadlocks), and a room's appends keep their order.
+	slices.SortStableFunc(live, func(a, b *appendReq) int { return strings.Compare(a.room, b.room) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	seqs := make([]int64, len(live))
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
+		for i := 0; i < len(live); {
+			j := i
+			n := 0
+			for j < len(live) && live[j].room == live[i].room {
+				n += len(live[j].updates)
+				j++
+			}
+			last, err := appendRoom(ctx, tx, live[i:j], n)
+			if err != nil {
+				return err
+			}
+			// Hand out the sequence numbers in request order.
+			seq := last - int64(n)
+			for k := i; k < j; k++ {
+				seq += int64(len(live[k].updates))
+				seqs[k] = seq
+			}
+			i = j
+		}
+		return nil
+	})
+	if err != nil && len(live) > 1 {
+		for _, r := range live {
+			s.commit([]*appendReq{r})
+		}
+		return
+	}
+	for i, r := range live {
+		if err != nil {
+			r.res <- appendRes{err: fmt.Errorf("store: append to room %s: %w", r.room, err)}
+		} else {
+			r.res <- appendRes{lastSeq: seqs[i]}
+		}
+	}
+}
+
+// appendRoom reserves n sequence numbers for room (taking its row lock)
+// and inserts the requests' updates; it returns the last sequence number.
+func appendRoom(ctx context.Context, tx *Tx, reqs []*appendReq, n int) (int64, error) {
+	room := reqs[0].room
+	var last int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO collab_docs (room, snapshot_seq, last_seq, updated_at) VALUES (?, 0, ?, ?)
+		ON CONFLICT (room) DO UPDATE SET last_seq = collab_docs.last_seq + excluded.last_seq, updated_at = excluded.updated_at
+		RETURNING last_seq`, room, n, time.Now().UTC()).Scan(&last)
+	if err != nil {
+		return 0, err
+	}
+	seq := last - int64(n)
+	const chunk = 300
+	var (
+		sb   strings.Builder
+		args []any
+	)
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO collab_updates (room, seq, data) VALUES "+sb.String(), args...)
+		sb.Reset()
+		args = args[:0]
+		return err
+	}
+	for _, r := range reqs {
+		for _, u := range r.updates {
+			seq++
+			if len(args) > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, ?)")
+			if u == nil {
+				u = []byte{}
+			}
+			args = append(args, room, seq, u)
+			if len(args) >= 3*chunk {
+				if err := flush(); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	return last, nil
+}
+
+// Load implements collab.DocStore. It reads the log before the snapshot:
+// a compaction committed in between then only duplicates entries the
+// snapshot also holds (harmless for CRDT updates), never loses any.
+func (s *DocStore) Load(ctx context.Context, room string) (collab.StoredDoc, error) {
+	var sd collab.StoredDoc
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, data FROM collab_updates WHERE room = ? ORDER BY seq`, room)
+	if err != nil {
+		return sd, fmt.Errorf("store: load room %s: %w", room, err)
+	}
+	defer rows.Close()
+	var ups []collab.StoredUpdate
+	for rows.Next() {
+		var u collab.StoredUpdate
+		if err := rows.Scan(&u.Seq, &u.Update); err != nil {
+			return sd, fmt.Errorf("store: load room %s: %w", room, err)
+		}
+		ups = append(ups, u)
+	}
+	if err := rows.Err(); err != nil {
+		return sd, fmt.Errorf("store: load room %s: %w", room, err)
+	}
+	err = s.db.QueryRowContext(ctx, `SELECT snapshot, snapshot_seq FROM collab_docs WHERE room = ?`, room).Scan(&sd.Snapshot, &sd.SnapshotSeq)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return sd, fmt.Errorf("store: load room %s snapshot: %w", room, err)
+	}
+	for _, u := range ups {
+		if u.Seq > sd.SnapshotSeq {
+			sd.Updates = append(sd.Updates, u)
+		}
+	}
+	return sd, nil
+}
+
+// Compact implements collab.DocStore.
+func (s *DocStore) Compact(ctx context.Context, room string, baseSeq, upTo int64, snapshot []byte) error {
+	return s.db.WithTx(ctx, func(tx *Tx) error {
+		q := `SELECT snapshot_seq, last_seq FROM collab_docs WHERE room = ?`
+		if tx.Dialect() == Postgres {
+			q += ` FOR UPDATE`
+		}
+		var snapSeq, lastSeq int64
+		err := tx.QueryRowContext(ctx, q, room).Scan(&snapSeq, &lastSeq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return collab.ErrCompactConflict
+		}
+		if err != nil {
+			return fmt.Errorf("store: compact room %s: %w", room, err)
+		}
+		if snapSeq != baseSeq || upTo < baseSeq || upTo > lastSeq {
+			return collab.ErrCompactConflict
+		}
+		if snapshot == nil {
+			snapshot = []byte{}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE collab_docs SET snapshot = ?, snapshot_seq = ?, updated_at = ? WHERE room = ?`,
+			snapshot, upTo, time.Now().UTC(), room); err != nil {
+			return fmt.Errorf("store: compact room %s: %w", room, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM collab_updates WHERE room = ? AND seq <= ?`, room, upTo); err != nil {
+			return fmt.Errorf("store: compact room %s: %w", room, err)
+		}
+		return nil
+	})
+}
