@@ -66,6 +66,11 @@ yjs-deps: ## install the pinned yjs, lib0 and y-protocols (npm ci) for the crdt 
 conformance: yjs-deps ## crdt against real yjs: fixtures + live differential test (SEEDS=3000)
 	MB_TEST_YJS=1 MB_TEST_YJS_SEEDS=$${SEEDS:-3000} $(GO) test -count=1 -timeout 30m ./crdt/... -run 'Yjs|Golden'
 
+.PHONY: fuzz
+fuzz: ## fuzz the crdt update decoders, apply and merge (FUZZTIME=30s per target)
+	@for f in FuzzDecodeUpdate FuzzDecodeUpdateV2 FuzzApplyUpdate FuzzMergeUpdates; do \
+		echo "== $$f"; $(GO) test ./crdt -run '^$$' -fuzz "^$$f\$$" -fuzztime $${FUZZTIME:-30s}; done
+
 .PHONY: fixtures
 fixtures: yjs-deps ## re-record the yjs fixtures and lib0 vectors with Node (then review the diff)
 	$(GO) test -count=1 ./crdt -run TestYjsFixtures -update

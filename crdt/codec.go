@@ -332,26 +332,47 @@ func (e *updateEncoderV2) WriteKey(key string) {
 	e.stringEnc.Write(key)
 }
 
-// dsDecoderV1 reads delete sets in format v1 (yjs DSDecoderV1).
+// dsDecoderV1 reads delete sets in format v1 (yjs DSDecoderV1). Unlike
+// yjs it rejects the ranges of a client out of order or overlapping (yjs
+// never writes them; format v2 cannot express them, so they could not be
+// kept as pending deletions).
 type dsDecoderV1 struct {
-	rest lib0.Decoder
+	rest     lib0.Decoder
+	dsCurVal uint64
 }
 
 func (d *dsDecoderV1) restDecoder() *lib0.Decoder { return &d.rest }
 
-// ResetDsCurVal does nothing in v1.
-func (d *dsDecoderV1) ResetDsCurVal() {}
+// ResetDsCurVal starts the ranges of a new client.
+func (d *dsDecoderV1) ResetDsCurVal() { d.dsCurVal = 0 }
 
 // ReadDsClock reads the start clock of a deleted range.
-func (d *dsDecoderV1) ReadDsClock() (uint64, error) { return d.readVarUint() }
+func (d *dsDecoderV1) ReadDsClock() (uint64, error) {
+	clock, err := d.readVarUint()
+	if err != nil {
+		return 0, err
+	}
+	if clock < d.dsCurVal {
+		return 0, fmt.Errorf("%w: delete ranges out of order", ErrMalformedUpdate)
+	}
+	d.dsCurVal = clock
+	return clock, nil
+}
 
 // ReadDsLen reads the length of a deleted range; 0 is rejected.
 func (d *dsDecoderV1) ReadDsLen() (uint64, error) {
 	n, err := d.readVarUint()
-	if err == nil && n == 0 {
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
 		return 0, fmt.Errorf("%w: empty delete range", ErrMalformedUpdate)
 	}
-	return n, err
+	d.dsCurVal += n
+	if d.dsCurVal > lib0.MaxSafeInteger {
+		return 0, malformed(lib0.ErrIntegerOutOfRange)
+	}
+	return n, nil
 }
 
 func (d *dsDecoderV1) readVarUint() (uint64, error) {

@@ -183,6 +183,16 @@ func TestCodecMalformed(t *testing.T) {
 		{"v1 json undefined", "09756e646566696e6564", false, func(d updateDecoder) error { _, err := d.ReadJSON(); return err }},
 		{"v1 json invalid", "017b", false, func(d updateDecoder) error { _, err := d.ReadJSON(); return err }},
 		{"v1 empty ds range", "00", false, func(d updateDecoder) error { _, err := d.ReadDsLen(); return err }},
+		{"v1 ds ranges out of order", "0a0105", false, func(d updateDecoder) error {
+			if _, err := d.ReadDsClock(); err != nil {
+				return err
+			}
+			if _, err := d.ReadDsLen(); err != nil {
+				return err
+			}
+			_, err := d.ReadDsClock()
+			return err
+		}},
 		{"v2 empty column", "00" + "0000000000" + "0100" + "000000", true, func(d updateDecoder) error { _, err := d.ReadInfo(); return err }},
 		{"v2 empty client column", "00" + "0000000000" + "0100" + "000000", true, func(d updateDecoder) error { _, err := d.ReadClient(); return err }},
 		{"v2 ds clock overflow", "00" + "0000000000" + "0100" + "000000" + "ffffffffffffff0f" + "ffffffffffffff0f", true, func(d updateDecoder) error {

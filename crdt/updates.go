@@ -160,7 +160,9 @@ func (w *lazyWriter) finish() {
 }
 
 // lazyDeleteSet is a delete set as yjs's readDeleteSet builds it: clients
-// without ranges are left out, a client listed twice gets both lists.
+// without ranges are left out. A client listed twice is rejected (yjs
+// would append the lists, and write them out of order, which format v2
+// cannot express).
 type lazyDeleteSet map[uint64][]deleteRange
 
 func readLazyDeleteSet(dec updateDecoder) (lazyDeleteSet, error) {
@@ -170,9 +172,13 @@ func readLazyDeleteSet(dec updateDecoder) (lazyDeleteSet, error) {
 	}
 	ds := make(lazyDeleteSet)
 	for i, c := range clients {
-		if len(ranges[i]) > 0 {
-			ds[c] = append(ds[c], ranges[i]...)
+		if len(ranges[i]) == 0 {
+			continue
 		}
+		if _, dup := ds[c]; dup {
+			return nil, fmt.Errorf("%w: client %d listed twice in the delete set", ErrMalformedUpdate, c)
+		}
+		ds[c] = ranges[i]
 	}
 	return ds, nil
 }
