@@ -54,6 +54,24 @@ test: ## run every suite with -race; sets MB_TEST_* for the services it finds
 .PHONY: bench
 bench: ## run benchmarks (no tests)
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+	$(MAKE) --no-print-directory bench-audio
+
+# --- audio -------------------------------------------------------------------
+# The audio packages use cgo: Ogg Opus through libopusfile/libopus
+# (gopkg.in/hraban/opus.v2) and Ogg Vorbis through libvorbisfile. Their tests
+# make fixtures with Debian's reference encoders, and bench-audio compares
+# our loudness meter with libebur128 and ffmpeg. On Debian:
+#   apt-get install pkg-config libopus-dev libopusfile-dev libvorbis-dev \
+#     flac lame vorbis-tools opus-tools ffmpeg libebur128-dev
+AUDIO_DEBS := pkg-config libopus-dev libopusfile-dev libvorbis-dev flac lame vorbis-tools opus-tools ffmpeg libebur128-dev
+
+.PHONY: audio-deps
+audio-deps: ## install the Debian packages the audio packages and their tests need
+	apt-get install -y --no-install-recommends $(AUDIO_DEBS)
+
+.PHONY: bench-audio
+bench-audio: ## loudness speed and values beside libebur128 and ffmpeg's ebur128, same run
+	$(GO) run ./audio/internal/loudbench -seconds 60,300
 
 # --- yjs conformance (crdt) --------------------------------------------------
 YJS_DIR := crdt/testdata/yjs
