@@ -54,6 +54,15 @@ const ops = {
     clients.set(client, c)
     return { clientID: doc.clientID }
   },
+  // move points an existing document at another server, as a browser
+  // does when its node died and the load balancer sends it elsewhere.
+  move ({ client, url, room, params = {} }) {
+    const c = get(client)
+    c.provider.destroy()
+    c.provider = new WebsocketProvider(url, room, c.doc, { WebSocketPolyfill: WebSocket, params, disableBc: true, maxBackoffTime: 200 })
+    c.provider.on('connection-close', (ev) => { if (ev) c.closes.push({ code: ev.code, reason: String(ev.reason || '') }) })
+    return {}
+  },
   insert ({ client, index, text }) { get(client).doc.getText('t').insert(index, text); return {} },
   delete ({ client, index, length }) { get(client).doc.getText('t').delete(index, length); return {} },
   mapSet ({ client, key, value }) { get(client).doc.getMap('m').set(key, value); return {} },
