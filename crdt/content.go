@@ -189,7 +189,7 @@ func (c *contentDeleted) mergeWith(right content) bool {
 	return true
 }
 func (c *contentDeleted) integrate(tx *Transaction, it *Item) {
-	tx.deleteSet.add(it.id.Client, it.id.Clock, c.n)
+	tx.deleteSet.addWithBuf(it.id.Client, it.id.Clock, c.n, tx.rangeBuf[:])
 	it.info |= itemDeleted
 }
 func (c *contentDeleted) delete(*Transaction) {}
@@ -417,7 +417,7 @@ func (c *contentType) delete(tx *Transaction) {
 	for it := c.t.start; it != nil; it = it.right {
 		if !it.deleted() {
 			it.delete(tx)
-		} else if it.id.Clock < tx.beforeState[it.id.Client] {
+		} else if it.id.Clock < tx.beforeState.get(it.id.Client) {
 			tx.mergeStructs = append(tx.mergeStructs, it)
 		}
 	}
@@ -425,7 +425,7 @@ func (c *contentType) delete(tx *Transaction) {
 		it := c.t.keys[k]
 		if !it.deleted() {
 			it.delete(tx)
-		} else if it.id.Clock < tx.beforeState[it.id.Client] {
+		} else if it.id.Clock < tx.beforeState.get(it.id.Client) {
 			tx.mergeStructs = append(tx.mergeStructs, it)
 		}
 	}

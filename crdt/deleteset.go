@@ -1,39 +1,87 @@
 package crdt
 
-import (
-	"slices"
-	"sort"
-)
+import "slices"
 
 // deleteRange is a run of deleted clocks of one client.
 type deleteRange struct {
 	clock, len uint64
 }
 
-// deleteSet maps client → deleted ranges (yjs DeleteSet). After
-// sortAndMerge the ranges are sorted by clock and disjoint.
-type deleteSet struct {
-	clients map[uint64][]deleteRange
-	order   []uint64 // clients in the order they were first added (JS Map order)
+// dsEntry holds the deleted ranges of one client.
+type dsEntry struct {
+	client uint64
+	ranges []deleteRange
 }
 
-func newDeleteSet() deleteSet { return deleteSet{clients: make(map[uint64][]deleteRange)} }
+// deleteSet maps client → deleted ranges (yjs DeleteSet), clients in the
+// order they were first added (JS Map order). After sortAndMerge the
+// ranges are sorted by clock and disjoint. Most sets hold one or two
+// clients, so entries is a slice; an index map is built for large sets.
+type deleteSet struct {
+	entries []dsEntry
+	index   map[uint64]int
+}
+
+const dsIndexThreshold = 8
+
+func newDeleteSet() deleteSet { return deleteSet{} }
+
+func (ds *deleteSet) find(client uint64) int {
+	if ds.index != nil {
+		if i, ok := ds.index[client]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range ds.entries {
+		if ds.entries[i].client == client {
+			return i
+		}
+	}
+	return -1
+}
+
+// ranges returns the ranges of client.
+func (ds *deleteSet) ranges(client uint64) []deleteRange {
+	if i := ds.find(client); i >= 0 {
+		return ds.entries[i].ranges
+	}
+	return nil
+}
+
+func (ds *deleteSet) empty() bool { return len(ds.entries) == 0 }
 
 func (ds *deleteSet) add(client, clock, n uint64) {
-	if ds.clients == nil {
-		ds.clients = make(map[uint64][]deleteRange)
+	i := ds.find(client)
+	if i < 0 {
+		i = len(ds.entries)
+		ds.entries = append(ds.entries, dsEntry{client: client})
+		if ds.index != nil {
+			ds.index[client] = i
+		} else if len(ds.entries) > dsIndexThreshold {
+			ds.index = make(map[uint64]int, len(ds.entries))
+			for k, e := range ds.entries {
+				ds.index[e.client] = k
+			}
+		}
 	}
-	dels, ok := ds.clients[client]
-	if !ok {
-		ds.order = append(ds.order, client)
+	ds.entries[i].ranges = append(ds.entries[i].ranges, deleteRange{clock, n})
+}
+
+// addWithBuf is add that gives a new client's ranges a caller-owned
+// backing array.
+func (ds *deleteSet) addWithBuf(client, clock, n uint64, buf []deleteRange) {
+	if len(ds.entries) == 0 && cap(ds.entries) > 0 {
+		ds.entries = append(ds.entries, dsEntry{client: client, ranges: buf[:0]})
 	}
-	ds.clients[client] = append(dels, deleteRange{clock, n})
+	ds.add(client, clock, n)
 }
 
 // sortAndMerge sorts every client's ranges and merges overlapping and
 // adjacent ones.
 func (ds *deleteSet) sortAndMerge() {
-	for c, dels := range ds.clients {
+	for ei := range ds.entries {
+		dels := ds.entries[ei].ranges
 		if len(dels) > 1 && !slices.IsSortedFunc(dels, func(a, b deleteRange) int { return cmpU64(a.clock, b.clock) }) {
 			slices.SortStableFunc(dels, func(a, b deleteRange) int { return cmpU64(a.clock, b.clock) })
 		}
@@ -51,7 +99,7 @@ func (ds *deleteSet) sortAndMerge() {
 			}
 		}
 		if len(dels) > 0 {
-			ds.clients[c] = dels[:j]
+			ds.entries[ei].ranges = dels[:j]
 		}
 	}
 }
@@ -68,7 +116,7 @@ func cmpU64(a, b uint64) int {
 
 // contains reports whether id is in the (sorted and merged) set.
 func (ds *deleteSet) contains(id ID) bool {
-	dels := ds.clients[id.Client]
+	dels := ds.ranges(id.Client)
 	lo, hi := 0, len(dels)-1
 	for lo <= hi {
 		mid := (lo + hi) / 2
@@ -85,22 +133,16 @@ func (ds *deleteSet) contains(id ID) bool {
 	return false
 }
 
-// sortedClients returns the clients in descending order.
-func (ds *deleteSet) sortedClients() []uint64 {
-	out := make([]uint64, 0, len(ds.clients))
-	for c := range ds.clients {
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] > out[j] })
-	return out
-}
-
 // write encodes the delete set, clients descending (yjs writeDeleteSet).
 func (ds *deleteSet) write(enc dsEncoder) {
-	clients := ds.sortedClients()
-	writeRestVarUint(enc, uint64(len(clients)))
-	for _, c := range clients {
-		dels := ds.clients[c]
+	entries := ds.entries
+	if len(entries) > 1 {
+		entries = slices.Clone(entries)
+		slices.SortFunc(entries, func(a, b dsEntry) int { return cmpU64(b.client, a.client) })
+	}
+	writeRestVarUint(enc, uint64(len(entries)))
+	for _, e := range entries {
+		c, dels := e.client, e.ranges
 		enc.ResetDsCurVal()
 		writeRestVarUint(enc, c)
 		writeRestVarUint(enc, uint64(len(dels)))
@@ -115,7 +157,8 @@ func (ds *deleteSet) write(enc dsEncoder) {
 // createDeleteSetFromStructStore).
 func deleteSetFromStore(s *structStore) deleteSet {
 	ds := newDeleteSet()
-	for c, structs := range s.clients {
+	for _, c := range s.order {
+		structs := s.clients[c]
 		var dels []deleteRange
 		for i := 0; i < len(structs); i++ {
 			st := structs[i]
@@ -130,7 +173,7 @@ func deleteSetFromStore(s *structStore) deleteSet {
 			dels = append(dels, deleteRange{clock, n})
 		}
 		if len(dels) > 0 {
-			ds.clients[c] = dels
+			ds.entries = append(ds.entries, dsEntry{client: c, ranges: dels})
 		}
 	}
 	return ds

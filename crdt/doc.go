@@ -38,6 +38,8 @@ type Doc struct {
 	tx       *Transaction
 	cleanups []*Transaction
 
+	v1enc *updateEncoderV1 // reused for transaction updates
+
 	updateHandlers   []*updateHandler
 	updateV2Handlers []*updateHandler
 	afterTxHandlers  []*afterTxHandler

@@ -113,7 +113,7 @@ func pathTo(parent, child *branch) []any {
 
 // adds reports whether the item was created in the transaction.
 func (e *baseEvent) adds(it *Item) bool {
-	return it.id.Clock >= e.tx.beforeState[it.id.Client]
+	return it.id.Clock >= e.tx.beforeState.get(it.id.Client)
 }
 
 // deletes reports whether the item was deleted in the transaction.

@@ -46,7 +46,12 @@ func (it *Item) lastID() ID { return ID{it.id.Client, it.id.Clock + it.len - 1} 
 
 // newItem makes an item for local insertion.
 func newItem(id ID, left *Item, right *Item, parent *branch, parentSub *string, c content) *Item {
-	it := &Item{id: id, left: left, right: right, parent: parent, content: c, len: c.length()}
+	return initItem(&Item{}, id, left, right, parent, parentSub, c)
+}
+
+// initItem fills a zero item for local insertion.
+func initItem(it *Item, id ID, left *Item, right *Item, parent *branch, parentSub *string, c content) *Item {
+	it.id, it.left, it.right, it.parent, it.content, it.len = id, left, right, parent, c, c.length()
 	if left != nil {
 		it.origin = left.lastID()
 		it.info |= itemHasOrigin
@@ -63,6 +68,12 @@ func newItem(id ID, left *Item, right *Item, parent *branch, parentSub *string, 
 		it.info |= itemCountable
 	}
 	return it
+}
+
+// stringItem allocates an item and its string content together.
+type stringItem struct {
+	Item
+	c contentString
 }
 
 func newGC(id ID, n uint64) *Item { return &Item{id: id, len: n, info: itemGC} }
@@ -344,7 +355,7 @@ func (it *Item) delete(tx *Transaction) {
 		parent.length -= int(it.len)
 	}
 	it.info |= itemDeleted
-	tx.deleteSet.add(it.id.Client, it.id.Clock, it.len)
+	tx.deleteSet.addWithBuf(it.id.Client, it.id.Clock, it.len, tx.rangeBuf[:])
 	tx.addChanged(parent, hasSub, it.parentSub)
 	it.content.delete(tx)
 }

@@ -6,6 +6,7 @@ import "sort"
 // clock without gaps (yjs StructStore).
 type structStore struct {
 	clients map[uint64][]*Item
+	order   []uint64 // clients in the order they first appeared
 	// pendingStructs is a v2 update with the structs that wait for missing
 	// dependencies; pendingMissing maps client → lowest missing clock.
 	pendingStructs []byte
@@ -39,6 +40,61 @@ func (s *structStore) stateVector() map[uint64]uint64 {
 	return sv
 }
 
+// clientClock is one entry of a state vector.
+type clientClock struct{ client, clock uint64 }
+
+// stateVec is a snapshot of a state vector: a slice for the usual handful
+// of clients, a map beyond.
+type stateVec struct {
+	small []clientClock
+	m     map[uint64]uint64
+}
+
+const smallStateVec = 8
+
+// snapshot returns the current state vector, using buf for small ones.
+func (s *structStore) snapshot(buf []clientClock) stateVec {
+	if len(s.order) <= smallStateVec {
+		v := buf[:0]
+		for _, c := range s.order {
+			v = append(v, clientClock{c, s.state(c)})
+		}
+		return stateVec{small: v}
+	}
+	return stateVec{m: s.stateVector()}
+}
+
+// get returns the clock of client (0 if absent).
+func (v *stateVec) get(client uint64) uint64 {
+	c, _ := v.lookup(client)
+	return c
+}
+
+func (v *stateVec) lookup(client uint64) (uint64, bool) {
+	if v.m != nil {
+		c, ok := v.m[client]
+		return c, ok
+	}
+	for _, e := range v.small {
+		if e.client == client {
+			return e.clock, true
+		}
+	}
+	return 0, false
+}
+
+// svLookup gives writeStructsFrom the clock a peer has of a client.
+type svLookup interface {
+	lookup(client uint64) (uint64, bool)
+}
+
+type svMap map[uint64]uint64
+
+func (m svMap) lookup(client uint64) (uint64, bool) {
+	c, ok := m[client]
+	return c, ok
+}
+
 // sortedClients returns the clients in descending order (the order yjs
 // writes them in).
 func (s *structStore) sortedClients() []uint64 {
@@ -58,6 +114,9 @@ func (s *structStore) add(it *Item) {
 		if last.id.Clock+last.len != it.id.Clock {
 			panic("crdt: struct store out of order")
 		}
+	}
+	if structs == nil {
+		s.order = append(s.order, it.id.Client)
 	}
 	s.clients[it.id.Client] = append(structs, it)
 }

@@ -69,25 +69,35 @@ func (t *Text) insert(index int, s string, attrs *orderedAttrs, withAttrs bool) 
 	if err := attrs.check(); err != nil {
 		return err
 	}
-	var err error
-	t.transact(func(tx *Transaction) {
-		if index > t.length {
-			err = fmt.Errorf("%w: insert at %d, length %d", ErrIndexOutOfRange, index, t.length)
-			return
-		}
-		pos := t.findPosition(tx, index, !withAttrs)
-		a := attrs.clone()
-		if !withAttrs {
-			a = &orderedAttrs{}
-			for _, k := range pos.attrOrder {
-				if v, ok := pos.attrs[k]; ok {
-					a.set(k, v)
-				}
+	if t.doc == nil {
+		t.prelim = append(t.prelim, func(tx *Transaction) { t.insertAt(tx, index, s, attrs, withAttrs) })
+		return nil
+	}
+	tx, own := t.doc.enter()
+	if own {
+		defer t.doc.end(tx)
+	}
+	t.insertAt(tx, index, s, attrs, withAttrs)
+	return nil
+}
+
+func (t *Text) insertAt(tx *Transaction, index int, s string, attrs *orderedAttrs, withAttrs bool) {
+	if index > t.length {
+		index = t.length
+	}
+	pos := t.findPosition(tx, index, !withAttrs)
+	var a orderedAttrs
+	if withAttrs {
+		a = *attrs.clone()
+	} else {
+		for _, k := range pos.attrOrder {
+			if v, ok := pos.attrs[k]; ok {
+				a.set(k, v)
 			}
 		}
-		t.insertText(tx, pos, newContentString(s), a)
-	})
-	return err
+	}
+	si := &stringItem{c: contentString{s: s, n: utf16Len(s)}}
+	t.insertTextItem(tx, &pos, &si.c, &a, &si.Item)
 }
 
 // InsertEmbed inserts an embedded value (or a prelim shared type) at index.
@@ -113,7 +123,7 @@ func (t *Text) InsertEmbed(index int, embed any, attrs lib0.Object) error {
 	}
 	t.transact(func(tx *Transaction) {
 		pos := t.findPosition(tx, index, false)
-		t.insertText(tx, pos, c, oa.clone())
+		t.insertText(tx, &pos, c, oa.clone())
 	})
 	return nil
 }
@@ -129,15 +139,22 @@ func (t *Text) Delete(index, length int) error {
 	if t.doc != nil && (index < 0 || length < 0 || index+length > t.length) {
 		return fmt.Errorf("%w: delete %d at %d, length %d", ErrIndexOutOfRange, length, index, t.length)
 	}
-	var err error
-	t.transact(func(tx *Transaction) {
-		if index < 0 || length < 0 || index+length > t.length {
-			err = fmt.Errorf("%w: delete %d at %d, length %d", ErrIndexOutOfRange, length, index, t.length)
-			return
-		}
-		t.deleteText(tx, t.findPosition(tx, index, true), length)
-	})
-	return err
+	if t.doc == nil {
+		t.prelim = append(t.prelim, func(tx *Transaction) {
+			if index >= 0 && length > 0 && index+length <= t.length {
+				pos := t.findPosition(tx, index, true)
+				t.deleteText(tx, &pos, length)
+			}
+		})
+		return nil
+	}
+	tx, own := t.doc.enter()
+	if own {
+		defer t.doc.end(tx)
+	}
+	pos := t.findPosition(tx, index, true)
+	t.deleteText(tx, &pos, length)
+	return nil
 }
 
 // Format sets attributes on length code units from index (nil values
@@ -155,7 +172,7 @@ func (t *Text) Format(index, length int, attrs lib0.Object) error {
 		if pos.right == nil {
 			return
 		}
-		t.formatText(tx, pos, length, oa.clone())
+		t.formatText(tx, &pos, length, oa.clone())
 	})
 	return nil
 }
@@ -226,7 +243,7 @@ func (p *textPos) forward() {
 	p.right = r.right
 }
 
-func (t *Text) findNextPosition(tx *Transaction, pos *textPos, count int) *textPos {
+func (t *Text) findNextPosition(tx *Transaction, pos *textPos, count int) {
 	s := tx.doc.store
 	for pos.right != nil && count > 0 {
 		r := pos.right
@@ -244,17 +261,19 @@ func (t *Text) findNextPosition(tx *Transaction, pos *textPos, count int) *textP
 		pos.left = r
 		pos.right = r.right
 	}
-	return pos
 }
 
-func (t *Text) findPosition(tx *Transaction, index int, useMarker bool) *textPos {
+func (t *Text) findPosition(tx *Transaction, index int, useMarker bool) textPos {
 	if useMarker {
 		if m := t.findMarker(index); m != nil {
-			pos := &textPos{left: m.p.left, right: m.p, index: m.index}
-			return t.findNextPosition(tx, pos, index-m.index)
+			pos := textPos{left: m.p.left, right: m.p, index: m.index}
+			t.findNextPosition(tx, &pos, index-m.index)
+			return pos
 		}
 	}
-	return t.findNextPosition(tx, &textPos{right: t.start}, index)
+	pos := textPos{right: t.start}
+	t.findNextPosition(tx, &pos, index)
+	return pos
 }
 
 // equalAttr compares attribute values as yjs equalAttrs does (identity,
@@ -383,8 +402,8 @@ func (o *orderedAttrs) check() error {
 	return nil
 }
 
-func (t *Text) insertAttributes(tx *Transaction, pos *textPos, attrs *orderedAttrs) *orderedAttrs {
-	negated := &orderedAttrs{}
+func (t *Text) insertAttributes(tx *Transaction, pos *textPos, attrs *orderedAttrs) orderedAttrs {
+	var negated orderedAttrs
 	for _, k := range attrs.keys {
 		v := attrs.vals[k]
 		cur := attrOrNull(pos.attrs, k)
@@ -398,6 +417,12 @@ func (t *Text) insertAttributes(tx *Transaction, pos *textPos, attrs *orderedAtt
 }
 
 func (t *Text) insertText(tx *Transaction, pos *textPos, c content, attrs *orderedAttrs) {
+	t.insertTextItem(tx, pos, c, attrs, nil)
+}
+
+// insertTextItem is insertText; pre, if not nil, is the zero item to use
+// (allocated together with its content).
+func (t *Text) insertTextItem(tx *Transaction, pos *textPos, c content, attrs *orderedAttrs, pre *Item) {
 	for _, k := range pos.attrOrder {
 		if v, ok := attrs.get(k); !ok || isUndefined(v) {
 			attrs.set(k, nil)
@@ -409,10 +434,16 @@ func (t *Text) insertText(tx *Transaction, pos *textPos, c content, attrs *order
 		t.updateMarkers(pos.index, int(c.length()))
 	}
 	index := pos.index
-	pos.right = t.newItemAt(tx, pos, c)
+	if pre != nil {
+		d := tx.doc
+		pos.right = initItem(pre, ID{d.clientID, d.store.state(d.clientID)}, pos.left, pos.right, t.branch, nil, c)
+		pos.right.integrate(tx, 0)
+	} else {
+		pos.right = t.newItemAt(tx, pos, c)
+	}
 	pos.index = index
 	pos.forward()
-	t.insertNegatedAttributes(tx, pos, negated)
+	t.insertNegatedAttributes(tx, pos, &negated)
 }
 
 func (t *Text) formatText(tx *Transaction, pos *textPos, length int, attrs *orderedAttrs) {
@@ -450,7 +481,7 @@ loop:
 		pos.right = t.newItemAt(tx, pos, newContentString(strings.Repeat("\n", length)))
 		pos.forward()
 	}
-	t.insertNegatedAttributes(tx, pos, negated)
+	t.insertNegatedAttributes(tx, pos, &negated)
 }
 
 func isFormat(it *Item) bool {
@@ -795,11 +826,9 @@ func cleanupTextsAfterTransaction(tx *Transaction) {
 		}
 		return false
 	}
-	for client, afterClock := range tx.afterState {
-		clock := tx.beforeState[client]
-		if afterClock == clock {
-			continue
-		}
+	for _, client := range tx.changedClients() {
+		clock := tx.beforeState.get(client)
+		afterClock := tx.afterState.get(client)
 		// yjs passes afterClock as the length; the walk stops at the end.
 		d.store.iterateStructs(tx, client, clock, afterClock, func(it *Item) {
 			if !it.deleted() && it.isItem() && isFormat(it) {
@@ -808,13 +837,14 @@ func cleanupTextsAfterTransaction(tx *Transaction) {
 		})
 	}
 	d.transact(func(t *Transaction) {
-		for _, client := range tx.deleteSet.order {
+		for _, e := range tx.deleteSet.entries {
+			client := e.client
 			structs := d.store.clients[client]
 			if len(structs) == 0 {
 				continue
 			}
 			state := d.store.state(client)
-			for _, del := range tx.deleteSet.clients[client] {
+			for _, del := range e.ranges {
 				if del.clock >= state {
 					break
 				}

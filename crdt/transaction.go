@@ -13,11 +13,16 @@ type Transaction struct {
 	local  bool
 
 	deleteSet   deleteSet
-	beforeState map[uint64]uint64
-	afterState  map[uint64]uint64
+	beforeState stateVec
+	afterState  stateVec
+	svBuf       [2][2]clientClock // backing arrays of small state vectors
 
-	changed      map[*branch]*changeSet
-	changedOrder []*branch
+	changed      []changedType // in the order the types first changed
+	changedIdx   map[*branch]int
+	changedBuf   [1]changedType
+	dsBuf        [1]dsEntry
+	rangeBuf     [2]deleteRange
+	clientsBuf   [2]uint64
 	parentEvents map[*branch][]Event
 	parentOrder  []*branch
 
@@ -25,6 +30,11 @@ type Transaction struct {
 	meta         map[any]any
 
 	needFormattingCleanup bool
+}
+
+type changedType struct {
+	b  *branch
+	cs changeSet
 }
 
 // changeSet records what changed in one type: its list (list) and keys.
@@ -76,35 +86,56 @@ func (d *Doc) transact(f func(tx *Transaction), origin any, local bool) {
 		f(d.tx)
 		return
 	}
-	tx := &Transaction{
-		doc:         d,
-		origin:      origin,
-		local:       local,
-		beforeState: d.store.stateVector(),
+	tx := d.begin(origin, local)
+	defer d.end(tx)
+	f(tx)
+}
+
+// enter returns the running transaction, or starts one (own = true; the
+// caller must then call end, deferred).
+func (d *Doc) enter() (tx *Transaction, own bool) {
+	if d.tx != nil {
+		return d.tx, false
 	}
+	return d.begin(nil, true), true
+}
+
+// begin starts a transaction; the caller must call end (deferred).
+func (d *Doc) begin(origin any, local bool) *Transaction {
+	tx := &Transaction{doc: d, origin: origin, local: local}
+	tx.deleteSet.entries = tx.dsBuf[:0]
+	tx.beforeState = d.store.snapshot(tx.svBuf[0][:0])
 	d.tx = tx
 	d.cleanups = append(d.cleanups, tx)
-	defer func() {
-		d.tx = nil
-		if d.cleanups[0] == tx {
-			d.cleanupTransactions()
-		}
-	}()
-	f(tx)
+	return tx
+}
+
+func (d *Doc) end(tx *Transaction) {
+	d.tx = nil
+	if d.cleanups[0] == tx {
+		d.cleanupTransactions()
+	}
 }
 
 // addChanged records that type b changed (a key, or its list).
 func (tx *Transaction) addChanged(b *branch, hasSub bool, sub string) {
 	it := b.item
-	if it == nil || (it.id.Clock < tx.beforeState[it.id.Client] && !it.deleted()) {
-		if tx.changed == nil {
-			tx.changed = make(map[*branch]*changeSet)
-		}
-		cs := tx.changed[b]
+	if it == nil || (it.id.Clock < tx.beforeState.get(it.id.Client) && !it.deleted()) {
+		cs := tx.changedSet(b)
 		if cs == nil {
-			cs = &changeSet{}
-			tx.changed[b] = cs
-			tx.changedOrder = append(tx.changedOrder, b)
+			if tx.changed == nil {
+				tx.changed = tx.changedBuf[:0]
+			}
+			tx.changed = append(tx.changed, changedType{b: b})
+			cs = &tx.changed[len(tx.changed)-1].cs
+			if tx.changedIdx != nil {
+				tx.changedIdx[b] = len(tx.changed) - 1
+			} else if len(tx.changed) > 8 {
+				tx.changedIdx = make(map[*branch]int, len(tx.changed))
+				for i, c := range tx.changed {
+					tx.changedIdx[c.b] = i
+				}
+			}
 		}
 		if hasSub {
 			cs.addKey(sub)
@@ -114,10 +145,35 @@ func (tx *Transaction) addChanged(b *branch, hasSub bool, sub string) {
 	}
 }
 
+// changedSet returns the change set of b, or nil.
+func (tx *Transaction) changedSet(b *branch) *changeSet {
+	if tx.changedIdx != nil {
+		if i, ok := tx.changedIdx[b]; ok {
+			return &tx.changed[i].cs
+		}
+		return nil
+	}
+	for i := range tx.changed {
+		if tx.changed[i].b == b {
+			return &tx.changed[i].cs
+		}
+	}
+	return nil
+}
+
+// removeChanged forgets the changes of b (a deleted nested type).
 func (tx *Transaction) removeChanged(b *branch) {
-	if _, ok := tx.changed[b]; ok {
-		delete(tx.changed, b)
-		tx.changedOrder = removePtr(tx.changedOrder, b)
+	for i, c := range tx.changed {
+		if c.b == b {
+			tx.changed = append(tx.changed[:i:i], tx.changed[i+1:]...)
+			if tx.changedIdx != nil {
+				tx.changedIdx = make(map[*branch]int, len(tx.changed))
+				for k, c := range tx.changed {
+					tx.changedIdx[c.b] = k
+				}
+			}
+			return
+		}
 	}
 }
 
@@ -134,12 +190,12 @@ func (d *Doc) cleanupTransaction(tx *Transaction) {
 	s := d.store
 	ds := &tx.deleteSet
 	ds.sortAndMerge()
-	tx.afterState = s.stateVector()
+	tx.afterState = s.snapshot(tx.svBuf[1][:0])
 	func() {
 		// Observers run first; GC and merging run even if one panics.
 		defer d.finishTransaction(tx)
 		d.callObservers(tx)
-		for _, h := range slices.Clone(d.afterTxHandlers) {
+		for _, h := range d.afterTxHandlers {
 			h.f(tx)
 		}
 		if tx.needFormattingCleanup {
@@ -155,11 +211,8 @@ func (d *Doc) finishTransaction(tx *Transaction) {
 		tryGCDeleteSet(ds, s)
 	}
 	tryMergeDeleteSet(ds, s)
-	for client, clock := range tx.afterState {
-		before := tx.beforeState[client]
-		if before == clock {
-			continue
-		}
+	for _, client := range tx.changedClients() {
+		before := tx.beforeState.get(client)
 		structs := s.clients[client]
 		first := max(findIndex(structs, before), 1)
 		for i := len(structs) - 1; i >= first; {
@@ -183,20 +236,20 @@ func (d *Doc) finishTransaction(tx *Transaction) {
 			tryToMergeWithLefts(s, id.Client, pos)
 		}
 	}
-	if !tx.local && tx.afterState[d.clientID] != tx.beforeState[d.clientID] {
+	if !tx.local && tx.afterState.get(d.clientID) != tx.beforeState.get(d.clientID) {
 		// Another client wrote with our id: pick a new one (yjs does the same).
 		d.clientID = newClientID()
 	}
 	if len(d.updateHandlers) > 0 {
 		if u := encodeTransactionUpdate(tx, false); u != nil {
-			for _, h := range slices.Clone(d.updateHandlers) {
+			for _, h := range d.updateHandlers {
 				h.f(u, tx.origin, tx)
 			}
 		}
 	}
 	if len(d.updateV2Handlers) > 0 {
 		if u := encodeTransactionUpdate(tx, true); u != nil {
-			for _, h := range slices.Clone(d.updateV2Handlers) {
+			for _, h := range d.updateV2Handlers {
 				h.f(u, tx.origin, tx)
 			}
 		}
@@ -233,7 +286,8 @@ func tryToMergeWithLefts(s *structStore, client uint64, pos int) int {
 // tryGCDeleteSet replaces the content of deleted items with
 // ContentDeleted (yjs tryGcDeleteSet).
 func tryGCDeleteSet(ds *deleteSet, s *structStore) {
-	for client, dels := range ds.clients {
+	for _, e := range ds.entries {
+		client, dels := e.client, e.ranges
 		structs := s.clients[client]
 		for di := len(dels) - 1; di >= 0; di-- {
 			d := dels[di]
@@ -259,7 +313,8 @@ func tryGCDeleteSet(ds *deleteSet, s *structStore) {
 // tryMergeDeleteSet merges structs around deleted ranges (yjs
 // tryMergeDeleteSet).
 func tryMergeDeleteSet(ds *deleteSet, s *structStore) {
-	for client, dels := range ds.clients {
+	for _, e := range ds.entries {
+		client, dels := e.client, e.ranges
 		for di := len(dels) - 1; di >= 0; di-- {
 			d := dels[di]
 			structs := s.clients[client]
@@ -281,11 +336,8 @@ func tryMergeDeleteSet(ds *deleteSet, s *structStore) {
 // callObservers builds the events of the changed types and calls their
 // observers, then the deep observers of them and their ancestors.
 func (d *Doc) callObservers(tx *Transaction) {
-	for _, b := range tx.changedOrder {
-		cs := tx.changed[b]
-		if cs == nil {
-			continue
-		}
+	for i := range tx.changed {
+		b, cs := tx.changed[i].b, &tx.changed[i].cs
 		if b.item != nil && b.item.deleted() {
 			continue
 		}
@@ -314,7 +366,7 @@ func (d *Doc) callObservers(tx *Transaction) {
 			}
 			t = t.item.parent
 		}
-		for _, o := range slices.Clone(b.observers) {
+		for _, o := range b.observers {
 			o.f(ev, tx)
 		}
 	}
@@ -332,7 +384,7 @@ func (d *Doc) callObservers(tx *Transaction) {
 			}
 		}
 		sort.SliceStable(evs, func(i, j int) bool { return len(evs[i].Path()) < len(evs[j].Path()) })
-		for _, o := range slices.Clone(t.deepObservers) {
+		for _, o := range t.deepObservers {
 			o.f(evs, tx)
 		}
 	}
@@ -353,4 +405,24 @@ func hasObservers(b *branch) bool {
 		}
 		t = t.item.parent
 	}
+}
+
+// changedClients returns the clients whose state the transaction advanced.
+func (tx *Transaction) changedClients() []uint64 {
+	out := tx.clientsBuf[:0]
+	each := func(c, clock uint64) {
+		if tx.beforeState.get(c) != clock {
+			out = append(out, c)
+		}
+	}
+	if tx.afterState.m != nil {
+		for c, clock := range tx.afterState.m {
+			each(c, clock)
+		}
+	} else {
+		for _, e := range tx.afterState.small {
+			each(e.client, e.clock)
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -90,7 +91,15 @@ func readStruct(dec updateDecoder, client, clock uint64, root func(string) *bran
 		}
 		return &Item{id: id, len: n, info: itemSkip}, nil
 	}
-	it := &Item{id: id}
+	var it *Item
+	var sc *contentString
+	if info&0x1f == refString {
+		si := &stringItem{}
+		it, sc = &si.Item, &si.c
+	} else {
+		it = &Item{}
+	}
+	it.id = id
 	if info&0x80 != 0 {
 		if it.origin, err = dec.ReadLeftID(); err != nil {
 			return nil, err
@@ -136,8 +145,15 @@ func readStruct(dec updateDecoder, client, clock uint64, root func(string) *bran
 		// is re-encoded with it.
 		it.info |= itemHasParentSub
 	}
-	c, err := readContent(dec, info&0x1f)
-	if err != nil {
+	var c content
+	if sc != nil {
+		s, err := dec.ReadString()
+		if err != nil {
+			return nil, err
+		}
+		sc.s, sc.n = s, utf16Len(s)
+		c = sc
+	} else if c, err = readContent(dec, info&0x1f); err != nil {
 		return nil, err
 	}
 	it.content = c
@@ -181,17 +197,45 @@ func integrateStructs(tx *Transaction, s *structStore, refs map[uint64]*structRe
 	if cur == nil {
 		return nil
 	}
-	rest := make(map[uint64][]*Item)
-	missingSV := make(map[uint64]uint64)
+	var rest map[uint64][]*Item
+	var missingSV map[uint64]uint64
 	updateMissing := func(client, clock uint64) {
+		if missingSV == nil {
+			missingSV = make(map[uint64]uint64)
+		}
 		if m, ok := missingSV[client]; !ok || m > clock {
 			missingSV[client] = clock
 		}
 	}
 	head := cur.refs[cur.i]
 	cur.i++
-	state := make(map[uint64]uint64)
+	var stateBuf [4]clientClock
+	state := stateVec{small: stateBuf[:0]}
+	setState := func(client, clock uint64) {
+		if state.m != nil {
+			state.m[client] = clock
+			return
+		}
+		for i := range state.small {
+			if state.small[i].client == client {
+				state.small[i].clock = clock
+				return
+			}
+		}
+		if len(state.small) < smallStateVec {
+			state.small = append(state.small, clientClock{client, clock})
+			return
+		}
+		state.m = make(map[uint64]uint64, len(state.small)+1)
+		for _, e := range state.small {
+			state.m[e.client] = e.clock
+		}
+		state.m[client] = clock
+	}
 	addStackToRest := func() {
+		if rest == nil {
+			rest = make(map[uint64][]*Item)
+		}
 		for _, it := range stack {
 			client := it.id.Client
 			if inapplicable := refs[client]; inapplicable != nil {
@@ -209,10 +253,10 @@ func integrateStructs(tx *Transaction, s *structStore, refs map[uint64]*structRe
 	}
 	for {
 		if !head.isSkip() {
-			localClock, ok := state[head.id.Client]
+			localClock, ok := state.lookup(head.id.Client)
 			if !ok {
 				localClock = s.state(head.id.Client)
-				state[head.id.Client] = localClock
+				setState(head.id.Client, localClock)
 			}
 			if localClock < head.id.Clock {
 				stack = append(stack, head)
@@ -234,7 +278,7 @@ func integrateStructs(tx *Transaction, s *structStore, refs map[uint64]*structRe
 					}
 				} else if offset == 0 || offset < head.len {
 					head.integrate(tx, offset)
-					state[head.id.Client] = head.id.Clock + head.len
+					setState(head.id.Client, head.id.Clock+head.len)
 				}
 			}
 		}
@@ -341,7 +385,7 @@ func applyDeleteSet(tx *Transaction, s *structStore, clients []uint64, ranges []
 			}
 		}
 	}
-	if len(unapplied.clients) == 0 {
+	if unapplied.empty() {
 		return nil
 	}
 	enc := newUpdateEncoder(true)
@@ -502,16 +546,21 @@ func mustMergeV2(a, b []byte) []byte {
 // writeStructsFrom writes the structs of every client from the clock in
 // sv (0 when absent), clients descending (yjs writeClientsStructs). Only
 // clients with something new are written.
-func writeStructsFrom(enc updateEncoder, clients map[uint64][]*Item, sv map[uint64]uint64) {
+func writeStructsFrom(enc updateEncoder, clients map[uint64][]*Item, sv svLookup) {
 	type start struct{ client, clock uint64 }
-	var starts []start
+	var buf [4]start
+	starts := buf[:0]
 	for c, structs := range clients {
 		if len(structs) == 0 {
 			continue
 		}
 		last := structs[len(structs)-1]
 		state := last.id.Clock + last.len
-		clock, ok := sv[c]
+		var clock uint64
+		var ok bool
+		if sv != nil {
+			clock, ok = sv.lookup(c)
+		}
 		if ok && state <= clock {
 			continue
 		}
@@ -536,18 +585,23 @@ func writeStructsFrom(enc updateEncoder, clients map[uint64][]*Item, sv map[uint
 // encodeTransactionUpdate encodes the changes of a transaction, or returns
 // nil if it changed nothing (yjs writeUpdateMessageFromTransaction).
 func encodeTransactionUpdate(tx *Transaction, v2 bool) []byte {
-	changed := false
-	for c, clock := range tx.afterState {
-		if tx.beforeState[c] != clock {
-			changed = true
-			break
-		}
-	}
-	if len(tx.deleteSet.clients) == 0 && !changed {
+	if tx.deleteSet.empty() && len(tx.changedClients()) == 0 {
 		return nil
 	}
+	if !v2 {
+		// Reuse the document's v1 encoder buffer; hand out an exact copy.
+		d := tx.doc
+		if d.v1enc == nil {
+			d.v1enc = &updateEncoderV1{}
+		}
+		enc := d.v1enc
+		enc.rest.Reset()
+		writeStructsFrom(enc, d.store.clients, &tx.beforeState)
+		tx.deleteSet.write(enc)
+		return bytes.Clone(enc.ToBytes())
+	}
 	enc := newUpdateEncoder(v2)
-	writeStructsFrom(enc, tx.doc.store.clients, tx.beforeState)
+	writeStructsFrom(enc, tx.doc.store.clients, &tx.beforeState)
 	tx.deleteSet.write(enc)
 	return enc.ToBytes()
 }
@@ -575,7 +629,7 @@ func encodeStateAsUpdate(d *Doc, svBytes []byte, v2 bool) ([]byte, error) {
 		return nil, err
 	}
 	enc := newUpdateEncoder(v2)
-	writeStructsFrom(enc, d.store.clients, sv)
+	writeStructsFrom(enc, d.store.clients, svMap(sv))
 	ds := deleteSetFromStore(d.store)
 	ds.write(enc)
 	updates := [][]byte{enc.ToBytes()}
