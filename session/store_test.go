@@ -243,3 +243,8 @@ func TestRoomKeysSQL(t *testing.T) {
 		}
 	})
 }
+
+func openSQLite(t *testing.T) *store.DB {
+	t.Helper()
+	return storetest.OpenSQLite(t)
+}

@@ -33,13 +33,13 @@ func (s *Service) CreateToken(ctx context.Context, u User, name string, scopes [
 	}
 	if len(scopes) == 0 || len(scopes) > maxScopesPerToken {
 		return Token{}, "", apperr.E(op, apperr.Invalid, nil).WithCode("invalid_scopes").
-			WithMsg("Give at least one scope: " + strings.Join(KnownScopes, ", ") + ".").WithField("scopes", "invalid")
+			WithMsg("Give at least one scope: "+strings.Join(KnownScopes, ", ")+".").WithField("scopes", "invalid")
 	}
 	clean := make([]string, 0, len(scopes))
 	for _, sc := range scopes {
 		if len(sc) > maxScopeNameLength || !slices.Contains(KnownScopes, sc) {
 			return Token{}, "", apperr.E(op, apperr.Invalid, nil).WithCode("invalid_scopes").
-				WithMsg("Unknown scope; known scopes are: " + strings.Join(KnownScopes, ", ") + ".").WithField("scopes", "invalid")
+				WithMsg("Unknown scope; known scopes are: "+strings.Join(KnownScopes, ", ")+".").WithField("scopes", "invalid")
 		}
 		if !slices.Contains(clean, sc) {
 			clean = append(clean, sc)
