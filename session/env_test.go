@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/maxbooster/maxbooster/api/openapi/openapitest"
 	"github.com/maxbooster/maxbooster/internal/errreport"
 	"github.com/maxbooster/maxbooster/internal/errreport/sentrytest"
 	"github.com/maxbooster/maxbooster/internal/middleware"
@@ -108,6 +109,10 @@ func newEnv(t *testing.T, db *store.DB, rdb redis.UniversalClient, prefix string
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every response the tests see is checked against the OpenAPI document.
+	h = openapitest.Wrap(t, h, &openapitest.Options{Skip: func(r *http.Request) bool {
+		return strings.HasPrefix(r.URL.Path, "/api/v1/test/")
+	}})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{t: t, svc: svc, srv: srv, logs: logs, sentry: st}
