@@ -35,7 +35,7 @@ func extended80(b []byte) float64 {
 func parseAIFF(rs io.ReadSeeker, fileSize int64) (*aiffHeader, error) {
 	var hdr [12]byte
 	if _, err := io.ReadFull(rs, hdr[:]); err != nil {
-		return nil, fmt.Errorf("%w: aiff header: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: aiff header: %w", ErrMalformed, err)
 	}
 	form := string(hdr[8:12])
 	if string(hdr[0:4]) != "FORM" || (form != "AIFF" && form != "AIFC") {
@@ -62,7 +62,7 @@ func parseAIFF(rs io.ReadSeeker, fileSize int64) (*aiffHeader, error) {
 			}
 			b := make([]byte, c.size)
 			if _, err := io.ReadFull(rs, b); err != nil {
-				return nil, fmt.Errorf("%w: COMM: %v", ErrMalformed, err)
+				return nil, fmt.Errorf("%w: COMM: %w", ErrMalformed, err)
 			}
 			channels := int(binary.BigEndian.Uint16(b[0:]))
 			frames = int64(binary.BigEndian.Uint32(b[2:]))
@@ -113,7 +113,7 @@ func parseAIFF(rs io.ReadSeeker, fileSize int64) (*aiffHeader, error) {
 				return nil, fmt.Errorf("%w: SSND chunk too short", ErrMalformed)
 			}
 			if _, err := io.ReadFull(rs, b[:]); err != nil {
-				return nil, fmt.Errorf("%w: SSND: %v", ErrMalformed, err)
+				return nil, fmt.Errorf("%w: SSND: %w", ErrMalformed, err)
 			}
 			off := int64(binary.BigEndian.Uint32(b[0:]))
 			h.data = riffChunk{id: "SSND", offset: c.offset + 8 + off, size: c.size - 8 - off}

@@ -66,8 +66,9 @@ func (f Format) Lossless() bool {
 	switch f {
 	case FormatWAV, FormatAIFF, FormatFLAC:
 		return true
+	default:
+		return false
 	}
-	return false
 }
 
 // Info is the technical description of a stream.

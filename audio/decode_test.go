@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/maxbooster/maxbooster/audio"
 )
 
@@ -146,16 +147,16 @@ func TestWAVFloat32Values(t *testing.T) {
 	want := []float64{0, 0.25, -0.5, 1, -1, 1.5, 0.001}
 	var data bytes.Buffer
 	for _, v := range want {
-		binary.Write(&data, binary.LittleEndian, float32(v))
+		put(&data, binary.LittleEndian, float32(v))
 	}
 	var b bytes.Buffer
 	le := binary.LittleEndian
 	b.WriteString("RIFF")
-	binary.Write(&b, le, uint32(4+8+16+8+data.Len()))
+	put(&b, le, uint32(4+8+16+8+data.Len()))
 	b.WriteString("WAVEfmt ")
 	put(&b, le, uint32(16), uint16(3), uint16(1), uint32(48000), uint32(4*48000), uint16(4), uint16(32))
 	b.WriteString("data")
-	binary.Write(&b, le, uint32(data.Len()))
+	put(&b, le, uint32(data.Len()))
 	b.Write(data.Bytes())
 	r, err := audio.NewReader(bytes.NewReader(b.Bytes()), int64(b.Len()))
 	if err != nil {
@@ -214,11 +215,11 @@ func writeAIFF(tb testing.TB, path string, rate, channels int, comp string, samp
 	for _, v := range samples {
 		switch comp {
 		case "fl32":
-			binary.Write(&data, be, float32(v))
+			put(&data, be, float32(v))
 		case "sowt":
-			binary.Write(&data, binary.LittleEndian, int16(math.Round(v*32767)))
+			put(&data, binary.LittleEndian, int16(math.Round(v*32767)))
 		default:
-			binary.Write(&data, be, int16(math.Round(v*32767)))
+			put(&data, be, int16(math.Round(v*32767)))
 		}
 	}
 	bits := 16
@@ -238,14 +239,14 @@ func writeAIFF(tb testing.TB, path string, rate, channels int, comp string, samp
 	}
 	var b bytes.Buffer
 	b.WriteString("FORM")
-	binary.Write(&b, be, uint32(4+8+comm.Len()+8+8+data.Len()))
+	put(&b, be, uint32(4+8+comm.Len()+8+8+data.Len()))
 	b.WriteString(form)
 	b.WriteString("COMM")
-	binary.Write(&b, be, uint32(comm.Len()))
+	put(&b, be, uint32(comm.Len()))
 	b.Write(comm.Bytes())
 	b.WriteString("SSND")
-	binary.Write(&b, be, uint32(8+data.Len()))
-	binary.Write(&b, be, []uint32{0, 0})
+	put(&b, be, uint32(8+data.Len()))
+	put(&b, be, []uint32{0, 0})
 	b.Write(data.Bytes())
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		tb.Fatal(err)
@@ -439,11 +440,11 @@ func TestBadInput(t *testing.T) {
 	fmtChunk := func(tag, ch uint16, rate uint32, align, bits uint16) []byte {
 		var b bytes.Buffer
 		b.WriteString("RIFF")
-		binary.Write(&b, le, uint32(36))
+		put(&b, le, uint32(36))
 		b.WriteString("WAVEfmt ")
 		put(&b, le, uint32(16), tag, ch, rate, rate*uint32(align), align, bits)
 		b.WriteString("data")
-		binary.Write(&b, le, uint32(0))
+		put(&b, le, uint32(0))
 		return b.Bytes()
 	}
 	tests := []struct {
@@ -479,7 +480,9 @@ func TestTruncatedWAV(t *testing.T) {
 	writeWAV(t, path, audio.WAVOptions{SampleRate: 48000, Channels: 2, Format: audio.PCM16}, in)
 	b, _ := os.ReadFile(path)
 	b = b[:len(b)-401] // cut 100 frames and one byte
-	os.WriteFile(path, b, 0o644)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	info, out := decodeFile(t, path)
 	if info.Frames != 899 || len(out) != 899*2 {
 		t.Errorf("frames %d, samples %d, want 899 frames", info.Frames, len(out))
@@ -498,6 +501,6 @@ func FuzzNewReader(f *testing.F) {
 			return
 		}
 		defer r.Close()
-		audio.ReadAll(r, 1<<20)
+		_, _ = audio.ReadAll(r, 1<<20) // must not panic; errors are expected
 	})
 }

@@ -23,7 +23,7 @@ func openFLAC(rs io.ReadSeeker, size int64) (_ Reader, err error) {
 	defer recoverMalformed(&err, "flac")
 	s, err := flac.New(rs)
 	if err != nil {
-		return nil, fmt.Errorf("%w: flac: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: flac: %w", ErrMalformed, err)
 	}
 	si := s.Info
 	info := Info{
@@ -33,7 +33,7 @@ func openFLAC(rs io.ReadSeeker, size int64) (_ Reader, err error) {
 		Layout: DefaultLayout(int(si.NChannels)), Frames: -1,
 	}
 	if si.NSamples > 0 {
-		info.Frames = int64(si.NSamples)
+		info.Frames = int64(si.NSamples) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 		info.setDuration()
 		if info.Duration > 0 {
 			info.Bitrate = int64(float64(size*8) / info.Duration.Seconds())
@@ -67,7 +67,7 @@ func (f *flacReader) Read(dst []float64) (_ int, err error) {
 					}
 					break
 				}
-				return out * ch, fmt.Errorf("%w: flac frame: %v", ErrMalformed, err)
+				return out * ch, fmt.Errorf("%w: flac frame: %w", ErrMalformed, err)
 			}
 			if len(fr.Subframes) != ch {
 				return out * ch, fmt.Errorf("%w: flac frame with %d channels in a %d-channel stream", ErrMalformed, len(fr.Subframes), ch)

@@ -92,8 +92,8 @@ func (fw *FLACWriter) flush() error {
 	}
 	f := &frame.Frame{
 		Header: frame.Header{
-			HasFixedBlockSize: true, BlockSize: uint16(n), SampleRate: uint32(fw.enc.Info.SampleRate),
-			Channels: frame.Channels(fw.ch - 1), BitsPerSample: uint8(fw.bits),
+			HasFixedBlockSize: true, BlockSize: uint16(n), SampleRate: fw.enc.Info.SampleRate, //nolint:gosec // G115: block size ≤ 4096
+			Channels: frame.Channels(fw.ch - 1), BitsPerSample: uint8(fw.bits), //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 		},
 		Subframes: make([]*frame.Subframe, fw.ch),
 	}

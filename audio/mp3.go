@@ -128,7 +128,7 @@ func openMP3(rs io.ReadSeeker, size int64) (_ Reader, err error) {
 	defer recoverMalformed(&err, "mp3")
 	var head [10]byte
 	if _, err := io.ReadFull(rs, head[:]); err != nil {
-		return nil, fmt.Errorf("%w: mp3: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: mp3: %w", ErrMalformed, err)
 	}
 	mono, gapless, ok := mp3FirstFrame(rs, id3v2Size(head[:]))
 	if !ok {
@@ -139,7 +139,7 @@ func openMP3(rs io.ReadSeeker, size int64) (_ Reader, err error) {
 	}
 	d, err := mp3.NewDecoder(rs)
 	if err != nil {
-		return nil, fmt.Errorf("%w: mp3: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: mp3: %w", ErrMalformed, err)
 	}
 	ch := 2
 	layout := DefaultLayout(2)
@@ -213,13 +213,13 @@ func (m *mp3Reader) Read(dst []float64) (_ int, err error) {
 	}
 	b := m.buf
 	for i := 0; i < got; i++ {
-		l := float64(int16(binary.LittleEndian.Uint16(b[4*i:]))) / 32768
+		l := float64(int16(binary.LittleEndian.Uint16(b[4*i:]))) / 32768 //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 		if ch == 1 {
 			dst[i] = l
 			continue
 		}
 		dst[2*i] = l
-		dst[2*i+1] = float64(int16(binary.LittleEndian.Uint16(b[4*i+2:]))) / 32768
+		dst[2*i+1] = float64(int16(binary.LittleEndian.Uint16(b[4*i+2:]))) / 32768 //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 	}
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		if got == 0 {
@@ -228,7 +228,7 @@ func (m *mp3Reader) Read(dst []float64) (_ int, err error) {
 		return got * ch, nil
 	}
 	if err != nil {
-		return got * ch, fmt.Errorf("%w: mp3: %v", ErrMalformed, err)
+		return got * ch, fmt.Errorf("%w: mp3: %w", ErrMalformed, err)
 	}
 	return got * ch, nil
 }

@@ -24,7 +24,7 @@ func mp4Info(rs io.ReadSeeker, size int64) (Info, error) {
 			}
 			var h [16]byte
 			if _, err := io.ReadFull(rs, h[:8]); err != nil {
-				return fmt.Errorf("%w: mp4 box header: %v", ErrMalformed, err)
+				return fmt.Errorf("%w: mp4 box header: %w", ErrMalformed, err)
 			}
 			bsize := int64(binary.BigEndian.Uint32(h[0:]))
 			typ := string(h[4:8])
@@ -34,9 +34,9 @@ func mp4Info(rs io.ReadSeeker, size int64) (Info, error) {
 				bsize = end - pos
 			case 1:
 				if _, err := io.ReadFull(rs, h[8:16]); err != nil {
-					return fmt.Errorf("%w: mp4 large box: %v", ErrMalformed, err)
+					return fmt.Errorf("%w: mp4 large box: %w", ErrMalformed, err)
 				}
-				bsize = int64(binary.BigEndian.Uint64(h[8:]))
+				bsize = int64(binary.BigEndian.Uint64(h[8:])) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 				body += 8
 			}
 			if bsize < 8 || pos+bsize > end {

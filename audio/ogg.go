@@ -19,7 +19,7 @@ func oggFirstPacket(rs io.ReadSeeker) ([]byte, error) {
 	}
 	lacing := make([]byte, h[26])
 	if _, err := io.ReadFull(rs, lacing); err != nil {
-		return nil, fmt.Errorf("%w: ogg lacing: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: ogg lacing: %w", ErrMalformed, err)
 	}
 	n := 0
 	for _, l := range lacing {
@@ -30,7 +30,7 @@ func oggFirstPacket(rs io.ReadSeeker) ([]byte, error) {
 	}
 	p := make([]byte, n)
 	if _, err := io.ReadFull(rs, p); err != nil {
-		return nil, fmt.Errorf("%w: ogg packet: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: ogg packet: %w", ErrMalformed, err)
 	}
 	return p, nil
 }
@@ -49,7 +49,7 @@ func oggLastGranule(rs io.ReadSeeker, size int64) int64 {
 	i := bytes.LastIndex(b, []byte("OggS"))
 	for i >= 0 {
 		if i+14 <= len(b) {
-			g := int64(binary.LittleEndian.Uint64(b[i+6:]))
+			g := int64(binary.LittleEndian.Uint64(b[i+6:])) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 			if g >= 0 {
 				return g
 			}
@@ -79,7 +79,7 @@ func parseOpusHead(p []byte) (opusHead, error) {
 		channels:   int(p[9]),
 		preSkip:    int(binary.LittleEndian.Uint16(p[10:])),
 		inputRate:  int(binary.LittleEndian.Uint32(p[12:])),
-		outputGain: int16(binary.LittleEndian.Uint16(p[16:])),
+		outputGain: int16(binary.LittleEndian.Uint16(p[16:])), //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 		mapFamily:  int(p[18]),
 	}, nil
 }

@@ -53,7 +53,7 @@ func openOpus(rs io.ReadSeeker, size int64) (Reader, error) {
 	}
 	s, err := opus.NewStream(rs)
 	if err != nil {
-		return nil, fmt.Errorf("%w: opus: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: opus: %w", ErrMalformed, err)
 	}
 	return &opusReader{s: s, info: info}, nil
 }
@@ -74,7 +74,7 @@ func (o *opusReader) Read(dst []float64) (int, error) {
 		if errors.Is(err, io.EOF) {
 			return 0, io.EOF
 		}
-		return 0, fmt.Errorf("%w: opus: %v", ErrMalformed, err)
+		return 0, fmt.Errorf("%w: opus: %w", ErrMalformed, err)
 	}
 	for i, v := range o.buf[:n*ch] {
 		dst[i] = float64(v)

@@ -91,16 +91,16 @@ func (p *pcmReader) convert(dst []float64, b []byte) int {
 		switch p.width {
 		case 1:
 			for i := 0; i < n; i++ {
-				dst[i] = float64(int8(b[i])) / 128
+				dst[i] = float64(int8(b[i])) / 128 //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 			}
 		case 2:
 			if p.bigEndian {
 				for i := 0; i < n; i++ {
-					dst[i] = float64(int16(binary.BigEndian.Uint16(b[2*i:]))) / 32768
+					dst[i] = float64(int16(binary.BigEndian.Uint16(b[2*i:]))) / 32768 //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 				}
 			} else {
 				for i := 0; i < n; i++ {
-					dst[i] = float64(int16(binary.LittleEndian.Uint16(b[2*i:]))) / 32768
+					dst[i] = float64(int16(binary.LittleEndian.Uint16(b[2*i:]))) / 32768 //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 				}
 			}
 		case 3:
@@ -108,9 +108,9 @@ func (p *pcmReader) convert(dst []float64, b []byte) int {
 				s := b[3*i : 3*i+3]
 				var v int32
 				if p.bigEndian {
-					v = int32(uint32(s[0])<<24|uint32(s[1])<<16|uint32(s[2])<<8) >> 8
+					v = int32(uint32(s[0])<<24|uint32(s[1])<<16|uint32(s[2])<<8) >> 8 //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 				} else {
-					v = int32(uint32(s[2])<<24|uint32(s[1])<<16|uint32(s[0])<<8) >> 8
+					v = int32(uint32(s[2])<<24|uint32(s[1])<<16|uint32(s[0])<<8) >> 8 //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 				}
 				dst[i] = float64(v) / 8388608
 			}
@@ -122,7 +122,7 @@ func (p *pcmReader) convert(dst []float64, b []byte) int {
 				} else {
 					v = binary.LittleEndian.Uint32(b[4*i:])
 				}
-				dst[i] = float64(int32(v)) / 2147483648
+				dst[i] = float64(int32(v)) / 2147483648 //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 			}
 		}
 	case kindFloat:
@@ -153,11 +153,12 @@ func pcmCodec(kind sampleKind, width int, bigEndian bool) string {
 		return "pcm_u8"
 	case kindFloat:
 		return fmt.Sprintf("pcm_f%d%s", width*8, end)
+	default:
+		if width == 1 {
+			return "pcm_s8"
+		}
+		return fmt.Sprintf("pcm_s%d%s", width*8, end)
 	}
-	if width == 1 {
-		return "pcm_s8"
-	}
-	return fmt.Sprintf("pcm_s%d%s", width*8, end)
 }
 
 // recoverMalformed turns a panic inside a third-party decoder (go-mp3 and

@@ -111,6 +111,7 @@ func ReadTags(rs io.ReadSeeker, size int64) (Tags, error) {
 			}
 		}
 		return Tags{}, nil
+	default:
 	}
 	if _, err := rs.Seek(0, io.SeekStart); err != nil {
 		return Tags{}, fmt.Errorf("audio: seek: %w", err)
@@ -136,7 +137,7 @@ func fromLibrary(read func() (tag.Metadata, error)) (t Tags, err error) {
 		return Tags{}, nil
 	}
 	if err != nil {
-		return Tags{}, fmt.Errorf("%w: tags: %v", ErrMalformed, err)
+		return Tags{}, fmt.Errorf("%w: tags: %w", ErrMalformed, err)
 	}
 	t = Tags{
 		Title: clean(m.Title()), Artist: clean(m.Artist()), Album: clean(m.Album()),
@@ -206,6 +207,7 @@ func fromLibrary(read func() (tag.Metadata, error)) (t Tags, err error) {
 		}
 	case tag.MP4:
 		t.Source = "mp4"
+	default:
 	}
 	if t.Comment == "" {
 		t.Comment = get("txxx:comment")
@@ -228,7 +230,7 @@ func id3Chunk(rs io.ReadSeeker, c riffChunk) (Tags, error) {
 	}
 	b := make([]byte, c.size)
 	if _, err := io.ReadFull(rs, b); err != nil {
-		return Tags{}, fmt.Errorf("%w: id3 chunk: %v", ErrMalformed, err)
+		return Tags{}, fmt.Errorf("%w: id3 chunk: %w", ErrMalformed, err)
 	}
 	return fromLibrary(func() (tag.Metadata, error) { return tag.ReadID3v2Tags(bytes.NewReader(b)) })
 }
@@ -284,19 +286,18 @@ func riffTags(rs io.ReadSeeker, size int64) (Tags, error) {
 		}
 		b := make([]byte, c.size)
 		if _, err := io.ReadFull(rs, b); err != nil {
-			return t, fmt.Errorf("%w: LIST chunk: %v", ErrMalformed, err)
+			return t, fmt.Errorf("%w: LIST chunk: %w", ErrMalformed, err)
 		}
 		if string(b[:4]) != "INFO" {
 			continue
 		}
 		var info Tags
 		for p := 4; p+8 <= len(b); {
-			id := string(b[p : p+4])
 			n := int(binary.LittleEndian.Uint32(b[p+4:]))
 			if n > len(b)-p-8 {
 				break
 			}
-			if set, ok := riffInfoFields[id]; ok {
+			if set, ok := riffInfoFields[string(b[p:p+4])]; ok {
 				set(&info, clean(string(b[p+8:p+8+n])))
 			}
 			p += 8 + n + n&1

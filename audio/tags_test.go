@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/maxbooster/maxbooster/audio"
 )
 
@@ -45,9 +46,13 @@ var fullTags = audio.Tags{
 func tinyPNG(tb testing.TB, dir string) string {
 	tb.Helper()
 	var b bytes.Buffer
-	png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 4, 4)))
+	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 4, 4))); err != nil {
+		tb.Fatal(err)
+	}
 	p := filepath.Join(dir, "cover.png")
-	os.WriteFile(p, b.Bytes(), 0o644)
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		tb.Fatal(err)
+	}
 	return p
 }
 
@@ -159,7 +164,9 @@ func appendChunks(tb testing.TB, path string, chunks ...[]byte) {
 		b = append(b, c...)
 	}
 	binary.LittleEndian.PutUint32(b[4:], uint32(len(b)-8))
-	os.WriteFile(path, b, 0o644)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 func TestTagsWAV(t *testing.T) {

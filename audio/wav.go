@@ -37,7 +37,7 @@ const maxChunks = 4096
 func parseWAV(rs io.ReadSeeker, fileSize int64) (*wavHeader, error) {
 	var hdr [12]byte
 	if _, err := io.ReadFull(rs, hdr[:]); err != nil {
-		return nil, fmt.Errorf("%w: wav header: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: wav header: %w", ErrMalformed, err)
 	}
 	id := string(hdr[0:4])
 	if (id != "RIFF" && id != "RF64" && id != "BW64") || string(hdr[8:12]) != "WAVE" {
@@ -63,9 +63,9 @@ func parseWAV(rs io.ReadSeeker, fileSize int64) (*wavHeader, error) {
 				return nil, fmt.Errorf("%w: ds64 chunk too short", ErrMalformed)
 			}
 			if _, err := io.ReadFull(rs, b[:]); err != nil {
-				return nil, fmt.Errorf("%w: ds64: %v", ErrMalformed, err)
+				return nil, fmt.Errorf("%w: ds64: %w", ErrMalformed, err)
 			}
-			ds64Data = int64(binary.LittleEndian.Uint64(b[8:]))
+			ds64Data = int64(binary.LittleEndian.Uint64(b[8:])) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 		case "fmt ":
 			if err := h.parseFmt(rs, c.size); err != nil {
 				return nil, err
@@ -113,7 +113,7 @@ func (h *wavHeader) parseFmt(r io.Reader, size int64) error {
 	}
 	b := make([]byte, size)
 	if _, err := io.ReadFull(r, b); err != nil {
-		return fmt.Errorf("%w: fmt chunk: %v", ErrMalformed, err)
+		return fmt.Errorf("%w: fmt chunk: %w", ErrMalformed, err)
 	}
 	le := binary.LittleEndian
 	tag := le.Uint16(b[0:])

@@ -102,7 +102,7 @@ func (ww *WAVWriter) writeHeader() {
 	le := binary.LittleEndian
 	b := make([]byte, 0, ww.hdr)
 	b = append(b, "RIFF"...)
-	b = le.AppendUint32(b, uint32(min(ww.hdr-8+dataLen+dataLen&1, math.MaxUint32)))
+	b = le.AppendUint32(b, uint32(min(ww.hdr-8+dataLen+dataLen&1, math.MaxUint32))) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 	b = append(b, "WAVEfmt "...)
 	b = le.AppendUint32(b, uint32(fmtLen))
 	if o.Extensible {
@@ -110,14 +110,14 @@ func (ww *WAVWriter) writeHeader() {
 	} else {
 		b = le.AppendUint16(b, tag)
 	}
-	b = le.AppendUint16(b, uint16(o.Channels))
-	b = le.AppendUint32(b, uint32(o.SampleRate))
-	b = le.AppendUint32(b, uint32(o.SampleRate*block))
-	b = le.AppendUint16(b, uint16(block))
-	b = le.AppendUint16(b, uint16(bits))
+	b = le.AppendUint16(b, uint16(o.Channels))         //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
+	b = le.AppendUint32(b, uint32(o.SampleRate))       //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
+	b = le.AppendUint32(b, uint32(o.SampleRate*block)) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
+	b = le.AppendUint16(b, uint16(block))              //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
+	b = le.AppendUint16(b, uint16(bits))               //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 	if o.Extensible {
 		b = le.AppendUint16(b, 22)
-		b = le.AppendUint16(b, uint16(bits))
+		b = le.AppendUint16(b, uint16(bits)) //nolint:gosec // G115: 8…64
 		mask := o.ChannelMask
 		if mask == 0 && o.Channels <= 8 {
 			for _, p := range DefaultLayout(o.Channels) {
@@ -134,8 +134,8 @@ func (ww *WAVWriter) writeHeader() {
 		b = append(b, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71)
 	}
 	b = append(b, "data"...)
-	b = le.AppendUint32(b, uint32(min(dataLen, math.MaxUint32)))
-	ww.bw.Write(b)
+	b = le.AppendUint32(b, uint32(min(dataLen, math.MaxUint32))) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
+	_, _ = ww.bw.Write(b)                                        // bufio errors are sticky: the Flush after it reports them
 }
 
 // tpdf returns triangular noise in (-1, 1) LSB.
@@ -181,16 +181,16 @@ func (ww *WAVWriter) Write(samples []float64) error {
 		}
 	case PCM16:
 		for i, v := range samples {
-			le.PutUint16(b[2*i:], uint16(int16(ww.quant(v, 32768, -32768, 32767))))
+			le.PutUint16(b[2*i:], uint16(int16(ww.quant(v, 32768, -32768, 32767)))) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 		}
 	case PCM24:
 		for i, v := range samples {
 			s := int32(ww.quant(v, 8388608, -8388608, 8388607))
-			b[3*i], b[3*i+1], b[3*i+2] = byte(s), byte(s>>8), byte(s>>16)
+			b[3*i], b[3*i+1], b[3*i+2] = byte(s), byte(s>>8), byte(s>>16) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 		}
 	case PCM32:
 		for i, v := range samples {
-			le.PutUint32(b[4*i:], uint32(int32(ww.quant(v, 2147483648, -2147483648, 2147483647))))
+			le.PutUint32(b[4*i:], uint32(int32(ww.quant(v, 2147483648, -2147483648, 2147483647)))) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 		}
 	case Float32:
 		for i, v := range samples {
@@ -221,7 +221,7 @@ func (ww *WAVWriter) Close() error {
 		return fmt.Errorf("%w: wav data of %d bytes exceeds 4 GiB", ErrTooLarge, dataLen)
 	}
 	if dataLen&1 == 1 {
-		ww.bw.WriteByte(0)
+		_ = ww.bw.WriteByte(0) // reported by Flush
 	}
 	if err := ww.bw.Flush(); err != nil {
 		return fmt.Errorf("audio: write wav: %w", err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/maxbooster/maxbooster/audio/analysis"
 )
 
@@ -185,7 +186,9 @@ func TestPeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	var hdr [6]int32
-	binary.Read(bytes.NewReader(dat.Bytes()), binary.LittleEndian, &hdr)
+	if err := binary.Read(bytes.NewReader(dat.Bytes()), binary.LittleEndian, &hdr); err != nil {
+		t.Fatal(err)
+	}
 	if diff := cmp.Diff([6]int32{2, 1, rate, 4096, 1, 1}, hdr); diff != "" {
 		t.Errorf("dat header (-want +got):\n%s", diff)
 	}
@@ -197,7 +200,9 @@ func TestPeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc map[string]any
-	json.Unmarshal(j, &doc)
+	if err := json.Unmarshal(j, &doc); err != nil {
+		t.Fatal(err)
+	}
 	if diff := cmp.Diff(map[string]any{"version": 2.0, "channels": 1.0, "sample_rate": 8000.0, "samples_per_pixel": 4096.0, "bits": 16.0, "length": 1.0, "data": []any{-32768.0, 32767.0}}, doc); diff != "" {
 		t.Errorf("json (-want +got):\n%s", diff)
 	}

@@ -20,7 +20,7 @@ func newFFT(n int) *fft {
 	f := &fft{n: n, rev: make([]int, n), tw: make([]complex128, n/2), buf: make([]complex128, n), win: make([]float64, n), mag: make([]float64, n/2+1)}
 	shift := 64 - bits.TrailingZeros(uint(n))
 	for i := range f.rev {
-		f.rev[i] = int(bits.Reverse64(uint64(i)) >> shift)
+		f.rev[i] = int(bits.Reverse64(uint64(i)) >> shift) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 	}
 	for i := range f.tw {
 		s, c := math.Sincos(-2 * math.Pi * float64(i) / float64(n))
@@ -64,7 +64,6 @@ type stft struct {
 	f    *fft
 	hop  int
 	ring []float64 // last n samples
-	fill int       // samples in ring
 	next int       // samples until the next frame
 	fn   func(mag []float64)
 	tmp  []float64

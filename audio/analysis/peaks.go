@@ -107,20 +107,20 @@ func (w Waveform) WriteDat(out io.Writer, bits int) error {
 	le := binary.LittleEndian
 	hdr := le.AppendUint32(nil, 2)
 	hdr = le.AppendUint32(hdr, flags)
-	hdr = le.AppendUint32(hdr, uint32(w.SampleRate))
-	hdr = le.AppendUint32(hdr, uint32(w.SamplesPerPixel))
-	hdr = le.AppendUint32(hdr, uint32(len(w.Min)))
+	hdr = le.AppendUint32(hdr, uint32(w.SampleRate))      //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
+	hdr = le.AppendUint32(hdr, uint32(w.SamplesPerPixel)) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
+	hdr = le.AppendUint32(hdr, uint32(len(w.Min)))        //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 	hdr = le.AppendUint32(hdr, 1)
-	bw.Write(hdr)
+	_, _ = bw.Write(hdr) // bufio errors are sticky: Flush reports them
 	for i := range w.Min {
 		lo, hi := quantize(w.Min[i], bits), quantize(w.Max[i], bits)
 		if bits == 8 {
-			bw.Write([]byte{byte(int8(lo)), byte(int8(hi))})
+			_, _ = bw.Write([]byte{byte(int8(lo)), byte(int8(hi))}) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
 		} else {
 			var b [4]byte
-			le.PutUint16(b[0:], uint16(int16(lo)))
-			le.PutUint16(b[2:], uint16(int16(hi)))
-			bw.Write(b[:])
+			le.PutUint16(b[0:], uint16(int16(lo))) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
+			le.PutUint16(b[2:], uint16(int16(hi))) //nolint:gosec // G115: PCM bit reinterpretation or a range checked above
+			_, _ = bw.Write(b[:])
 		}
 	}
 	return bw.Flush()

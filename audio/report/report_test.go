@@ -119,7 +119,9 @@ func TestAnalyzeSilenceIsNull(t *testing.T) {
 		t.Fatal(err)
 	}
 	var l map[string]any
-	json.Unmarshal(b, &l)
+	if err := json.Unmarshal(b, &l); err != nil {
+		t.Fatal(err)
+	}
 	for _, k := range []string{"integratedLufs", "loudnessRangeLu", "truePeakDbtp", "samplePeakDbfs", "momentaryMaxLufs", "shortTermMaxLufs"} {
 		if v, ok := l[k]; !ok || v != nil {
 			t.Errorf("%s = %v, want null", k, v)
@@ -156,7 +158,9 @@ func TestAnalyzeErrors(t *testing.T) {
 		})
 	}
 	notAudio := filepath.Join(dir, "x.txt")
-	os.WriteFile(notAudio, []byte("hello"), 0o644)
+	if err := os.WriteFile(notAudio, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := report.AnalyzeFile(context.Background(), notAudio, report.Options{}); !errors.Is(err, audio.ErrUnknownFormat) {
 		t.Errorf("text file: %v", err)
 	}

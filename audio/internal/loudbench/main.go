@@ -97,7 +97,7 @@ func pinkNoise(path string, seconds int) error {
 	if err != nil {
 		return err
 	}
-	rng := rand.New(rand.NewPCG(7, 11))
+	rng := rand.New(rand.NewPCG(7, 11)) //nolint:gosec // G404: test signal, not security
 	var b [2][7]float64
 	buf := make([]float64, 2*4800)
 	for range seconds * 10 {
@@ -133,7 +133,7 @@ func exe(ctx context.Context, name string, args ...string) (run, []byte, []byte,
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		return run{}, nil, nil, fmt.Errorf("%s: %v\n%s", name, err, errb.Bytes())
+		return run{}, nil, nil, fmt.Errorf("%s: %w\n%s", name, err, errb.Bytes())
 	}
 	st := cmd.ProcessState
 	r := run{cpu: st.UserTime() + st.SystemTime()}
@@ -159,13 +159,13 @@ func bench(ctx context.Context, lengths string) error {
 	}
 	ref := filepath.Join(dir, "ebur128ref")
 	src := "audio/internal/loudbench/ref/ebur128ref.c"
-	flags, err := exec.Command("pkg-config", "--cflags", "--libs", "libebur128").Output()
+	flags, err := exec.CommandContext(ctx, "pkg-config", "--cflags", "--libs", "libebur128").Output()
 	if err != nil {
 		return fmt.Errorf("pkg-config libebur128 (install libebur128-dev): %w", err)
 	}
 	args := append([]string{"-O2", "-o", ref, src}, splitFields(string(flags))...)
-	if out, err := exec.Command("cc", append(args, "-lm")...).CombinedOutput(); err != nil {
-		return fmt.Errorf("cc: %v\n%s", err, out)
+	if out, err := exec.CommandContext(ctx, "cc", append(args, "-lm")...).CombinedOutput(); err != nil { //nolint:gosec // G204: fixed tool name
+		return fmt.Errorf("cc: %w\n%s", err, out)
 	}
 	ffmpeg, ffErr := exec.LookPath("ffmpeg")
 
