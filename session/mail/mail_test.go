@@ -350,3 +350,37 @@ func TestOutboxDoesNotLogBodies(t *testing.T) {
 		}
 	}
 }
+
+func TestNewFromConfig(t *testing.T) {
+	srv := startSMTP(t, true)
+	m, err := mail.New(mail.Config{SMTPURL: "smtp+insecure://mailer:s3cret-pass@" + srv.Addr, From: "no-reply@maxbooster.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Send(context.Background(), testMsg); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.messages(); len(got) != 1 || got[0].User != "mailer" {
+		t.Fatalf("messages = %+v", got)
+	}
+	if m, err := mail.New(mail.Config{}); m != nil || err != nil {
+		t.Errorf("empty config = %v, %v; want nil, nil", m, err)
+	}
+	for _, c := range []mail.Config{
+		{SMTPURL: "smtp://h:25", SendGridAPIKey: "k", From: "a@example.com"},
+		{SMTPURL: "http://h:25", From: "a@example.com"},
+		{SMTPURL: "smtp://h", From: "a@example.com"},
+		{SMTPURL: "smtp+insecure://u:p@mail.example.com:25", From: "a@example.com"},
+		{SMTPURL: "smtp://h:25", From: "not an address"},
+	} {
+		if _, err := mail.New(c); err == nil {
+			t.Errorf("New(%+v) accepted", c)
+		} else if strings.Contains(err.Error(), ":p@") {
+			t.Errorf("error repeats the password: %v", err)
+		}
+	}
+	sg, err := mail.New(mail.Config{SendGridAPIKey: "SG.x", From: "a@example.com"})
+	if _, ok := sg.(*mail.SendGrid); !ok || err != nil {
+		t.Errorf("SendGrid config = %T, %v", sg, err)
+	}
+}
