@@ -40,7 +40,6 @@ func NewSentry(opts SentryOptions) (*Sentry, error) {
 		Environment:      opts.Environment,
 		Release:          opts.Release,
 		ServerName:       opts.ServerName,
-		SendDefaultPII:   false,
 		AttachStacktrace: true,
 		HTTPTransport:    opts.HTTPTransport,
 		BeforeSend:       func(ev *sentry.Event, _ *sentry.EventHint) *sentry.Event { return Scrub(ev) },

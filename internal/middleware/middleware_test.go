@@ -56,6 +56,15 @@ func (s *syncBuffer) lines(tb testing.TB) []map[string]any {
 	return out
 }
 
+func setKey(m map[string]int, k string) { m[k] = 1 }
+
+// result is a response read in full.
+type result struct {
+	StatusCode int
+	Header     http.Header
+	Body       *bytes.Reader
+}
+
 type fixture struct {
 	srv    *httptest.Server
 	logs   *syncBuffer
@@ -79,7 +88,7 @@ func newFixture(t *testing.T, maxBody int64) *fixture {
 	mux.HandleFunc("GET /panic", func(w http.ResponseWriter, r *http.Request) {
 		reqinfo.SetUser(r.Context(), "user-7") // as session middleware would
 		var m map[string]int
-		m["boom"] = 1 // a real runtime panic
+		setKey(m, "boom") // a real runtime panic: assignment to entry in nil map
 	})
 	mux.HandleFunc("GET /panic-after-write", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
@@ -121,7 +130,7 @@ func newFixture(t *testing.T, maxBody int64) *fixture {
 	return f
 }
 
-func (f *fixture) do(t *testing.T, method, path, body string, hdr map[string]string) *http.Response {
+func (f *fixture) do(t *testing.T, method, path, body string, hdr map[string]string) result {
 	t.Helper()
 	req, err := http.NewRequestWithContext(context.Background(), method, f.srv.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -134,8 +143,12 @@ func (f *fixture) do(t *testing.T, method, path, body string, hdr map[string]str
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
-	t.Cleanup(func() { _ = resp.Body.Close() })
-	return resp
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	return result{StatusCode: resp.StatusCode, Header: resp.Header, Body: bytes.NewReader(b)}
 }
 
 func (f *fixture) flush(t *testing.T) {

@@ -1,0 +1,166 @@
+// Package api assembles the HTTP surface: it mounts each module's routes
+// and the operational endpoints on one net/http pattern mux and wraps the
+// mux in the middleware stack. It holds no business logic.
+//
+// Adding a module: give it a constructor that takes what it needs from
+// Deps and a Routes(mux *http.ServeMux) method, and call both in
+// NewHandler under "Modules". Route patterns include the method
+// ("POST /api/tracks"), so metrics and logs are per route.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/maxbooster/maxbooster/api/respond"
+	"github.com/maxbooster/maxbooster/internal/apperr"
+	"github.com/maxbooster/maxbooster/internal/errreport"
+	"github.com/maxbooster/maxbooster/internal/lifecycle"
+	"github.com/maxbooster/maxbooster/internal/middleware"
+	"github.com/maxbooster/maxbooster/store"
+)
+
+// Deps is everything the HTTP layer and its modules are built from. Main
+// fills it; tests fill what they need.
+type Deps struct {
+	Logger *slog.Logger // required
+	DB     *store.DB    // required
+	// Redis is nil on a single node: modules then use their in-process
+	// implementations (rate limits, fan-out, sessions).
+	Redis redis.UniversalClient
+	// Metrics is the Prometheus registry served at /metrics; modules may
+	// register their own collectors on it. Nil disables /metrics.
+	Metrics *prometheus.Registry
+	// Reporter receives panics and 5xx errors. Nil means none.
+	Reporter errreport.Reporter
+	// Lifecycle tracks long-lived connections, workers and flush hooks for
+	// graceful shutdown. Nil means a private one (tests).
+	Lifecycle *lifecycle.Group
+	// PublicURL is the base URL clients reach the server at, for links in
+	// mail and absolute URLs.
+	PublicURL *url.URL
+	// SecureCookies sets the Secure flag on cookies (true behind HTTPS).
+	SecureCookies bool
+	// MaxBodyBytes caps request bodies; 0 means
+	// middleware.DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Version is the build version, reported by /healthz.
+	Version string
+	// ExtraRoutes, if set, mounts more routes after the modules, behind the
+	// same middleware. Tests use it for handlers that hang or panic.
+	ExtraRoutes func(mux *http.ServeMux)
+}
+
+// NewHandler returns the server's root handler.
+func NewHandler(d Deps) (http.Handler, error) {
+	if d.Lifecycle == nil {
+		d.Lifecycle = lifecycle.New()
+	}
+	mux := http.NewServeMux()
+
+	// Operational endpoints.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok", "version": d.Version})
+	})
+	mux.Handle("GET /readyz", readyHandler(d))
+	if d.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics, promhttp.HandlerOpts{
+			ErrorLog:          slog.NewLogLogger(d.Logger.Handler(), slog.LevelError),
+			EnableOpenMetrics: true,
+		}))
+	}
+
+	// Modules mount here, one block each.
+
+	if d.ExtraRoutes != nil {
+		d.ExtraRoutes(mux)
+	}
+
+	// Anything unmatched is a problem+json 404 rather than net/http's text.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		respond.Error(w, r, apperr.E("api", apperr.NotFound, nil))
+	})
+
+	var reg prometheus.Registerer
+	if d.Metrics != nil {
+		reg = d.Metrics
+	}
+	return middleware.Wrap(mux, middleware.Options{
+		Logger:       d.Logger,
+		Registerer:   reg,
+		Reporter:     d.Reporter,
+		MaxBodyBytes: d.MaxBodyBytes,
+	})
+}
+
+// Check is the state of one dependency in a /readyz answer.
+type Check struct {
+	Status    string  `json:"status"` // "ok" or "fail"
+	LatencyMS float64 `json:"latency_ms"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// Readiness is the /readyz body.
+type Readiness struct {
+	Status string           `json:"status"` // "ok", "unavailable" or "draining"
+	Checks map[string]Check `json:"checks"`
+}
+
+// readyHandler pings each configured dependency (database; redis when
+// configured) and answers 200 when all answer, else 503. While shutting
+// down it answers 503 "draining" so load balancers stop routing here.
+func readyHandler(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		checks := map[string]func(context.Context) error{}
+		if d.DB != nil {
+			checks["database"] = d.DB.Ping
+		}
+		if d.Redis != nil {
+			checks["redis"] = func(ctx context.Context) error { return d.Redis.Ping(ctx).Err() }
+		}
+		res := Readiness{Status: "ok", Checks: make(map[string]Check, len(checks))}
+		type result struct {
+			name string
+			c    Check
+		}
+		results := make(chan result, len(checks))
+		for name, ping := range checks {
+			go func() { // bounded by ctx; the channel is buffered
+				start := time.Now()
+				err := ping(ctx)
+				c := Check{Status: "ok", LatencyMS: float64(time.Since(start).Microseconds()) / 1000}
+				if err != nil {
+					c.Status = "fail"
+					d.Logger.LogAttrs(ctx, slog.LevelWarn, "readiness check failed", slog.String("dependency", name), slog.String("error", err.Error()))
+					c.Error = "unreachable" // details stay in the log
+				}
+				results <- result{name, c}
+			}()
+		}
+		for range checks {
+			r := <-results
+			res.Checks[r.name] = r.c
+			if r.c.Status != "ok" {
+				res.Status = "unavailable"
+			}
+		}
+		if d.Lifecycle.Draining() {
+			res.Status = "draining"
+		}
+		status := http.StatusOK
+		if res.Status != "ok" {
+			status = http.StatusServiceUnavailable
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		respond.JSON(w, status, res)
+	})
+}

@@ -1,0 +1,365 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/getsentry/sentry-go"
+	"github.com/redis/go-redis/v9"
+)
+
+// Config is the server's whole configuration. DefaultConfig gives the
+// defaults; flags and MB_* environment variables override them (a flag
+// beats its variable). Every setting is listed by `maxbooster serve --help`
+// and in README.md.
+type Config struct {
+	Listen            string        // address to listen on, host:port
+	DataDir           string        // directory for the SQLite database and files
+	DatabaseURL       string        // "" means sqlite:<DataDir>/maxbooster.db
+	RedisURL          string        // "" means single node, in-process
+	PublicURL         string        // "" means http://<Listen>
+	LogLevel          slog.Level    // debug, info, warn, error
+	LogFormat         string        // text or json
+	SentryDSN         string        // "" disables error reporting
+	SentryEnvironment string        // e.g. production, staging
+	SecureCookies     string        // auto (from PublicURL), true or false
+	Migrate           bool          // apply pending migrations at start
+	ShutdownTimeout   time.Duration // how long shutdown waits for requests and connections
+	MaxBodyBytes      int64         // cap on every request body
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+}
+
+// DefaultConfig returns the defaults: a single node on 127.0.0.1:8080 with
+// SQLite in ./data.
+func DefaultConfig() Config {
+	return Config{
+		Listen:            "127.0.0.1:8080",
+		DataDir:           "./data",
+		LogLevel:          slog.LevelInfo,
+		LogFormat:         "text",
+		SecureCookies:     "auto",
+		Migrate:           true,
+		ShutdownTimeout:   20 * time.Second,
+		MaxBodyBytes:      256 << 20,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       10 * time.Minute,
+		WriteTimeout:      10 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+}
+
+// Database returns the database URL, defaulting to SQLite in DataDir.
+func (c Config) Database() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return "sqlite:" + filepath.Join(c.DataDir, "maxbooster.db")
+}
+
+// Public returns the public base URL, defaulting to http://<Listen>.
+func (c Config) Public() *url.URL {
+	if c.PublicURL != "" {
+		u, err := url.Parse(strings.TrimSuffix(c.PublicURL, "/"))
+		if err == nil {
+			return u
+		}
+	}
+	host, port, _ := net.SplitHostPort(c.Listen)
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "127.0.0.1"
+	}
+	return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port)}
+}
+
+// Secure reports whether cookies get the Secure flag.
+func (c Config) Secure() bool {
+	switch c.SecureCookies {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return c.Public().Scheme == "https"
+}
+
+// ErrConfig marks configuration errors; the CLI exits 2 on them.
+var ErrConfig = errors.New("invalid configuration")
+
+// setting binds one Config field to a flag and an environment variable.
+type setting struct {
+	flag, env, arg, usage string
+	get                   func(c *Config) string
+	set                   func(c *Config, v string) error
+}
+
+// settings lists every serve setting, in --help order. Adding a setting:
+// add a Config field, its default in DefaultConfig, a row here (flag name,
+// MB_ variable, argument name, one-line usage), and a README row.
+var settings = []setting{
+	{"listen", "MB_LISTEN", "ADDR", "address to listen on (host:port; port 0 picks a free one)",
+		func(c *Config) string { return c.Listen },
+		func(c *Config, v string) error {
+			host, port, err := net.SplitHostPort(v)
+			if err != nil {
+				return fmt.Errorf("want host:port: %w", err)
+			}
+			if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+				return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+			}
+			if host != "" && net.ParseIP(host) == nil && strings.ContainsAny(host, "/ ") {
+				return fmt.Errorf("host %q is not a host name or IP", host)
+			}
+			c.Listen = v
+			return nil
+		}},
+	{"data-dir", "MB_DATA_DIR", "DIR", "directory for the SQLite database and stored files",
+		func(c *Config) string { return c.DataDir },
+		func(c *Config, v string) error {
+			if strings.TrimSpace(v) == "" {
+				return errors.New("must not be empty")
+			}
+			c.DataDir = v
+			return nil
+		}},
+	{"database-url", "MB_DATABASE_URL", "URL", "database: sqlite:PATH or postgres://user:pass@host/db (default sqlite:DATA-DIR/maxbooster.db)",
+		func(c *Config) string { return c.DatabaseURL },
+		func(c *Config, v string) error {
+			switch {
+			case v == "", strings.HasPrefix(v, "sqlite:"), !strings.Contains(v, "://"):
+			case strings.HasPrefix(v, "postgres://"), strings.HasPrefix(v, "postgresql://"):
+				if _, err := url.Parse(v); err != nil {
+					return errors.New("not a valid postgres:// URL")
+				}
+			default:
+				return errors.New("want sqlite:PATH, a file path, or postgres://")
+			}
+			c.DatabaseURL = v
+			return nil
+		}},
+	{"redis-url", "MB_REDIS_URL", "URL", "Redis for sessions, rate limits and fan-out across nodes, e.g. redis://127.0.0.1:6379/0 (default none: in-process)",
+		func(c *Config) string { return c.RedisURL },
+		func(c *Config, v string) error {
+			if v != "" {
+				if _, err := redis.ParseURL(v); err != nil {
+					return errors.New("want redis://[user:pass@]host:port/db or rediss://")
+				}
+			}
+			c.RedisURL = v
+			return nil
+		}},
+	{"public-url", "MB_PUBLIC_URL", "URL", "base URL users reach the server at, for links and cookies (default http://LISTEN)",
+		func(c *Config) string { return c.PublicURL },
+		func(c *Config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+					return errors.New("want an absolute http:// or https:// URL without query or fragment")
+				}
+			}
+			c.PublicURL = v
+			return nil
+		}},
+	{"log-level", "MB_LOG_LEVEL", "LEVEL", "debug, info, warn or error",
+		func(c *Config) string { return strings.ToLower(c.LogLevel.String()) },
+		func(c *Config, v string) error {
+			var l slog.Level
+			if err := l.UnmarshalText([]byte(v)); err != nil {
+				return errors.New("want debug, info, warn or error")
+			}
+			c.LogLevel = l
+			return nil
+		}},
+	{"log-format", "MB_LOG_FORMAT", "FORMAT", "text or json",
+		func(c *Config) string { return c.LogFormat },
+		func(c *Config, v string) error {
+			if v != "text" && v != "json" {
+				return errors.New("want text or json")
+			}
+			c.LogFormat = v
+			return nil
+		}},
+	{"sentry-dsn", "MB_SENTRY_DSN", "DSN", "report panics and 5xx errors to this Sentry project (default none)",
+		func(c *Config) string { return c.SentryDSN },
+		func(c *Config, v string) error {
+			if v != "" {
+				if _, err := sentry.NewDsn(v); err != nil {
+					return errors.New("not a valid Sentry DSN (https://KEY@HOST/PROJECT)")
+				}
+			}
+			c.SentryDSN = v
+			return nil
+		}},
+	{"sentry-environment", "MB_SENTRY_ENVIRONMENT", "NAME", "environment name attached to Sentry events",
+		func(c *Config) string { return c.SentryEnvironment },
+		func(c *Config, v string) error { c.SentryEnvironment = v; return nil }},
+	{"secure-cookies", "MB_SECURE_COOKIES", "MODE", "Secure flag on cookies: auto (on when the public URL is https), true or false",
+		func(c *Config) string { return c.SecureCookies },
+		func(c *Config, v string) error {
+			v = strings.ToLower(v)
+			switch v {
+			case "auto", "true", "false":
+			case "1", "yes", "on":
+				v = "true"
+			case "0", "no", "off":
+				v = "false"
+			default:
+				return errors.New("want auto, true or false")
+			}
+			c.SecureCookies = v
+			return nil
+		}},
+	{"migrate", "MB_MIGRATE", "BOOL", "apply pending database migrations at start",
+		func(c *Config) string { return strconv.FormatBool(c.Migrate) },
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("want true or false")
+			}
+			c.Migrate = b
+			return nil
+		}},
+	durationSetting("shutdown-timeout", "MB_SHUTDOWN_TIMEOUT", "how long shutdown waits for requests and connections to finish",
+		func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
+	{"max-body-bytes", "MB_MAX_BODY_BYTES", "SIZE", "largest request body accepted, e.g. 256MiB (JSON endpoints allow 1MiB)",
+		func(c *Config) string { return humanize.IBytes(uint64(c.MaxBodyBytes)) }, //nolint:gosec // validated positive
+		func(c *Config, v string) error {
+			n, err := humanize.ParseBytes(v)
+			if err != nil || n < 1024 || n > 1<<40 {
+				return errors.New("want a size from 1KiB to 1TiB, e.g. 256MiB")
+			}
+			c.MaxBodyBytes = int64(n) //nolint:gosec // bounded above
+			return nil
+		}},
+	durationSetting("read-header-timeout", "MB_READ_HEADER_TIMEOUT", "time allowed to read request headers (guards against Slowloris)",
+		func(c *Config) *time.Duration { return &c.ReadHeaderTimeout }),
+	durationSetting("read-timeout", "MB_READ_TIMEOUT", "time allowed to read a whole request, body included",
+		func(c *Config) *time.Duration { return &c.ReadTimeout }),
+	durationSetting("write-timeout", "MB_WRITE_TIMEOUT", "time allowed to write a response",
+		func(c *Config) *time.Duration { return &c.WriteTimeout }),
+	durationSetting("idle-timeout", "MB_IDLE_TIMEOUT", "how long an idle keep-alive connection stays open",
+		func(c *Config) *time.Duration { return &c.IdleTimeout }),
+}
+
+func durationSetting(flagName, env, usage string, field func(*Config) *time.Duration) setting {
+	return setting{flagName, env, "DURATION", usage,
+		func(c *Config) string { return field(c).String() },
+		func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return errors.New("want a positive duration such as 30s or 5m")
+			}
+			*field(c) = d
+			return nil
+		}}
+}
+
+// flagValue adapts a setting to flag.Value. It records the first failure
+// in *failed so the error can be reported without echoing secrets.
+type flagValue struct {
+	s      setting
+	cfg    *Config
+	failed *error
+}
+
+func (f flagValue) String() string {
+	if f.cfg == nil {
+		return ""
+	}
+	return f.s.get(f.cfg)
+}
+
+func (f flagValue) Set(v string) error {
+	err := f.s.set(f.cfg, v)
+	if err != nil && *f.failed == nil {
+		*f.failed = settingError(f.s, "--"+f.s.flag, v, err)
+	}
+	return err
+}
+
+// settingError names the setting both ways; values of URL and DSN
+// settings are not echoed, since they may hold passwords.
+func settingError(s setting, given, v string, err error) error {
+	other := s.env
+	if given == s.env {
+		other = "--" + s.flag
+	}
+	if s.arg == "URL" || s.arg == "DSN" {
+		return fmt.Errorf("%w: %s (%s): %v", ErrConfig, given, other, err) //nolint:errorlint // message only
+	}
+	return fmt.Errorf("%w: %s=%q (%s): %v", ErrConfig, given, v, other, err) //nolint:errorlint // message only
+}
+
+// IsBoolFlag lets --migrate stand alone.
+func (f flagValue) IsBoolFlag() bool { return f.s.arg == "BOOL" }
+
+// parseConfig builds the configuration for serve-like commands from the
+// environment and args. Errors wrap ErrConfig and name the setting both
+// ways (flag and variable). --help returns flag.ErrHelp after printing
+// the settings to stdout.
+func parseConfig(name string, args []string, getenv func(string) string, stdout io.Writer) (Config, []string, error) {
+	cfg := DefaultConfig()
+	for _, s := range settings {
+		if v, ok := lookup(getenv, s.env); ok {
+			if err := s.set(&cfg, v); err != nil {
+				return cfg, nil, settingError(s, s.env, v, err)
+			}
+		}
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported by the caller, help by usage
+	var failed error
+	for _, s := range settings {
+		fs.Var(flagValue{s: s, cfg: &cfg, failed: &failed}, s.flag, s.usage)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printSettings(stdout, name)
+			return cfg, nil, err
+		}
+		if failed != nil {
+			return cfg, nil, failed
+		}
+		// Unknown flag or missing value: flag's own message names it.
+		return cfg, nil, fmt.Errorf("%w: %s", ErrConfig, strings.Replace(err.Error(), "flag: ", "", 1))
+	}
+	return cfg, fs.Args(), nil
+}
+
+// lookup returns an environment variable that is set and non-empty.
+func lookup(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}
+
+func printSettings(w io.Writer, name string) {
+	fmt.Fprintf(w, "Usage: maxbooster %s [flags]\n\nEvery flag can also be set by its environment variable; a flag wins over its variable.\n\n", name)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	def := DefaultConfig()
+	for _, s := range settings {
+		usage := s.usage
+		if !strings.Contains(usage, "(default") {
+			d := s.get(&def)
+			if d == "" {
+				d = "none"
+			}
+			usage += " (default " + d + ")"
+		}
+		fmt.Fprintf(tw, "  --%s %s\t%s\t%s\n", s.flag, s.arg, s.env, usage)
+	}
+	_ = tw.Flush()
+}
