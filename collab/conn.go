@@ -64,18 +64,14 @@ func ParseRole(s string) (Role, bool) {
 	return 0, false
 }
 
-// conn is one client WebSocket in one room. The read pump runs in the
-// HTTP handler's goroutine; the write pump is a goroutine the handler
-// starts and waits for. The room talks to a conn only through enqueue,
-// setRole and fail, which never block.
-type conn struct {
-	id     uint64
-	ws     *websocket.Conn
-	userID string
-	role   atomic.Uint32 // Role
-	room   *room
-	log    *slog.Logger
-	lim    *Limits
+// socket is one client WebSocket: its send queue and write pump. The read
+// pump runs in the HTTP handler's goroutine; the write pump is a goroutine
+// the handler starts and waits for. A y-websocket socket carries one conn;
+// a Hocuspocus socket multiplexes one conn per document.
+type socket struct {
+	ws        *websocket.Conn
+	lim       *Limits
+	keepAlive []byte // frame sent after KeepAlive of silence
 
 	mu         sync.Mutex
 	queue      [][]byte // frames waiting for the write pump
@@ -85,69 +81,64 @@ type conn struct {
 	failOnce   sync.Once
 	closeCode  websocket.StatusCode
 	closeText  string
-
-	awarenessBucket bucket
 }
 
-func (c *conn) Role() Role     { return Role(c.role.Load()) }
-func (c *conn) setRole(r Role) { c.role.Store(uint32(r)) }
-func (c *conn) attrs() []slog.Attr {
-	return []slog.Attr{slog.Uint64("conn", c.id), slog.String("user", c.userID)}
+func newSocket(ws *websocket.Conn, lim *Limits, keepAlive []byte) *socket {
+	return &socket{ws: ws, lim: lim, keepAlive: keepAlive, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // enqueue queues frame for the client. A client whose queue is over its
 // limits is disconnected (it resyncs on reconnect) rather than allowed to
 // grow memory. The first frame of an empty queue is always accepted, so
 // one large initial sync can go out.
-func (c *conn) enqueue(frame []byte) {
-	c.mu.Lock()
+func (s *socket) enqueue(frame []byte) {
+	s.mu.Lock()
 	select {
-	case <-c.done:
-		c.mu.Unlock()
+	case <-s.done:
+		s.mu.Unlock()
 		return
 	default:
 	}
-	if len(c.queue) > 0 && (len(c.queue) >= c.lim.SendQueueMessages || c.queueBytes+len(frame) > c.lim.SendQueueBytes) {
-		c.mu.Unlock()
-		c.fail(CloseSlowReader, "slow reader: send queue full")
+	if len(s.queue) > 0 && (len(s.queue) >= s.lim.SendQueueMessages || s.queueBytes+len(frame) > s.lim.SendQueueBytes) {
+		s.mu.Unlock()
+		s.fail(CloseSlowReader, "slow reader: send queue full")
 		return
 	}
-	c.queue = append(c.queue, frame)
-	c.queueBytes += len(frame)
-	c.mu.Unlock()
+	s.queue = append(s.queue, frame)
+	s.queueBytes += len(frame)
+	s.mu.Unlock()
 	select {
-	case c.wake <- struct{}{}:
+	case s.wake <- struct{}{}:
 	default:
 	}
 }
 
-// fail closes the connection with code and reason once; later calls are
+// fail closes the socket with code and reason once; later calls are
 // ignored. It does not block: the write pump sends the close frame.
-func (c *conn) fail(code websocket.StatusCode, reason string) {
-	c.failOnce.Do(func() {
+func (s *socket) fail(code websocket.StatusCode, reason string) {
+	s.failOnce.Do(func() {
 		if len(reason) > closeReasonMaxBytes {
 			reason = reason[:closeReasonMaxBytes]
 		}
-		c.mu.Lock()
-		c.closeCode, c.closeText = code, reason
-		c.queue, c.queueBytes = nil, 0
-		close(c.done)
-		c.mu.Unlock()
+		s.mu.Lock()
+		s.closeCode, s.closeText = code, reason
+		s.queue, s.queueBytes = nil, 0
+		close(s.done)
+		s.mu.Unlock()
 	})
 }
 
-func (c *conn) take() [][]byte {
-	c.mu.Lock()
-	q := c.queue
-	c.queue, c.queueBytes = nil, 0
-	c.mu.Unlock()
+func (s *socket) take() [][]byte {
+	s.mu.Lock()
+	q := s.queue
+	s.queue, s.queueBytes = nil, 0
+	s.mu.Unlock()
 	return q
 }
 
 // writePump sends queued frames, keep-alives and pings until the
-// connection fails or ctx ends, then closes the socket with the recorded
-// code.
-func (c *conn) writePump(ctx context.Context, keepAlive, pingEvery time.Duration) {
+// socket fails or ctx ends, then closes it with the recorded code.
+func (s *socket) writePump(ctx context.Context, keepAlive, pingEvery time.Duration) {
 	ka := time.NewTicker(keepAlive)
 	defer ka.Stop()
 	lastWrite := time.Now()
@@ -155,14 +146,14 @@ func (c *conn) writePump(ctx context.Context, keepAlive, pingEvery time.Duration
 	var pingWG sync.WaitGroup
 	defer pingWG.Wait()
 	write := func(frame []byte) bool {
-		wctx, cancel := context.WithTimeout(ctx, c.lim.WriteTimeout)
-		err := c.ws.Write(wctx, websocket.MessageBinary, frame)
+		wctx, cancel := context.WithTimeout(ctx, s.lim.WriteTimeout)
+		err := s.ws.Write(wctx, websocket.MessageBinary, frame)
 		cancel()
 		if err != nil {
 			if wctx.Err() != nil && ctx.Err() == nil {
-				c.fail(CloseSlowReader, "slow reader: write timeout")
+				s.fail(CloseSlowReader, "slow reader: write timeout")
 			} else {
-				c.fail(websocket.StatusAbnormalClosure, "")
+				s.fail(websocket.StatusAbnormalClosure, "")
 			}
 			return false
 		}
@@ -171,41 +162,93 @@ func (c *conn) writePump(ctx context.Context, keepAlive, pingEvery time.Duration
 	}
 	for {
 		select {
-		case <-c.done:
-			c.mu.Lock()
-			code, text := c.closeCode, c.closeText
-			c.mu.Unlock()
+		case <-s.done:
+			s.mu.Lock()
+			code, text := s.closeCode, s.closeText
+			s.mu.Unlock()
 			if code == websocket.StatusAbnormalClosure {
-				_ = c.ws.CloseNow()
+				_ = s.ws.CloseNow()
 			} else {
-				_ = c.ws.Close(code, text)
+				_ = s.ws.Close(code, text)
 			}
 			return
 		case <-ctx.Done():
-			c.fail(CloseGoingAway, "server shutting down")
-		case <-c.wake:
-			for _, f := range c.take() {
+			s.fail(CloseGoingAway, "server shutting down")
+		case <-s.wake:
+			for _, f := range s.take() {
 				if !write(f) {
 					break
 				}
 			}
 		case now := <-ka.C:
 			if now.Sub(lastWrite) >= keepAlive-keepAlive/10 {
-				write(keepAliveFrame)
+				write(s.keepAlive)
 			}
 			if now.Sub(lastPing) >= pingEvery {
 				lastPing = now
 				pingWG.Add(1)
 				go func() {
 					defer pingWG.Done()
-					pctx, cancel := context.WithTimeout(ctx, c.lim.WriteTimeout)
+					pctx, cancel := context.WithTimeout(ctx, s.lim.WriteTimeout)
 					defer cancel()
-					if err := c.ws.Ping(pctx); err != nil && !errors.Is(err, context.Canceled) {
-						c.fail(websocket.StatusAbnormalClosure, "")
+					if err := s.ws.Ping(pctx); err != nil && !errors.Is(err, context.Canceled) {
+						s.fail(websocket.StatusAbnormalClosure, "")
 					}
 				}()
 			}
 		}
+	}
+}
+
+// conn is one client's membership in one room: a y-websocket socket, or
+// one document on a Hocuspocus socket. The room talks to it only through
+// methods that never block.
+type conn struct {
+	id     uint64
+	sock   *socket
+	prefix []byte // Hocuspocus: varString(document name) before every frame
+	userID string
+	role   atomic.Uint32 // Role
+	room   *room
+
+	awarenessBucket bucket // owned by the room goroutine
+}
+
+func (c *conn) Role() Role     { return Role(c.role.Load()) }
+func (c *conn) setRole(r Role) { c.role.Store(uint32(r)) }
+func (c *conn) attrs() []slog.Attr {
+	return []slog.Attr{slog.Uint64("conn", c.id), slog.String("user", c.userID)}
+}
+func (c *conn) hocuspocus() bool { return c.prefix != nil }
+
+// enqueue queues a y-protocols frame for this client.
+func (c *conn) enqueue(frame []byte) {
+	if c.prefix == nil {
+		c.sock.enqueue(frame)
+		return
+	}
+	f := make([]byte, 0, len(c.prefix)+len(frame))
+	c.sock.enqueue(append(append(f, c.prefix...), frame...))
+}
+
+// fail closes the client's socket.
+func (c *conn) fail(code websocket.StatusCode, reason string) { c.sock.fail(code, reason) }
+
+// denyWrite tells the client its change was refused: y-protocols
+// permission-denied, or a negative Hocuspocus sync status.
+func (c *conn) denyWrite(reason string) {
+	if c.hocuspocus() {
+		c.enqueue(hpSyncStatusFrame(false))
+		return
+	}
+	c.enqueue(EncodePermissionDenied(reason))
+}
+
+// ack confirms a durable update to a Hocuspocus client (y-websocket has no
+// acknowledgements).
+func (c *conn) ack() {
+	if c.hocuspocus() {
+		c.enqueue(hpSyncStatusFrame(true))
 	}
 }
 

@@ -87,6 +87,7 @@ func newEnvWithTokens(t *testing.T, store collab.DocStore, tokens *testTokens, m
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /collab/{projectId}", hub)
+	mux.HandleFunc("GET /hocuspocus", hub.ServeHocuspocus)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -34,6 +34,7 @@ type Limits struct {
 	AwarenessBurst         float64       // 40
 	MaxConnsPerRoom        int           // 500
 	MaxConnsPerUser        int           // across all rooms of this node; 50
+	MaxDocsPerSocket       int           // documents on one Hocuspocus socket; 32
 	SendQueueMessages      int           // frames queued for one client before it is cut off; 4096
 	SendQueueBytes         int           // bytes queued for one client before it is cut off; 32 MiB
 	WriteTimeout           time.Duration // one frame write (and a ping); 10 s
@@ -63,6 +64,7 @@ func (l *Limits) setDefaults() {
 	deff(&l.AwarenessBurst, 40)
 	def(&l.MaxConnsPerRoom, 500)
 	def(&l.MaxConnsPerUser, 50)
+	def(&l.MaxDocsPerSocket, 32)
 	def(&l.SendQueueMessages, 4096)
 	def(&l.SendQueueBytes, 32<<20)
 	if l.WriteTimeout <= 0 {
@@ -223,11 +225,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
-	c := &conn{
-		id: h.nextConn.Add(1), ws: ws, userID: p.UserID, lim: &h.opts.Limits,
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
-		log: h.log,
-	}
+	sock := newSocket(ws, &h.opts.Limits, keepAliveFrame)
+	c := &conn{id: h.nextConn.Add(1), sock: sock, userID: p.UserID}
 	c.setRole(p.Role)
 
 	rm, err := h.acquire(roomID, c)
@@ -244,7 +243,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	pumps.Add(1)
 	go func() {
 		defer pumps.Done()
-		c.writePump(h.base, h.opts.KeepAlive, h.opts.PingInterval)
+		sock.writePump(h.base, h.opts.KeepAlive, h.opts.PingInterval)
 	}()
 	defer pumps.Wait()
 
@@ -274,7 +273,7 @@ func (h *Hub) readPump(c *conn, rm *room) {
 	var msgs, bytes bucket
 	lim := &h.opts.Limits
 	for {
-		typ, data, err := c.ws.Read(h.base)
+		typ, data, err := c.sock.ws.Read(h.base)
 		if err != nil {
 			var ce websocket.CloseError
 			switch {
@@ -304,7 +303,7 @@ func (h *Hub) readPump(c *conn, rm *room) {
 		}
 		select {
 		case rm.inbox <- roomEvent{kind: evMessage, c: c, msg: m}:
-		case <-c.done:
+		case <-c.sock.done:
 			return
 		case <-rm.quit:
 			c.fail(CloseGoingAway, "room closed")

@@ -289,7 +289,7 @@ func (r *room) message(ctx context.Context, c *conn, m Message) {
 // only after flush made it durable.
 func (r *room) applyFrom(ctx context.Context, c *conn, update []byte) {
 	if !c.Role().CanWrite() {
-		c.enqueue(EncodePermissionDenied("read-only: role " + c.Role().String() + " cannot edit this project"))
+		c.denyWrite("read-only: role " + c.Role().String() + " cannot edit this project")
 		return
 	}
 	hadPending := r.doc.HasPending()
@@ -307,7 +307,8 @@ func (r *room) applyFrom(ctx context.Context, c *conn, update []byte) {
 		// update as received, so the waiting part is durable too.
 		p.store = [][]byte{update}
 	case len(p.relay) == 0:
-		return // nothing new
+		c.ack() // nothing new: already durable
+		return
 	default:
 		p.store = p.relay
 	}
@@ -353,6 +354,7 @@ func (r *room) flush(ctx context.Context) {
 	}
 	r.logLen += len(all)
 	for _, p := range pending {
+		p.from.ack()
 		for _, u := range p.relay {
 			frame := EncodeSync(SyncUpdate, u)
 			for c := range r.conns {

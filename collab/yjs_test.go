@@ -152,3 +152,63 @@ func TestYjsAwarenessAndRevoke(t *testing.T) {
 		t.Errorf("hub has %d connections, want 1", got)
 	}
 }
+
+// TestHocuspocusProvider runs the real @hocuspocus/provider 4.8 against
+// the hub: two documents multiplexed on one socket, per-document tokens,
+// acknowledged updates, read-only scope, a refused document, and
+// interplay with a y-websocket client in the same room.
+func TestHocuspocusProvider(t *testing.T) {
+	checkGoroutines(t)
+	env := newEnv(t, nil, nil)
+	hpURL := strings.Replace(env.wsURL, "/collab", "/hocuspocus", 1)
+	d := startDriver(t)
+	d.call("hpSocket", map[string]any{"socket": "s1", "url": hpURL})
+	d.call("hpOpen", map[string]any{"client": "song", "socket": "s1", "name": "song", "token": env.token(t, "u1", "song", "editor")})
+	d.call("hpOpen", map[string]any{"client": "demo", "socket": "s1", "name": "demo", "token": env.token(t, "u1", "demo", "viewer")})
+	d.call("hpOpen", map[string]any{"client": "secret", "socket": "s1", "name": "secret", "token": env.token(t, "u1", "other", "editor")})
+	if res := d.call("hpWaitAuth", map[string]any{"client": "song"}); res["scope"] != "read-write" {
+		t.Errorf("song scope = %v", res)
+	}
+	if res := d.call("hpWaitAuth", map[string]any{"client": "demo"}); res["scope"] != "readonly" {
+		t.Errorf("demo scope = %v", res)
+	}
+	if res := d.call("hpWaitAuth", map[string]any{"client": "secret"}); fmt.Sprint(res["authFailed"]) != "[forbidden]" {
+		t.Errorf("secret = %v, want permission denied", res)
+	}
+	d.call("waitSynced", map[string]any{"client": "song"})
+	// A y-websocket client in the same room.
+	d.open("yws", env.wsURL, "song", env.token(t, "u2", "song", "editor"))
+	d.call("waitSynced", map[string]any{"client": "yws"})
+
+	d.call("insert", map[string]any{"client": "song", "index": 0, "text": "from hocuspocus"})
+	d.call("hpWaitAcked", map[string]any{"client": "song"})
+	// Acknowledged means durable.
+	if got := storedText(t, env.store, "song"); got != "from hocuspocus" {
+		t.Errorf("stored %q after the ack", got)
+	}
+	d.call("waitText", map[string]any{"client": "yws", "text": "from hocuspocus"})
+	d.call("insert", map[string]any{"client": "yws", "index": 0, "text": "y-websocket, "})
+	d.call("waitText", map[string]any{"client": "song", "text": "y-websocket, from hocuspocus"})
+
+	// The read-only document refuses writes with a negative sync status.
+	d.call("insert", map[string]any{"client": "demo", "index": 0, "text": "nope"})
+	waitFor(t, "refusal", func() bool {
+		st := d.call("hpStatus", map[string]any{"client": "demo"})
+		u, _ := st["unsynced"].(float64)
+		return u > 0
+	})
+	if got := storedText(t, env.store, "demo"); got != "" {
+		t.Errorf("viewer wrote %q", got)
+	}
+	// Awareness across protocols.
+	d.call("setAwareness", map[string]any{"client": "yws", "state": map[string]any{"name": "y"}})
+	waitFor(t, "awareness on the hocuspocus side", func() bool {
+		st, _ := d.call("awareness", map[string]any{"client": "song"})["states"].(map[string]any)
+		return len(st) >= 1
+	})
+	d.call("destroy", map[string]any{"client": "song"})
+	d.call("destroy", map[string]any{"client": "demo"})
+	d.call("destroy", map[string]any{"client": "secret"})
+	d.call("hpCloseSocket", map[string]any{"socket": "s1"})
+	d.call("destroy", map[string]any{"client": "yws"})
+}

@@ -10,8 +10,10 @@ import readline from 'node:readline'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
+import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider'
 
 const clients = new Map()
+const sockets = new Map()
 const warnings = []
 const origWarn = console.warn
 console.warn = (...args) => { warnings.push(args.map(String).join(' ')) }
@@ -54,6 +56,42 @@ const ops = {
     clients.set(client, c)
     return { clientID: doc.clientID }
   },
+  // hpSocket opens one Hocuspocus socket; hpOpen attaches documents to it
+  // (multiplexed: several documents, one WebSocket).
+  hpSocket ({ socket, url }) {
+    sockets.set(socket, new HocuspocusProviderWebsocket({ url, WebSocketPolyfill: WebSocket, maxDelay: 200 }))
+    return {}
+  },
+  hpOpen ({ client, socket, name, token }) {
+    const doc = new Y.Doc()
+    const c = { doc, closes: [], syncedCount: 0, hp: true, authFailed: [], scope: null }
+    c.provider = new HocuspocusProvider({
+      websocketProvider: sockets.get(socket),
+      name,
+      document: doc,
+      token,
+      onAuthenticationFailed: ({ reason }) => { c.authFailed.push(reason) },
+      onAuthenticated: ({ scope }) => { c.scope = scope }
+    })
+    c.provider.attach()
+    clients.set(client, c)
+    return { clientID: doc.clientID }
+  },
+  hpStatus ({ client }) {
+    const c = get(client)
+    return { synced: c.provider.synced, unsynced: c.provider.unsyncedChanges, scope: c.scope, authFailed: c.authFailed }
+  },
+  async hpWaitAcked ({ client, timeoutMs }) {
+    const c = get(client)
+    await waitFor(() => c.provider.unsyncedChanges === 0 && c.provider.synced, timeoutMs, `all changes acknowledged (unsynced ${c.provider.unsyncedChanges})`)
+    return {}
+  },
+  async hpWaitAuth ({ client, timeoutMs }) {
+    const c = get(client)
+    await waitFor(() => c.scope !== null || c.authFailed.length > 0, timeoutMs, 'authentication result')
+    return { scope: c.scope, authFailed: c.authFailed }
+  },
+  hpCloseSocket ({ socket }) { sockets.get(socket).destroy(); sockets.delete(socket); return {} },
   // move points an existing document at another server, as a browser
   // does when its node died and the load balancer sends it elsewhere.
   move ({ client, url, room, params = {} }) {
@@ -80,7 +118,7 @@ const ops = {
   },
   async waitSynced ({ client, timeoutMs }) {
     const c = get(client)
-    await waitFor(() => c.provider.synced, timeoutMs, 'synced')
+    await waitFor(() => c.provider.synced || c.provider.isSynced, timeoutMs, 'synced')
     return {}
   },
   async waitClosed ({ client, timeoutMs }) {
@@ -108,7 +146,7 @@ const ops = {
   warnings () { return { warnings } },
   destroy ({ client }) {
     const c = get(client)
-    c.provider.destroy()
+    if (c.hp) c.provider.detach(); else c.provider.destroy()
     c.doc.destroy()
     clients.delete(client)
     return {}

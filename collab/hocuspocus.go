@@ -1,0 +1,348 @@
+package collab
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/maxbooster/maxbooster/crdt/lib0"
+)
+
+// The Hocuspocus protocol (@hocuspocus/provider 4.x, server 4.x): every
+// frame starts with varString(document name), then a message type. Types
+// 0-3 are followed by exactly the y-protocols payload, so a y-websocket
+// frame with the name in front is a Hocuspocus frame. Ping and Pong are
+// bare one-byte frames without a name.
+const (
+	hpSync               = 0
+	hpAwareness          = 1
+	hpAuth               = 2
+	hpQueryAwareness     = 3
+	hpSyncReply          = 4
+	hpStateless          = 5
+	hpBroadcastStateless = 6
+	hpClose              = 7
+	hpSyncStatus         = 8
+	hpPing               = 9
+	hpPong               = 10
+)
+
+// Hocuspocus auth sub-types (@hocuspocus/common auth.ts).
+const (
+	hpAuthToken            = 0
+	hpAuthPermissionDenied = 1
+	hpAuthAuthenticated    = 2
+)
+
+// hpSyncStatus returns the (unprefixed) sync-status frame: 1 when an update
+// was applied and is durable, 0 when it was refused.
+func hpSyncStatusFrame(applied bool) []byte {
+	if applied {
+		return []byte{hpSyncStatus, 1}
+	}
+	return []byte{hpSyncStatus, 0}
+}
+
+func hpPrefix(doc string) []byte {
+	e := lib0.NewEncoder()
+	e.WriteVarString(doc)
+	return e.Bytes()
+}
+
+func hpAuthFrame(doc string, sub uint64, text string) []byte {
+	e := lib0.NewEncoder()
+	e.WriteVarString(doc)
+	e.WriteVarUint(hpAuth)
+	e.WriteVarUint(sub)
+	e.WriteVarString(text)
+	return e.Bytes()
+}
+
+// hpFrame is one decoded client frame.
+type hpFrame struct {
+	doc   string
+	typ   uint64
+	msg   Message // types 0, 1, 3, 4
+	token string  // auth token
+}
+
+// parseHocuspocus decodes a client frame (not Ping/Pong).
+func parseHocuspocus(frame []byte) (hpFrame, error) {
+	d := lib0.NewDecoder(frame)
+	var f hpFrame
+	var err error
+	if f.doc, err = d.ReadVarString(); err != nil {
+		return f, malformed("document name: %v", err)
+	}
+	start := d.Pos()
+	if f.typ, err = d.ReadVarUint(); err != nil {
+		return f, malformed("message type: %v", err)
+	}
+	switch f.typ {
+	case hpSync, hpAwareness, hpQueryAwareness:
+		f.msg, err = ParseMessage(frame[start:])
+		return f, err
+	case hpSyncReply:
+		// A sync message that must not trigger another step 1: the same
+		// payload as type 0.
+		rest := append([]byte{hpSync}, frame[d.Pos():]...)
+		f.msg, err = ParseMessage(rest)
+		f.typ = hpSync
+		return f, err
+	case hpAuth:
+		sub, err := d.ReadVarUint()
+		if err != nil {
+			return f, malformed("auth type: %v", err)
+		}
+		if sub != hpAuthToken {
+			return f, malformed("client sent auth type %d", sub)
+		}
+		if f.token, err = d.ReadVarString(); err != nil {
+			return f, malformed("auth token: %v", err)
+		}
+		// An optional provider version follows; it is not needed.
+		return f, nil
+	case hpStateless, hpBroadcastStateless, hpClose:
+		return f, nil
+	}
+	return f, malformed("unknown hocuspocus message type %d", f.typ)
+}
+
+// hpDoc is one document on a Hocuspocus socket.
+type hpDoc struct {
+	c       *conn
+	rm      *room
+	pending []Message // frames that arrived before the token was accepted
+}
+
+// Limits of unauthenticated traffic per Hocuspocus socket.
+const (
+	hpMaxPendingFrames = 256
+	hpMaxPendingBytes  = 4 << 20
+)
+
+// ServeHocuspocus upgrades a request to a WebSocket speaking the
+// Hocuspocus protocol: many documents (project ids) multiplexed on one
+// socket, each authorized by its own token message (a room token, checked
+// by Options.Auth as if it were the "token" query parameter), durable
+// updates acknowledged with a sync status, refused ones answered with a
+// negative one.
+func (h *Hub) ServeHocuspocus(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	closed := h.closed
+	if !closed {
+		h.connWG.Add(1)
+	}
+	h.mu.Unlock()
+	if closed {
+		http.Error(w, "collab: shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.connWG.Done()
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		OriginPatterns:     h.opts.OriginPatterns,
+		InsecureSkipVerify: h.opts.InsecureSkipOriginCheck,
+	})
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
+	sock := newSocket(ws, &h.opts.Limits, []byte{hpPing})
+	var pumps sync.WaitGroup
+	pumps.Add(1)
+	go func() {
+		defer pumps.Done()
+		sock.writePump(h.base, h.opts.KeepAlive, h.opts.PingInterval)
+	}()
+	defer pumps.Wait()
+
+	docs := make(map[string]*hpDoc)
+	defer func() {
+		for _, d := range docs {
+			if d.c != nil {
+				d.rm.send(h.base, roomEvent{kind: evLeave, c: d.c})
+			}
+		}
+	}()
+	pendingBytes := 0
+	lim := &h.opts.Limits
+	var msgs, bytes bucket
+	for {
+		typ, data, err := ws.Read(h.base)
+		if err != nil {
+			var ce websocket.CloseError
+			switch {
+			case errors.As(err, &ce):
+				sock.fail(websocket.StatusNormalClosure, "")
+			case strings.Contains(err.Error(), "read limited"):
+				sock.fail(websocket.StatusMessageTooBig, fmt.Sprintf("message larger than %d bytes", lim.MaxMessageBytes))
+			default:
+				sock.fail(websocket.StatusAbnormalClosure, "")
+			}
+			return
+		}
+		now := time.Now()
+		if !msgs.take(now, 1, lim.MessagesPerSecond, lim.MessageBurst) ||
+			!bytes.take(now, float64(len(data)), lim.BytesPerSecond, max(2*float64(lim.MaxMessageBytes), lim.BytesPerSecond)) {
+			sock.fail(CloseRateLimited, "rate limit exceeded")
+			return
+		}
+		if typ != websocket.MessageBinary {
+			sock.fail(CloseMalformed, "text messages are not part of the protocol")
+			return
+		}
+		if len(data) == 1 && (data[0] == hpPing || data[0] == hpPong) {
+			if data[0] == hpPing {
+				sock.enqueue([]byte{hpPong})
+			}
+			continue
+		}
+		f, err := parseHocuspocus(data)
+		if err != nil {
+			sock.fail(CloseMalformed, err.Error())
+			return
+		}
+		d := docs[f.doc]
+		switch f.typ {
+		case hpAuth:
+			if d != nil && d.c != nil {
+				continue // already authenticated
+			}
+			if d == nil {
+				d = &hpDoc{}
+			}
+			if !h.hpJoin(r, sock, f.doc, f.token, d, docs) {
+				pendingBytes -= pendingSize(d.pending)
+				delete(docs, f.doc)
+				continue
+			}
+			docs[f.doc] = d
+			pendingBytes -= pendingSize(d.pending)
+			for _, m := range d.pending {
+				if !h.hpForward(d, m) {
+					return
+				}
+			}
+			d.pending = nil
+		case hpSync, hpAwareness, hpQueryAwareness:
+			if d == nil || d.c == nil {
+				// The provider sends its sync step 1 right behind the
+				// token; keep it until the token is checked.
+				if d == nil {
+					if len(docs) >= lim.MaxDocsPerSocket {
+						sock.fail(CloseRoomFull, "too many documents on one connection")
+						return
+					}
+					d = &hpDoc{}
+					docs[f.doc] = d
+				}
+				if len(d.pending) >= hpMaxPendingFrames || pendingBytes+len(data) > hpMaxPendingBytes {
+					sock.fail(CloseRateLimited, "too much traffic before authentication")
+					return
+				}
+				d.pending = append(d.pending, f.msg)
+				pendingBytes += len(data)
+				continue
+			}
+			if !h.hpForward(d, f.msg) {
+				return
+			}
+		case hpClose:
+			if d != nil && d.c != nil {
+				d.rm.send(h.base, roomEvent{kind: evLeave, c: d.c})
+			}
+			if d != nil {
+				pendingBytes -= pendingSize(d.pending)
+			}
+			delete(docs, f.doc)
+		case hpStateless, hpBroadcastStateless:
+			// Application-defined messages; Max Booster defines none.
+		}
+	}
+}
+
+func pendingSize(ms []Message) int {
+	n := 0
+	for _, m := range ms {
+		n += len(m.Payload) + 4
+	}
+	return n
+}
+
+// hpForward hands a message to the document's room.
+func (h *Hub) hpForward(d *hpDoc, m Message) bool {
+	select {
+	case d.rm.inbox <- roomEvent{kind: evMessage, c: d.c, msg: m}:
+		return true
+	case <-d.c.sock.done:
+		return false
+	case <-d.rm.quit:
+		d.c.sock.fail(CloseGoingAway, "room closed")
+		return false
+	}
+}
+
+// hpJoin authorizes token for document doc and joins its room. On refusal
+// it sends permission-denied for that document only and returns false.
+func (h *Hub) hpJoin(r *http.Request, sock *socket, doc, token string, d *hpDoc, docs map[string]*hpDoc) bool {
+	deny := func(reason string) bool {
+		sock.enqueue(hpAuthFrame(doc, hpAuthPermissionDenied, reason))
+		return false
+	}
+	if !roomIDPattern.MatchString(doc) {
+		return deny("invalid document name")
+	}
+	joined := 0
+	for _, x := range docs {
+		if x.c != nil {
+			joined++
+		}
+	}
+	if joined >= h.opts.Limits.MaxDocsPerSocket {
+		return deny("too many documents on one connection")
+	}
+	// Check the token as Options.Auth checks ?token= on y-websocket.
+	r2 := r.Clone(r.Context())
+	q := r2.URL.Query()
+	q.Set("token", token)
+	r2.URL.RawQuery = q.Encode()
+	p, err := h.opts.Auth.Authorize(r2, doc)
+	if err != nil {
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "collab: hocuspocus document refused", slog.String("room", doc), slog.Any("err", err))
+		if errors.Is(err, ErrForbidden) {
+			return deny("forbidden")
+		}
+		return deny("unauthorized")
+	}
+	c := &conn{id: h.nextConn.Add(1), sock: sock, prefix: hpPrefix(doc), userID: p.UserID}
+	c.setRole(p.Role)
+	rm, err := h.acquire(doc, c)
+	if err != nil {
+		return deny(err.Error())
+	}
+	c.room = rm
+	scope := "readonly"
+	if p.Role.CanWrite() {
+		scope = "read-write"
+	}
+	sock.enqueue(hpAuthFrame(doc, hpAuthAuthenticated, scope))
+	reply := make(chan error, 1)
+	if !rm.send(h.base, roomEvent{kind: evJoin, c: c, reply: reply}) {
+		rm.release(c)
+		return deny("server shutting down")
+	}
+	if err := <-reply; err != nil {
+		if errors.Is(err, ErrRoomFull) {
+			return deny("room is full")
+		}
+		return deny("document unavailable")
+	}
+	d.c, d.rm = c, rm
+	return true
+}
