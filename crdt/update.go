@@ -158,6 +158,12 @@ func readStruct(dec updateDecoder, client, clock uint64, root func(string) *bran
 	}
 	it.content = c
 	it.len = c.length()
+	// A struct can only reference structs its client made before it.
+	if (it.info&itemHasOrigin != 0 && it.origin.Client == client && it.origin.Clock >= clock) ||
+		(it.info&itemHasRightOrigin != 0 && it.rightOrigin.Client == client && it.rightOrigin.Clock >= clock) ||
+		(it.parentID != nil && it.parentID.Client == client && it.parentID.Clock >= clock) {
+		return nil, fmt.Errorf("%w: struct references a later struct of its own client", ErrMalformedUpdate)
+	}
 	if c.countable() {
 		it.info |= itemCountable
 	}
@@ -452,6 +458,23 @@ func applyUpdate(d *Doc, update []byte, origin any, v2 bool) error {
 			}
 		}
 	}
+	return integrateSafely(d, origin, refs, dsClients, dsRanges)
+}
+
+// integrateSafely integrates a decoded update. Decoding validated it, so
+// integration does not fail; should a bug make it panic anyway, the panic
+// is returned as an error instead of taking the caller down.
+func integrateSafely(d *Doc, origin any, refs map[uint64]*structRefs, dsClients []uint64, dsRanges [][]deleteRange) (err error) {
+	nested := d.tx != nil
+	defer func() {
+		if r := recover(); r != nil {
+			if !nested {
+				d.tx = nil
+				d.cleanups = d.cleanups[:0]
+			}
+			err = fmt.Errorf("%w: internal error while integrating: %v", ErrMalformedUpdate, r)
+		}
+	}()
 	d.transact(func(tx *Transaction) {
 		integrateUpdate(tx, refs, dsClients, dsRanges)
 	}, origin, false)
