@@ -75,10 +75,13 @@ bench-audio: ## loudness speed and values beside libebur128 and ffmpeg's ebur128
 
 # --- yjs conformance (crdt) --------------------------------------------------
 YJS_DIR := crdt/testdata/yjs
+# Real y-websocket and Hocuspocus providers that drive the collab hub in its tests.
+COLLAB_CLIENT_DIR := collab/testdata/client
 
 .PHONY: yjs-deps
 yjs-deps: ## install the pinned yjs, lib0 and y-protocols (npm ci) for the crdt conformance tests
 	cd $(YJS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(COLLAB_CLIENT_DIR) && npm ci --no-audit --no-fund --loglevel=error
 
 .PHONY: conformance
 conformance: yjs-deps ## crdt against real yjs: fixtures + live differential test (SEEDS=3000)
