@@ -36,6 +36,7 @@ type lazyReader struct {
 	clock       uint64
 	budget      int
 	curr        *Item
+	tie         int64 // order among readers at the same struct (mergeUpdates)
 }
 
 func newLazyReader(dec updateDecoder, size int, v2, filterSkips bool) (*lazyReader, error) {
@@ -267,6 +268,58 @@ func lazyMergeWith(left, right *Item) bool {
 
 func (s *Item) end() uint64 { return s.id.Clock + s.len }
 
+// readerQueue is a binary min-heap of lazy readers by (client descending,
+// clock ascending, tie ascending).
+type readerQueue struct{ items []*lazyReader }
+
+func (q *readerQueue) less(i, j int) bool {
+	a, b := q.items[i], q.items[j]
+	if a.curr.id.Client != b.curr.id.Client {
+		return a.curr.id.Client > b.curr.id.Client
+	}
+	if a.curr.id.Clock != b.curr.id.Clock {
+		return a.curr.id.Clock < b.curr.id.Clock
+	}
+	return a.tie < b.tie
+}
+
+func (q *readerQueue) init() {
+	for i := len(q.items)/2 - 1; i >= 0; i-- {
+		q.down(i)
+	}
+}
+
+func (q *readerQueue) down(i int) {
+	n := len(q.items)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && q.less(r, l) {
+			m = r
+		}
+		if !q.less(m, i) {
+			return
+		}
+		q.items[i], q.items[m] = q.items[m], q.items[i]
+		i = m
+	}
+}
+
+func (q *readerQueue) fixRoot() { q.down(0) }
+
+func (q *readerQueue) popRoot() {
+	n := len(q.items) - 1
+	q.items[0] = q.items[n]
+	q.items[n] = nil
+	q.items = q.items[:n]
+	if n > 0 {
+		q.down(0)
+	}
+}
+
 // MergeUpdates merges v1 updates into one v1 update (yjs mergeUpdates).
 // Structs known from several updates are written once, missing ranges
 // become Skip structs, and the delete sets are merged. A single update is
@@ -303,28 +356,36 @@ func mergeUpdates(updates [][]byte, v2 bool) ([]byte, error) {
 	enc := newUpdateEncoder(v2)
 	w := &lazyWriter{enc: enc}
 	var currWrite *Item
+	// yjs re-sorts all readers (stably) on every step, by client
+	// descending then clock ascending. Only the first reader advances in a
+	// step, so the order is a priority queue whose ties go to the reader
+	// that moved most recently, then to the earlier update: the same
+	// order, in O(log n) per step instead of O(n log n).
+	q := &readerQueue{}
+	for i, r := range readers {
+		if r.curr != nil {
+			r.tie = int64(i)
+			q.items = append(q.items, r)
+		}
+	}
+	q.init()
+	var moves int64
+	var prev *lazyReader
 	for {
-		readers = slices.DeleteFunc(readers, func(r *lazyReader) bool { return r.curr == nil })
-		if len(readers) == 0 {
+		if prev != nil {
+			if prev.curr == nil {
+				q.popRoot()
+			} else {
+				moves++
+				prev.tie = -moves
+				q.fixRoot()
+			}
+		}
+		if len(q.items) == 0 {
 			break
 		}
-		// Higher clients first, then ascending clocks.
-		slices.SortStableFunc(readers, func(a, b *lazyReader) int {
-			if a.curr.id.Client != b.curr.id.Client {
-				return cmpU64(b.curr.id.Client, a.curr.id.Client)
-			}
-			if a.curr.id.Clock != b.curr.id.Clock {
-				return cmpU64(a.curr.id.Clock, b.curr.id.Clock)
-			}
-			switch {
-			case a.curr.isSkip() == b.curr.isSkip():
-				return 0
-			case a.curr.isSkip():
-				return 1
-			}
-			return -1
-		})
-		cd := readers[0]
+		cd := q.items[0]
+		prev = cd
 		firstClient := cd.curr.id.Client
 		if currWrite != nil {
 			curr := cd.curr
