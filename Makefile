@@ -36,8 +36,8 @@ build: ## build bin/maxbooster
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/maxbooster ./cmd/maxbooster
 
 .PHONY: run
-run: ## run the server with SQLite in ./data (no PostgreSQL, no Redis needed)
-	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/maxbooster serve
+run: build ## build and run the server with SQLite in ./data (no PostgreSQL, no Redis needed)
+	$(BIN)/maxbooster serve
 
 .PHONY: test
 test: ## run every suite with -race; sets MB_TEST_* for the services it finds
