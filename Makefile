@@ -48,12 +48,17 @@ test: ## run every suite with -race; sets MB_TEST_* for the services it finds
 		env_args+=("MB_TEST_REDIS_ADDR=$(TEST_REDIS_ADDR)"); fi; \
 	if [ -z "$${MB_TEST_YJS:-}" ] && command -v node >/dev/null; then \
 		$(MAKE) --no-print-directory yjs-deps; env_args+=("MB_TEST_YJS=1"); fi; \
-	echo "test env: $${env_args[*]:-(no services found; integration suites skip)}"; \
+	echo "test env: $$(env "$${env_args[@]}" | grep -E '^(MB_TEST_|CI=)' | sort | tr '\n' ' ')"; \
 	env "$${env_args[@]}" $(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 .PHONY: bench
-bench: ## run benchmarks (no tests)
+bench: ## run benchmarks (no tests), then the crdt B4 table beside yjs when Node is present
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+	@if command -v node >/dev/null; then $(MAKE) --no-print-directory bench-b4; fi
+
+.PHONY: bench-b4
+bench-b4: yjs-deps ## crdt vs yjs on the B4 editing trace, side by side (B4_BENCHTIME=3x)
+	$(YJS_DIR)/b4table.sh
 	$(MAKE) --no-print-directory bench-audio
 
 # --- audio -------------------------------------------------------------------

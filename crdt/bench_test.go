@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
 )
 
@@ -27,8 +26,9 @@ type benchTrace struct {
 	final string
 }
 
+// The trace, read once per test binary (benchmarks run one at a time).
 var (
-	benchTraceOnce sync.Once
+	benchTraceRead bool
 	benchTraceData *benchTrace
 	benchTraceErr  error
 )
@@ -37,47 +37,49 @@ var (
 // directory next to the repository.
 func loadBenchTrace(b *testing.B) *benchTrace {
 	b.Helper()
-	benchTraceOnce.Do(func() {
-		path := os.Getenv("MB_B4_TRACE")
-		if path == "" {
-			path = filepath.Join("..", "..", "shared", "data", "automerge-paper.json.gz")
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			benchTraceErr = err
-			return
-		}
-		defer f.Close()
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			benchTraceErr = err
-			return
-		}
-		var raw struct {
-			EndContent string `json:"endContent"`
-			Txns       []struct {
-				Patches [][3]any `json:"patches"`
-			} `json:"txns"`
-		}
-		if err := json.NewDecoder(zr).Decode(&raw); err != nil {
-			benchTraceErr = err
-			return
-		}
-		tr := &benchTrace{final: raw.EndContent}
-		for _, tx := range raw.Txns {
-			for _, p := range tx.Patches {
-				pos, _ := p[0].(float64)
-				del, _ := p[1].(float64)
-				ins, _ := p[2].(string)
-				tr.edits = append(tr.edits, benchEdit{int(pos), int(del), ins})
-			}
-		}
-		benchTraceData = tr
-	})
+	if !benchTraceRead {
+		benchTraceRead = true
+		benchTraceData, benchTraceErr = readBenchTrace()
+	}
 	if benchTraceErr != nil {
 		b.Skipf("B4 trace not available (set MB_B4_TRACE): %v", benchTraceErr)
 	}
 	return benchTraceData
+}
+
+func readBenchTrace() (*benchTrace, error) {
+	path := os.Getenv("MB_B4_TRACE")
+	if path == "" {
+		path = filepath.Join("..", "..", "shared", "data", "automerge-paper.json.gz")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	var raw struct {
+		EndContent string `json:"endContent"`
+		Txns       []struct {
+			Patches [][3]any `json:"patches"`
+		} `json:"txns"`
+	}
+	if err := json.NewDecoder(zr).Decode(&raw); err != nil {
+		return nil, err
+	}
+	tr := &benchTrace{final: raw.EndContent}
+	for _, tx := range raw.Txns {
+		for _, p := range tx.Patches {
+			pos, _ := p[0].(float64)
+			del, _ := p[1].(float64)
+			ins, _ := p[2].(string)
+			tr.edits = append(tr.edits, benchEdit{int(pos), int(del), ins})
+		}
+	}
+	return tr, nil
 }
 
 // applyTrace replays the trace on a fresh doc, one transaction per edit,
