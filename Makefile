@@ -54,10 +54,10 @@ test: ## run every suite with -race; sets MB_TEST_* for the services it finds
 .PHONY: bench
 bench: ## run benchmarks (no tests), then the crdt B4 table beside yjs when Node is present
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
-	@if command -v node >/dev/null; then $(MAKE) --no-print-directory bench-b4; fi
+	@if command -v node >/dev/null; then $(MAKE) --no-print-directory bench-crdt; fi
 
-.PHONY: bench-b4
-bench-b4: yjs-deps ## crdt vs yjs on the B4 editing trace, side by side (B4_BENCHTIME=3x)
+.PHONY: bench-crdt
+bench-crdt: yjs-deps ## crdt vs yjs on the B4 editing trace, side by side (B4_BENCHTIME=3x)
 	$(YJS_DIR)/b4table.sh
 	$(MAKE) --no-print-directory bench-audio
 
