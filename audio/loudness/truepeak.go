@@ -184,3 +184,17 @@ func (t *TruePeak) Peaks() (truePeak, samplePeak []float64) {
 
 // Factor returns the oversampling factor in use.
 func (t *TruePeak) Factor() int { return t.factor }
+
+// InterpolatorPhases returns the polyphase filter the true-peak meter uses
+// at rate: phase p (of OversamplingFactor(rate)) interpolates p/factor of a
+// sample, as a forward dot product over the last len(phase) input samples,
+// with a delay of len(phase)/2 samples. Processing code (a true-peak
+// limiter) uses it to see the same inter-sample peaks the meter reports. It
+// returns nil when the rate needs no oversampling.
+func InterpolatorPhases(rate int) [][]float64 {
+	f := OversamplingFactor(rate)
+	if f == 1 {
+		return nil
+	}
+	return interpolator(f, tpTaps)
+}
