@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -19,7 +18,7 @@ func BenchmarkLogin(b *testing.B) {
 	db := storetest.OpenSQLite(b)
 	limits := testLimits
 	limits.LoginPenalty = ratelimit.Penalty{Free: 1 << 30, Base: time.Second, Max: time.Second, Forget: time.Second}
-	svc, err := New(Options{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Limits: limits})
+	svc, err := New(Options{DB: db, Logger: slog.New(slog.DiscardHandler), Limits: limits})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -197,6 +197,7 @@ func RequireScope(scope string, next http.Handler) http.Handler {
 }
 
 func (s *Service) setCookie(w http.ResponseWriter, secret string) {
+	//nolint:gosec // G124: Secure follows Options.SecureCookies, off only for plain-HTTP development
 	http.SetCookie(w, &http.Cookie{
 		Name: s.cookie, Value: secret, Path: "/", MaxAge: int(s.opts.MaxAge / time.Second),
 		HttpOnly: true, Secure: s.opts.SecureCookies, SameSite: http.SameSiteLaxMode,
@@ -204,6 +205,7 @@ func (s *Service) setCookie(w http.ResponseWriter, secret string) {
 }
 
 func (s *Service) clearCookie(w http.ResponseWriter) {
+	//nolint:gosec // G124: as setCookie
 	http.SetCookie(w, &http.Cookie{
 		Name: s.cookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: s.opts.SecureCookies, SameSite: http.SameSiteLaxMode,

@@ -132,13 +132,13 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	h.release()
 	if subtle.ConstantTimeCompare(got, want) != 1 || dummy {
 		return false, false, nil
 	}
 	rehash = p.Memory < h.params.Memory || p.Time < h.params.Time || p.Threads < h.params.Threads ||
-		uint32(len(salt)) < h.params.SaltLen || uint32(len(want)) < h.params.KeyLen
+		p.SaltLen < h.params.SaltLen || p.KeyLen < h.params.KeyLen
 	return true, rehash, nil
 }
 
@@ -194,7 +194,8 @@ func decodeHash(s string) (p Argon2Params, salt, key []byte, err error) {
 	if key, err = base64.RawStdEncoding.DecodeString(parts[5]); err != nil || len(key) < 16 || len(key) > maxHashKeyLen {
 		return p, nil, nil, ErrHashMalformed
 	}
-	p = Argon2Params{Memory: uint32(m), Time: uint32(t), Threads: uint8(th), SaltLen: uint32(len(salt)), KeyLen: uint32(len(key))}
+	// Every value was range-checked above (m, t < 2^32 by ParseUint; lengths <= 128).
+	p = Argon2Params{Memory: uint32(m), Time: uint32(t), Threads: uint8(th), SaltLen: uint32(len(salt)), KeyLen: uint32(len(key))} //nolint:gosec // G115: bounded above
 	return p, salt, key, nil
 }
 

@@ -19,7 +19,7 @@ type RedisSessions struct {
 	prefix string
 }
 
-var _ SessionStore = (*RedisSessions)(nil)
+var _ Sessions = (*RedisSessions)(nil)
 
 // NewRedisSessions returns a Redis session store whose keys start with
 // prefix (e.g. "mb:").
@@ -38,7 +38,7 @@ func ttl(s Session, idle time.Duration, at time.Time) time.Duration {
 	return d
 }
 
-// CreateSession implements SessionStore. The idle timeout is unknown here,
+// CreateSession implements Sessions. The idle timeout is unknown here,
 // so the key lives until the absolute expiry until the first touch.
 func (r *RedisSessions) CreateSession(ctx context.Context, s Session) error {
 	b, err := json.Marshal(s)
@@ -82,12 +82,12 @@ func (r *RedisSessions) get(ctx context.Context, hash string) (Session, error) {
 	return s, nil
 }
 
-// SessionByHash implements SessionStore.
+// SessionByHash implements Sessions.
 func (r *RedisSessions) SessionByHash(ctx context.Context, tokenHash string) (Session, error) {
 	return r.get(ctx, tokenHash)
 }
 
-// TouchSession implements SessionStore: it stores lastSeen and moves the
+// TouchSession implements Sessions: it stores lastSeen and moves the
 // key's expiry to the earlier of lastSeen+idle and the absolute expiry.
 func (r *RedisSessions) TouchSession(ctx context.Context, tokenHash string, lastSeen time.Time, idle time.Duration) error {
 	s, err := r.get(ctx, tokenHash)
@@ -113,7 +113,7 @@ func (r *RedisSessions) TouchSession(ctx context.Context, tokenHash string, last
 	return nil
 }
 
-// DeleteSession implements SessionStore.
+// DeleteSession implements Sessions.
 func (r *RedisSessions) DeleteSession(ctx context.Context, tokenHash string) error {
 	s, err := r.get(ctx, tokenHash)
 	if errors.Is(err, ErrNotFound) {
@@ -186,12 +186,12 @@ func compareStrings(a, b string) int {
 	return 0
 }
 
-// ListSessions implements SessionStore.
+// ListSessions implements Sessions.
 func (r *RedisSessions) ListSessions(ctx context.Context, userID string) ([]Session, error) {
 	return r.userSessions(ctx, userID)
 }
 
-// DeleteSessionByID implements SessionStore.
+// DeleteSessionByID implements Sessions.
 func (r *RedisSessions) DeleteSessionByID(ctx context.Context, userID, id string) error {
 	list, err := r.userSessions(ctx, userID)
 	if err != nil {
@@ -205,7 +205,7 @@ func (r *RedisSessions) DeleteSessionByID(ctx context.Context, userID, id string
 	return ErrNotFound
 }
 
-// DeleteUserSessions implements SessionStore.
+// DeleteUserSessions implements Sessions.
 func (r *RedisSessions) DeleteUserSessions(ctx context.Context, userID, exceptHash string) (int, error) {
 	hashes, err := r.rdb.SMembers(ctx, r.userKey(userID)).Result()
 	if err != nil {

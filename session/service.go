@@ -137,7 +137,7 @@ type Service struct {
 	opts     Options
 	log      *slog.Logger
 	store    *Store
-	sessions SessionStore
+	sessions Sessions
 	limiter  ratelimit.Limiter
 	backoff  ratelimit.Backoff
 	hasher   *Hasher
@@ -221,7 +221,7 @@ func (s *Service) Run(ctx context.Context) {
 			job(jctx)
 			cancel()
 		case <-sweep.C:
-			if s.sessions == SessionStore(s.store) {
+			if s.sessions == Sessions(s.store) {
 				if n, err := s.store.DeleteExpiredSessions(ctx, s.opts.IdleTimeout); err != nil {
 					s.log.ErrorContext(ctx, "session: sweep expired sessions", slog.String("error", err.Error()))
 				} else if n > 0 {

@@ -14,7 +14,7 @@ import (
 )
 
 // Store is the session module's SQL on SQLite or PostgreSQL: users,
-// email tokens, sessions (SessionStore), personal access tokens, teams,
+// email tokens, sessions (Sessions), personal access tokens, teams,
 // the audit log, the mail outbox (mail.OutboxStore) and the room-token
 // keyring (RoomKeyStore).
 type Store struct {
@@ -22,7 +22,7 @@ type Store struct {
 }
 
 var (
-	_ SessionStore     = (*Store)(nil)
+	_ Sessions         = (*Store)(nil)
 	_ RoomKeyStore     = (*Store)(nil)
 	_ mail.OutboxStore = (*Store)(nil)
 )
@@ -153,9 +153,9 @@ func (s *Store) UseEmailToken(ctx context.Context, tokenHash, purpose string) (s
 	return userID, nil
 }
 
-// --- sessions (SessionStore) ---
+// --- sessions (Sessions) ---
 
-// CreateSession implements SessionStore.
+// CreateSession implements Sessions.
 func (s *Store) CreateSession(ctx context.Context, ss Session) error {
 	_, err := s.db.ExecContext(ctx,
 		`INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -181,7 +181,7 @@ func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	return ss, nil
 }
 
-// SessionByHash implements SessionStore.
+// SessionByHash implements Sessions.
 func (s *Store) SessionByHash(ctx context.Context, tokenHash string) (Session, error) {
 	ss, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = ?`, tokenHash))
 	if err != nil {
@@ -193,7 +193,7 @@ func (s *Store) SessionByHash(ctx context.Context, tokenHash string) (Session, e
 	return ss, nil
 }
 
-// TouchSession implements SessionStore. The database keeps the absolute
+// TouchSession implements Sessions. The database keeps the absolute
 // expiry; idle expiry is checked against last_seen_at by the caller.
 func (s *Store) TouchSession(ctx context.Context, tokenHash string, lastSeen time.Time, _ time.Duration) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`, lastSeen.UTC(), tokenHash)
@@ -203,7 +203,7 @@ func (s *Store) TouchSession(ctx context.Context, tokenHash string, lastSeen tim
 	return nil
 }
 
-// DeleteSession implements SessionStore.
+// DeleteSession implements Sessions.
 func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
 		return fmt.Errorf("session: delete session: %w", err)
@@ -211,13 +211,13 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 	return nil
 }
 
-// DeleteSessionByID implements SessionStore.
+// DeleteSessionByID implements Sessions.
 func (s *Store) DeleteSessionByID(ctx context.Context, userID, id string) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id = ?`, userID, id)
 	return affectedOne(res, err, "delete session")
 }
 
-// ListSessions implements SessionStore.
+// ListSessions implements Sessions.
 func (s *Store) ListSessions(ctx context.Context, userID string) ([]Session, error) {
 	rows, err := s.db.QueryContext(ctx,
 		`SELECT `+sessionCols+` FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, id`, userID, now())
@@ -239,7 +239,7 @@ func (s *Store) ListSessions(ctx context.Context, userID string) ([]Session, err
 	return out, nil
 }
 
-// DeleteUserSessions implements SessionStore.
+// DeleteUserSessions implements Sessions.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptHash string) (int, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?`, userID, exceptHash)
 	if err != nil {
@@ -274,7 +274,7 @@ func (s *Store) CreateToken(ctx context.Context, t Token, tokenHash string) erro
 	return nil
 }
 
-const tokenCols = `id, user_id, name, scopes, created_at, expires_at, last_used_at`
+const tokenCols = `id, user_id, name, scopes, created_at, expires_at, last_used_at` //nolint:gosec // G101: column names, not a credential
 
 func scanToken(row interface{ Scan(...any) error }) (Token, error) {
 	var (

@@ -24,9 +24,9 @@ func mustUser(t *testing.T, st *Store, email string) User {
 	return u
 }
 
-// testSessionStore is the conformance suite every SessionStore passes.
+// testSessionStore is the conformance suite every Sessions passes.
 // newUser returns the id of a fresh user the store may reference.
-func testSessionStore(t *testing.T, ss SessionStore, newUser func() string) {
+func testSessionStore(t *testing.T, ss Sessions, newUser func() string) {
 	ctx := context.Background()
 	t0 := now()
 	mk := func(uid string, created time.Time, expires time.Duration) Session {

@@ -36,9 +36,9 @@ type Session struct {
 	UserAgent  string
 }
 
-// SessionStore keeps sessions: in the database by default (*Store), in
+// Sessions keeps sessions: in the database by default (*Store), in
 // Redis when configured (*RedisSessions). Both pass one conformance suite.
-type SessionStore interface {
+type Sessions interface {
 	CreateSession(ctx context.Context, s Session) error
 	// SessionByHash returns ErrNotFound for a missing or expired session.
 	SessionByHash(ctx context.Context, tokenHash string) (Session, error)

@@ -103,6 +103,8 @@ func RegisteredPatterns(mux *http.ServeMux) []string {
 		if depth > 64 || !v.IsValid() {
 			return
 		}
+		// Other kinds hold no patterns.
+		//exhaustive:ignore
 		switch v.Kind() {
 		case reflect.Pointer:
 			if v.IsNil() || seen[v.Pointer()] {
