@@ -40,16 +40,22 @@ type lazyReader struct {
 }
 
 func newLazyReader(dec updateDecoder, size int, v2, filterSkips bool) (*lazyReader, error) {
-	r := &lazyReader{dec: dec, filterSkips: filterSkips, budget: size * lazyStructsPerByteV1}
+	r := &lazyReader{}
+	return r, r.init(dec, size, v2, filterSkips)
+}
+
+// init starts reading dec, an update of size bytes.
+func (r *lazyReader) init(dec updateDecoder, size int, v2, filterSkips bool) error {
+	*r = lazyReader{dec: dec, filterSkips: filterSkips, budget: size * lazyStructsPerByteV1}
 	if v2 {
 		r.budget = size * lazyStructsPerByteV2
 	}
 	n, err := readRestVarUint(dec)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r.clientsLeft = n
-	return r, r.next()
+	return r.next()
 }
 
 // next advances to the next struct (skipping Skips if filterSkips).
@@ -164,22 +170,29 @@ func (w *lazyWriter) finish() {
 // without ranges are left out. A client listed twice is rejected (yjs
 // would append the lists, and write them out of order, which format v2
 // cannot express).
-type lazyDeleteSet map[uint64][]deleteRange
+type lazyDeleteSet []lazyDeleteEntry
+
+type lazyDeleteEntry struct {
+	client uint64
+	ranges []deleteRange
+}
 
 func readLazyDeleteSet(dec updateDecoder) (lazyDeleteSet, error) {
 	clients, ranges, err := readDeleteSet(dec)
 	if err != nil {
 		return nil, err
 	}
-	ds := make(lazyDeleteSet)
+	var ds lazyDeleteSet
 	for i, c := range clients {
 		if len(ranges[i]) == 0 {
 			continue
 		}
-		if _, dup := ds[c]; dup {
-			return nil, fmt.Errorf("%w: client %d listed twice in the delete set", ErrMalformedUpdate, c)
+		for _, e := range ds {
+			if e.client == c {
+				return nil, fmt.Errorf("%w: client %d listed twice in the delete set", ErrMalformedUpdate, c)
+			}
 		}
-		ds[c] = ranges[i]
+		ds = append(ds, lazyDeleteEntry{c, ranges[i]})
 	}
 	return ds, nil
 }
@@ -187,18 +200,14 @@ func readLazyDeleteSet(dec updateDecoder) (lazyDeleteSet, error) {
 // write encodes the delete set, clients descending, ranges as they are
 // (yjs writeDeleteSet).
 func (ds lazyDeleteSet) write(enc updateEncoder) {
-	clients := make([]uint64, 0, len(ds))
-	for c := range ds {
-		clients = append(clients, c)
-	}
-	slices.SortFunc(clients, func(a, b uint64) int { return cmpU64(b, a) })
+	slices.SortFunc(ds, func(a, b lazyDeleteEntry) int { return cmpU64(b.client, a.client) })
 	rest := enc.(restEncoderOf).restEncoder()
-	rest.WriteVarUint(uint64(len(clients)))
-	for _, c := range clients {
+	rest.WriteVarUint(uint64(len(ds)))
+	for _, e := range ds {
 		enc.ResetDsCurVal()
-		rest.WriteVarUint(c)
-		rest.WriteVarUint(uint64(len(ds[c])))
-		for _, r := range ds[c] {
+		rest.WriteVarUint(e.client)
+		rest.WriteVarUint(uint64(len(e.ranges)))
+		for _, r := range e.ranges {
 			enc.WriteDsClock(r.clock)
 			enc.WriteDsLen(r.len)
 		}
@@ -208,13 +217,21 @@ func (ds lazyDeleteSet) write(enc updateEncoder) {
 // mergeLazyDeleteSets concatenates the ranges of every client in order,
 // then sorts and merges them (yjs mergeDeleteSets, sortAndMergeDeleteSet).
 func mergeLazyDeleteSets(dss []lazyDeleteSet) lazyDeleteSet {
-	merged := make(lazyDeleteSet)
+	index := make(map[uint64]int)
+	var merged lazyDeleteSet
 	for _, ds := range dss {
-		for c, rs := range ds {
-			merged[c] = append(merged[c], rs...)
+		for _, e := range ds {
+			i, ok := index[e.client]
+			if !ok {
+				i = len(merged)
+				index[e.client] = i
+				merged = append(merged, lazyDeleteEntry{client: e.client})
+			}
+			merged[i].ranges = append(merged[i].ranges, e.ranges...)
 		}
 	}
-	for c, rs := range merged {
+	for k := range merged {
+		rs := merged[k].ranges
 		slices.SortStableFunc(rs, func(a, b deleteRange) int { return cmpU64(a.clock, b.clock) })
 		j := 1
 		for i := 1; i < len(rs); i++ {
@@ -226,7 +243,7 @@ func mergeLazyDeleteSets(dss []lazyDeleteSet) lazyDeleteSet {
 				j++
 			}
 		}
-		merged[c] = rs[:j]
+		merged[k].ranges = rs[:j]
 	}
 	return merged
 }
@@ -340,18 +357,27 @@ func mergeUpdates(updates [][]byte, v2 bool) ([]byte, error) {
 		return updates[0], nil
 	}
 	decoders := make([]updateDecoder, len(updates))
-	readers := make([]*lazyReader, 0, len(updates))
+	readers := make([]*lazyReader, len(updates))
+	readerSlab := make([]lazyReader, len(updates))
+	var v1Slab []updateDecoderV1
+	if !v2 {
+		v1Slab = make([]updateDecoderV1, len(updates))
+	}
 	for i, u := range updates {
-		dec, err := newUpdateDecoder(u, v2)
-		if err != nil {
+		if v2 {
+			dec, err := newUpdateDecoderV2(u)
+			if err != nil {
+				return nil, fmt.Errorf("update %d: %w", i, err)
+			}
+			decoders[i] = dec
+		} else {
+			v1Slab[i].rest.Reset(u)
+			decoders[i] = &v1Slab[i]
+		}
+		readers[i] = &readerSlab[i]
+		if err := readers[i].init(decoders[i], len(u), v2, true); err != nil {
 			return nil, fmt.Errorf("update %d: %w", i, err)
 		}
-		decoders[i] = dec
-		r, err := newLazyReader(dec, len(u), v2, true)
-		if err != nil {
-			return nil, fmt.Errorf("update %d: %w", i, err)
-		}
-		readers = append(readers, r)
 	}
 	enc := newUpdateEncoder(v2)
 	w := &lazyWriter{enc: enc}
