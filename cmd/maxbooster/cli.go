@@ -46,6 +46,7 @@ var commands = map[string]command{
 	"migrate": {"apply pending database migrations, or list them with `migrate status`", runMigrate},
 	"version": {"print the version", runVersion},
 	"analyze": {"print loudness, format, tags, tempo, key and platform compliance of audio files", runAnalyze},
+	"doc":     {"inspect stored Yjs documents: json, dump, merge, diff", runDoc},
 }
 
 func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr io.Writer, getenv func(string) string) int {
