@@ -166,7 +166,7 @@ func readContent(dec updateDecoder, ref uint8) (content, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &contentDoc{guid: guid, opts: opts}, nil
+		return &contentDoc{guid: guid, opts: normalizeDocOpts(opts)}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown content ref %d", ErrMalformedUpdate, ref)
 }
@@ -507,4 +507,39 @@ func (c *contentDoc) write(enc updateEncoder, _ uint64) {
 type SubdocRef struct {
 	GUID string
 	Opts any
+}
+
+// normalizeDocOpts returns the options object yjs writes for a subdocument
+// read with opts: yjs builds a Doc from them and writes back only gc:false,
+// autoLoad:true and meta, in that order.
+func normalizeDocOpts(opts any) lib0.Object {
+	out := lib0.Object{}
+	o, _ := opts.(lib0.Object)
+	if v, ok := o.Get("gc"); ok && !isUndefined(v) && !jsTruthy(v) {
+		out = append(out, lib0.Field{Key: "gc", Value: false})
+	}
+	if v, ok := o.Get("autoLoad"); ok && jsTruthy(v) {
+		out = append(out, lib0.Field{Key: "autoLoad", Value: true})
+	}
+	if v, ok := o.Get("meta"); ok && v != nil && !isUndefined(v) {
+		out = append(out, lib0.Field{Key: "meta", Value: v})
+	}
+	return out
+}
+
+// jsTruthy is JavaScript's truthiness of a decoded any value.
+func jsTruthy(v any) bool {
+	switch x := v.(type) {
+	case nil, lib0.UndefinedValue:
+		return false
+	case bool:
+		return x
+	case float64:
+		return x != 0 && x == x
+	case string:
+		return x != ""
+	case lib0.BigInt:
+		return x != 0
+	}
+	return true
 }
