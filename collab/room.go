@@ -331,12 +331,15 @@ func (r *room) flush(ctx context.Context) {
 	for _, p := range r.pending {
 		all = append(all, p.store...)
 	}
+	// The append must finish even when the hub is shutting down: these
+	// updates are in memory only.
+	sctx := context.WithoutCancel(ctx)
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, r.hub.opts.StoreTimeout)
+		actx, cancel := context.WithTimeout(sctx, r.hub.opts.StoreTimeout)
 		_, err = r.hub.store.Append(actx, r.id, all)
 		cancel()
-		if err == nil || ctx.Err() != nil {
+		if err == nil {
 			break
 		}
 		time.Sleep(time.Duration(50<<attempt) * time.Millisecond)

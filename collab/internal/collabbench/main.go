@@ -1,0 +1,592 @@
+// Command collabbench is the load generator for the collab hub. It starts
+// each server under test as its own process pinned to one core (taskset),
+// drives it from this process (pin it to another core), and prints a table:
+//
+//   - fan-out: rooms × clients each sending updates at a rate; latency from
+//     send to delivery at every other client (p50/p99), deliveries per
+//     CPU-second of the server (from /proc/<pid>/stat), lost deliveries;
+//   - idle: N connections (rooms of 10) that each finished a sync;
+//     server memory per connection (VmRSS delta) and connect time.
+//
+// Servers: the Max Booster hub (this binary, "serve", SQLite update log),
+// @y/websocket-server 0.1.1 and @hocuspocus/server 4.7 from
+// collab/testdata/bench (npm ci there first). The generator's own CPU use is
+// reported so a saturated generator is visible.
+//
+//	taskset -c 1 go run ./collab/internal/collabbench -server-cpu 0
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/maxbooster/maxbooster/collab"
+	"github.com/maxbooster/maxbooster/crdt"
+	"github.com/maxbooster/maxbooster/crdt/lib0"
+	"github.com/maxbooster/maxbooster/store"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		if err := serve(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "collabbench serve:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "collabbench:", err)
+		os.Exit(1)
+	}
+}
+
+// serve runs the hub with a SQLite update log until stdin closes.
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	dbPath := fs.String("db", "", "SQLite file (default: a temporary one)")
+	_ = fs.Parse(args)
+	ctx := context.Background()
+	if p := os.Getenv("COLLABBENCH_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *dbPath == "" {
+		dir, err := os.MkdirTemp("", "collabbench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		*dbPath = filepath.Join(dir, "bench.db")
+	}
+	db, err := store.Open(ctx, "sqlite:"+*dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx, store.MigrateOptions{}); err != nil {
+		return err
+	}
+	ds := store.NewDocStore(db, nil)
+	defer ds.Close()
+	hub, err := collab.NewHub(collab.Options{
+		Store: ds,
+		Auth: collab.AuthorizerFunc(func(r *http.Request, room string) (collab.Principal, error) {
+			return collab.Principal{UserID: r.URL.Query().Get("user"), Role: collab.RoleEditor}, nil
+		}),
+		InsecureSkipOriginCheck: true,
+		Limits:                  collab.Limits{MaxConnsPerUser: 1 << 20, MaxConnsPerRoom: 1 << 20},
+		Logger:                  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /collab/{projectId}", hub)
+	mux.HandleFunc("GET /hocuspocus", hub.ServeHocuspocus)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Println("LISTEN " + ln.Addr().String())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_ = hub.Close(cctx)
+	return srv.Shutdown(cctx)
+}
+
+type serverSpec struct {
+	name     string
+	protocol string // "yws" or "hp"
+	cmd      func() *exec.Cmd
+	path     string // URL path before the room (yws) or the endpoint (hp)
+}
+
+var (
+	serverCPU  = flag.String("server-cpu", "0", "CPU list the server is pinned to (taskset -c); empty = no pinning")
+	benchDir   = flag.String("node-dir", "collab/testdata/bench", "directory with the Node servers (npm ci done)")
+	duration   = flag.Duration("duration", 8*time.Second, "measured time per fan-out scenario")
+	warmup     = flag.Duration("warmup", 2*time.Second, "time before measuring")
+	idleCounts = flag.String("idle", "2000,10000", "connection counts for the idle scenario")
+	fanSel     = flag.String("fan", "1,2", "fan-out scenarios to run (1: one room of 50, 2: 100 rooms of 10)")
+	only       = flag.String("servers", "maxbooster,y-websocket-server,hocuspocus", "servers to measure")
+)
+
+func run() error {
+	flag.Parse()
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	node := func(script string) func() *exec.Cmd {
+		return func() *exec.Cmd {
+			c := exec.Command("node", script)
+			c.Dir = *benchDir
+			c.Env = append(os.Environ(), "PORT=0")
+			return c
+		}
+	}
+	servers := []serverSpec{
+		{name: "maxbooster", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.Command(self, "serve") }},
+		{name: "y-websocket-server", protocol: "yws", path: "", cmd: node("y-websocket-server.mjs")},
+		{name: "hocuspocus", protocol: "hp", path: "", cmd: node("hocuspocus-server.mjs")},
+	}
+	want := strings.Split(*only, ",")
+	servers = slices.DeleteFunc(servers, func(s serverSpec) bool { return !slices.Contains(want, s.name) })
+
+	type fan struct {
+		name                 string
+		rooms, clients, rate int
+	}
+	fans := []fan{{"1 room × 50 clients × 20/s", 1, 50, 20}, {"100 rooms × 10 clients × 5/s", 100, 10, 5}}
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("collabbench: server pinned to CPU %q, generator on the others; %s measured after %s warm-up; %d CPUs, load average %s\n",
+		*serverCPU, *duration, *warmup, runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
+	fmt.Printf("%-20s %-30s %9s %9s %9s %12s %8s %9s\n", "server", "fan-out scenario", "p50 ms", "p99 ms", "deliv/s", "deliv/CPU-s", "lost", "gen CPU")
+	for fi, f := range fans {
+		if !slices.Contains(strings.Split(*fanSel, ","), strconv.Itoa(fi+1)) {
+			continue
+		}
+		for _, s := range servers {
+			res, err := fanout(s, f.rooms, f.clients, f.rate)
+			if err != nil {
+				fmt.Printf("%-20s %-30s error: %v\n", s.name, f.name, err)
+				continue
+			}
+			fmt.Printf("%-20s %-30s %9.2f %9.2f %9.0f %12.0f %8d %8.0f%%\n", s.name, f.name, res.p50, res.p99, res.perSec, res.perCPU, res.lost, res.genCPU*100)
+		}
+	}
+	fmt.Printf("\n%-20s %8s %16s %16s %16s\n", "server", "conns", "RSS/conn KB", "connect ms/conn", "connect total s")
+	for _, ns := range strings.Split(*idleCounts, ",") {
+		if strings.TrimSpace(ns) == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(ns))
+		if err != nil {
+			return err
+		}
+		for _, s := range servers {
+			res, err := idle(s, n)
+			if err != nil {
+				fmt.Printf("%-20s %8d error: %v\n", s.name, n, err)
+				continue
+			}
+			fmt.Printf("%-20s %8d %16.1f %16.3f %16.2f\n", s.name, n, res.kbPerConn, res.msPerConn, res.total.Seconds())
+		}
+	}
+	return nil
+}
+
+// ---- server process ----
+
+type proc struct {
+	cmd  *exec.Cmd
+	addr string
+	in   io.WriteCloser
+}
+
+func start(s serverSpec) (*proc, error) {
+	c := s.cmd()
+	if *serverCPU != "" {
+		args := append([]string{"-c", *serverCPU, c.Path}, c.Args[1:]...)
+		c2 := exec.Command("taskset", args...)
+		c2.Dir, c2.Env = c.Dir, c.Env
+		c = c2
+	}
+	c.Stderr = os.Stderr
+	in, err := c.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Start(); err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(out)
+	addr := make(chan string, 1)
+	go func() {
+		for sc.Scan() {
+			if l := sc.Text(); strings.HasPrefix(l, "LISTEN ") {
+				addr <- strings.TrimPrefix(l, "LISTEN ")
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return &proc{cmd: c, addr: a, in: in}, nil
+	case <-time.After(30 * time.Second):
+		_ = c.Process.Kill()
+		return nil, errors.New("server did not start")
+	}
+}
+
+func (p *proc) stop() {
+	_ = p.in.Close()
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+	}
+}
+
+// cpu returns the process's user+system CPU time.
+func (p *proc) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// rss returns the process's resident set in KiB.
+func (p *proc) rss() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			v, _ := strconv.ParseFloat(strings.Fields(l)[1], 64)
+			return v
+		}
+	}
+	return 0
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ---- clients ----
+
+// client speaks y-websocket or Hocuspocus with one room.
+type client struct {
+	ws     *websocket.Conn
+	proto  string
+	room   string
+	prefix []byte
+	synced chan struct{}
+	once   sync.Once
+}
+
+func dial(ctx context.Context, s serverSpec, addr, room string, idx int) (*client, error) {
+	var url string
+	if s.protocol == "yws" {
+		url = fmt.Sprintf("ws://%s%s/%s?user=u%d", addr, s.path, room, idx)
+	} else {
+		url = fmt.Sprintf("ws://%s%s", addr, s.path)
+	}
+	ws, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	ws.SetReadLimit(64 << 20)
+	c := &client{ws: ws, proto: s.protocol, room: room, synced: make(chan struct{})}
+	if s.protocol == "hp" {
+		e := lib0.NewEncoder()
+		e.WriteVarString(room)
+		c.prefix = bytes.Clone(e.Bytes())
+		auth := lib0.NewEncoder()
+		auth.WriteBytes(c.prefix)
+		auth.WriteVarUint(2)
+		auth.WriteVarUint(0)
+		auth.WriteVarString("token")
+		auth.WriteVarString("4.8.0")
+		if err := ws.Write(ctx, websocket.MessageBinary, auth.Bytes()); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.send(ctx, collab.EncodeSync(collab.SyncStep1, []byte{0})); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *client) send(ctx context.Context, frame []byte) error {
+	if c.prefix != nil {
+		frame = append(bytes.Clone(c.prefix), frame...)
+	}
+	return c.ws.Write(ctx, websocket.MessageBinary, frame)
+}
+
+// readLoop reads frames; onUpdate gets the payload of every update.
+func (c *client) readLoop(ctx context.Context, onUpdate func([]byte)) {
+	for {
+		_, b, err := c.ws.Read(ctx)
+		if err != nil {
+			return
+		}
+		if c.prefix != nil {
+			if len(b) == 1 {
+				if b[0] == 9 { // Hocuspocus ping
+					_ = c.ws.Write(ctx, websocket.MessageBinary, []byte{10})
+				}
+				continue
+			}
+			if !bytes.HasPrefix(b, c.prefix) {
+				continue
+			}
+			b = b[len(c.prefix):]
+		}
+		if len(b) < 2 || b[0] != 0 {
+			continue
+		}
+		switch b[1] {
+		case 1:
+			c.once.Do(func() { close(c.synced) })
+		case 2:
+			d := lib0.NewDecoder(b[2:])
+			if p, err := d.ReadVarUint8Array(); err == nil {
+				onUpdate(p)
+			}
+		}
+	}
+}
+
+// marker precedes each update's id in the inserted text.
+var marker = []byte("§")
+
+type fanResult struct {
+	p50, p99, perSec, perCPU, genCPU float64
+	lost                             int64
+}
+
+func fanout(s serverSpec, rooms, perRoom, rate int) (fanResult, error) {
+	p, err := start(s)
+	if err != nil {
+		return fanResult{}, err
+	}
+	defer p.stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	total := rooms * perRoom
+	perClient := int((*warmup+*duration).Seconds()*float64(rate)) + rate*2
+	// Precompute every client's updates: typing "§<id>" at the end of its
+	// own text (each user at their own cursor), as its yjs document would.
+	updates := make([][][]byte, total)
+	for i := range updates {
+		doc := crdt.NewDoc(&crdt.DocOptions{ClientID: uint64(1000 + i)})
+		var us [][]byte
+		doc.OnUpdate(func(u []byte, _ any, _ *crdt.Transaction) { us = append(us, u) })
+		txt := doc.GetText("t")
+		for j := 0; j < perClient; j++ {
+			if err := txt.Insert(txt.Len(), fmt.Sprintf("§%08x", i*perClient+j)); err != nil {
+				return fanResult{}, err
+			}
+		}
+		updates[i] = us
+	}
+	sent := make([]atomic.Int64, total*perClient) // send time (ns) per update id
+	var measuring atomic.Bool
+	var lat []time.Duration
+	var latMu sync.Mutex
+	var delivered, expected atomic.Int64
+
+	clients := make([]*client, total)
+	var wg sync.WaitGroup
+	for i := 0; i < total; i++ {
+		room := fmt.Sprintf("bench-%d", i/perRoom)
+		cctx, ccancel := context.WithTimeout(ctx, 30*time.Second)
+		c, err := dial(cctx, s, p.addr, room, i)
+		ccancel()
+		if err != nil {
+			return fanResult{}, fmt.Errorf("connect client %d: %w", i, err)
+		}
+		clients[i] = c
+		self := i
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1024)
+			c.readLoop(ctx, func(u []byte) {
+				now := time.Now().UnixNano()
+				for {
+					k := bytes.Index(u, marker)
+					if k < 0 || k+len(marker)+8 > len(u) {
+						break
+					}
+					id, err := strconv.ParseUint(string(u[k+len(marker):k+len(marker)+8]), 16, 64)
+					u = u[k+len(marker)+8:]
+					if err != nil || int(id)/perClient == self || int(id) >= len(sent) {
+						continue
+					}
+					if t0 := sent[id].Load(); t0 > 0 && measuring.Load() {
+						delivered.Add(1)
+						local = append(local, time.Duration(now-t0))
+					}
+				}
+				if len(local) >= 512 {
+					latMu.Lock()
+					lat = append(lat, local...)
+					latMu.Unlock()
+					local = local[:0]
+				}
+			})
+			latMu.Lock()
+			lat = append(lat, local...)
+			latMu.Unlock()
+		}()
+	}
+	for i, c := range clients {
+		select {
+		case <-c.synced:
+		case <-time.After(30 * time.Second):
+			return fanResult{}, fmt.Errorf("client %d never synced", i)
+		}
+	}
+	// Senders: each client sends at rate with its own phase.
+	var sendWG sync.WaitGroup
+	interval := time.Second / time.Duration(rate)
+	stopSend := make(chan struct{})
+	for i, c := range clients {
+		sendWG.Add(1)
+		go func() {
+			defer sendWG.Done()
+			time.Sleep(time.Duration(i) * interval / time.Duration(total))
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for j := 0; j < perClient; j++ {
+				select {
+				case <-stopSend:
+					return
+				case <-t.C:
+				}
+				id := i*perClient + j
+				if measuring.Load() {
+					expected.Add(int64(perRoom - 1))
+				}
+				sent[id].Store(time.Now().UnixNano())
+				if err := c.send(ctx, collab.EncodeSync(collab.SyncUpdate, updates[i][j])); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(*warmup)
+	cpu0, gen0, t0 := p.cpu(), selfCPU(), time.Now()
+	measuring.Store(true)
+	time.Sleep(*duration)
+	close(stopSend)
+	sendWG.Wait()
+	time.Sleep(500 * time.Millisecond) // let the last deliveries land
+	measuring.Store(false)
+	cpu1, gen1, elapsed := p.cpu(), selfCPU(), time.Since(t0)
+	for _, c := range clients {
+		_ = c.ws.CloseNow()
+	}
+	cancel()
+	wg.Wait()
+	slices.Sort(lat)
+	pct := func(q float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	d := float64(delivered.Load())
+	r := fanResult{p50: pct(0.5), p99: pct(0.99), perSec: d / elapsed.Seconds(), lost: max(0, expected.Load()-delivered.Load())}
+	if c := (cpu1 - cpu0).Seconds(); c > 0 {
+		r.perCPU = d / c
+	}
+	r.genCPU = (gen1 - gen0).Seconds() / elapsed.Seconds()
+	return r, nil
+}
+
+type idleResult struct {
+	kbPerConn, msPerConn float64
+	total                time.Duration
+}
+
+func idle(s serverSpec, n int) (idleResult, error) {
+	p, err := start(s)
+	if err != nil {
+		return idleResult{}, err
+	}
+	defer p.stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.Sleep(500 * time.Millisecond)
+	rss0 := p.rss()
+	clients := make([]*client, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 32)
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			cctx, ccancel := context.WithTimeout(ctx, 60*time.Second)
+			defer ccancel()
+			c, err := dial(cctx, s, p.addr, fmt.Sprintf("idle-%d", i/10), i)
+			if err != nil {
+				errs <- err
+				return
+			}
+			go c.readLoop(ctx, func([]byte) {})
+			select {
+			case <-c.synced:
+			case <-cctx.Done():
+				errs <- fmt.Errorf("client %d: no sync", i)
+				return
+			}
+			clients[i] = c
+		}()
+	}
+	wg.Wait()
+	total := time.Since(start)
+	close(errs)
+	if err := <-errs; err != nil {
+		return idleResult{}, err
+	}
+	time.Sleep(2 * time.Second)
+	rss1 := p.rss()
+	for _, c := range clients {
+		_ = c.ws.CloseNow()
+	}
+	return idleResult{kbPerConn: (rss1 - rss0) / float64(n), msPerConn: float64(total.Microseconds()) / 1000 / float64(n), total: total}, nil
+}
