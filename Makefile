@@ -55,6 +55,7 @@ test: ## run every suite with -race; sets MB_TEST_* for the services it finds
 bench: ## run benchmarks (no tests), then the crdt B4 table beside yjs when Node is present
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 	@if command -v node >/dev/null; then $(MAKE) --no-print-directory bench-crdt; fi
+	@if command -v node >/dev/null; then $(MAKE) --no-print-directory bench-collab; fi
 
 .PHONY: bench-crdt
 bench-crdt: yjs-deps ## crdt vs yjs on the B4 editing trace, side by side (B4_BENCHTIME=3x)
@@ -87,6 +88,14 @@ COLLAB_CLIENT_DIR := collab/testdata/client
 yjs-deps: ## install the pinned yjs, lib0 and y-protocols (npm ci) for the crdt conformance tests
 	cd $(YJS_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	cd $(COLLAB_CLIENT_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: bench-collab
+bench-collab: ## collab hub vs @y/websocket-server 0.1.1 and @hocuspocus/server: fan-out latency, deliveries/CPU-s, memory per idle connection
+	cd collab/testdata/bench && npm ci --no-audit --no-fund --loglevel=error
+	$(GO) build -o $(BIN)/collabbench ./collab/internal/collabbench
+	@if command -v taskset >/dev/null && [ "$$(nproc)" -ge 2 ]; then \
+		taskset -c 1-$$(( $$(nproc) - 1 )) $(BIN)/collabbench -server-cpu 0; \
+	else $(BIN)/collabbench -server-cpu ''; fi
 
 .PHONY: conformance
 conformance: yjs-deps ## crdt against real yjs: fixtures + live differential test (SEEDS=3000)
