@@ -19,11 +19,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/maxbooster/maxbooster/api/openapi"
 	"github.com/maxbooster/maxbooster/api/respond"
 	"github.com/maxbooster/maxbooster/internal/apperr"
 	"github.com/maxbooster/maxbooster/internal/errreport"
 	"github.com/maxbooster/maxbooster/internal/lifecycle"
 	"github.com/maxbooster/maxbooster/internal/middleware"
+	"github.com/maxbooster/maxbooster/session"
+	"github.com/maxbooster/maxbooster/session/mail"
 	"github.com/maxbooster/maxbooster/store"
 )
 
@@ -53,6 +56,11 @@ type Deps struct {
 	MaxBodyBytes int64
 	// Version is the build version, reported by /healthz.
 	Version string
+	// Mail selects how account mail is sent (SMTP or SendGrid); the zero
+	// value keeps it in the outbox table.
+	Mail mail.Config
+	// CORSOrigins may call the API from browsers; none means CORS is off.
+	CORSOrigins []string
 	// ExtraRoutes, if set, mounts more routes after the modules, behind the
 	// same middleware. Tests use it for handlers that hang or panic.
 	ExtraRoutes func(mux *http.ServeMux)
@@ -79,6 +87,26 @@ func NewHandler(d Deps) (http.Handler, error) {
 
 	// Modules mount here, one block each.
 
+	// Accounts, sessions, tokens, teams, audit log (package session). Its
+	// Middleware wraps the whole mux below: modules read the caller with
+	// session.UserFromContext; collab and rtc use auth.RoomTokens().
+	mailer, err := mail.New(d.Mail)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := session.New(session.Options{
+		DB: d.DB, Logger: d.Logger, Redis: d.Redis, Mailer: mailer,
+		PublicURL: d.PublicURL, SecureCookies: d.SecureCookies, CORSOrigins: d.CORSOrigins,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Lifecycle.Go(auth.Run); err != nil {
+		return nil, err
+	}
+	auth.Routes(mux)
+	mux.Handle("GET "+openapi.Path, openapi.Handler())
+
 	if d.ExtraRoutes != nil {
 		d.ExtraRoutes(mux)
 	}
@@ -92,7 +120,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if d.Metrics != nil {
 		reg = d.Metrics
 	}
-	return middleware.Wrap(mux, middleware.Options{
+	return middleware.Wrap(auth.Middleware(mux), middleware.Options{
 		Logger:       d.Logger,
 		Registerer:   reg,
 		Reporter:     d.Reporter,

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -34,6 +35,10 @@ type Config struct {
 	SentryDSN         string        // "" disables error reporting
 	SentryEnvironment string        // e.g. production, staging
 	SecureCookies     string        // auto (from PublicURL), true or false
+	MailFrom          string        // sender of account mail
+	SMTPURL           string        // "" and no SendGrid key: mail goes to the outbox table
+	SendGridAPIKey    string        // send account mail with the SendGrid Web API
+	CORSOrigins       []string      // origins allowed to call the API from browsers; none: CORS off
 	Migrate           bool          // apply pending migrations at start
 	ShutdownTimeout   time.Duration // how long shutdown waits for requests and connections
 	MaxBodyBytes      int64         // cap on every request body
@@ -52,6 +57,7 @@ func DefaultConfig() Config {
 		LogLevel:          slog.LevelInfo,
 		LogFormat:         "text",
 		SecureCookies:     "auto",
+		MailFrom:          "Max Booster <no-reply@localhost>",
 		Migrate:           true,
 		ShutdownTimeout:   20 * time.Second,
 		MaxBodyBytes:      256 << 20,
@@ -221,6 +227,46 @@ var settings = []setting{
 				return errors.New("want auto, true or false")
 			}
 			c.SecureCookies = v
+			return nil
+		}},
+	{"mail-from", "MB_MAIL_FROM", "ADDR", "sender of account mail (verification, password reset)",
+		func(c *Config) string { return c.MailFrom },
+		func(c *Config, v string) error {
+			if _, err := mail.ParseAddress(v); err != nil {
+				return errors.New("want an address such as Max Booster <no-reply@example.com>")
+			}
+			c.MailFrom = v
+			return nil
+		}},
+	{"smtp-url", "MB_SMTP_URL", "URL", "send account mail through SMTP: smtp://user:pass@host:587 (STARTTLS), smtps://...:465 or smtp+insecure://host:25 (default none: outbox table)",
+		func(c *Config) string { return "" }, // may hold a password
+		func(c *Config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps" && u.Scheme != "smtp+insecure") || u.Port() == "" {
+					return errors.New("want smtp://, smtps:// or smtp+insecure:// with host:port")
+				}
+			}
+			c.SMTPURL = v
+			return nil
+		}},
+	{"sendgrid-api-key", "MB_SENDGRID_API_KEY", "KEY", "send account mail with the SendGrid Web API (default none)",
+		func(c *Config) string { return "" }, // a secret
+		func(c *Config, v string) error { c.SendGridAPIKey = v; return nil }},
+	{"cors-origins", "MB_CORS_ORIGINS", "LIST", "comma-separated origins (https://app.example.com) allowed to call the API from browsers (default none: CORS off)",
+		func(c *Config) string { return strings.Join(c.CORSOrigins, ",") },
+		func(c *Config, v string) error {
+			c.CORSOrigins = nil
+			for o := range strings.SplitSeq(v, ",") {
+				if o = strings.TrimSpace(o); o == "" {
+					continue
+				}
+				u, err := url.Parse(o)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+					return fmt.Errorf("origin %q: want scheme://host[:port]", o)
+				}
+				c.CORSOrigins = append(c.CORSOrigins, strings.TrimSuffix(o, "/"))
+			}
 			return nil
 		}},
 	{"migrate", "MB_MIGRATE", "BOOL", "apply pending database migrations at start",

@@ -18,6 +18,7 @@ import (
 	"github.com/maxbooster/maxbooster/api"
 	"github.com/maxbooster/maxbooster/internal/errreport"
 	"github.com/maxbooster/maxbooster/internal/lifecycle"
+	"github.com/maxbooster/maxbooster/session/mail"
 	"github.com/maxbooster/maxbooster/store"
 )
 
@@ -121,6 +122,8 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		Version:       version,
 		ExtraRoutes:   m.extraRoutes,
+		Mail:          mail.Config{SMTPURL: cfg.SMTPURL, SendGridAPIKey: cfg.SendGridAPIKey, From: cfg.MailFrom},
+		CORSOrigins:   cfg.CORSOrigins,
 	})
 	if err != nil {
 		return err
