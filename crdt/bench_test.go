@@ -30,7 +30,7 @@ type benchTrace struct {
 var (
 	benchTraceRead bool
 	benchTraceData *benchTrace
-	benchTraceErr  error
+	errBenchTrace  error
 )
 
 // loadBenchTrace reads the trace from MB_B4_TRACE or the shared data
@@ -39,10 +39,10 @@ func loadBenchTrace(b *testing.B) *benchTrace {
 	b.Helper()
 	if !benchTraceRead {
 		benchTraceRead = true
-		benchTraceData, benchTraceErr = readBenchTrace()
+		benchTraceData, errBenchTrace = readBenchTrace()
 	}
-	if benchTraceErr != nil {
-		b.Skipf("B4 trace not available (set MB_B4_TRACE): %v", benchTraceErr)
+	if errBenchTrace != nil {
+		b.Skipf("B4 trace not available (set MB_B4_TRACE): %v", errBenchTrace)
 	}
 	return benchTraceData
 }

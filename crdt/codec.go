@@ -695,26 +695,6 @@ func (d *updateDecoderV2) ReadKey() (string, error) {
 	return key, nil
 }
 
-// newDSEncoder returns an encoder for a bare delete set (as in snapshots).
-func newDSEncoder(v2 bool) dsEncoder {
-	if v2 {
-		return &dsEncoderV2{}
-	}
-	return &dsEncoderV1{}
-}
-
-// newDSDecoder returns a decoder for a bare delete set read from b.
-func newDSDecoder(b []byte, v2 bool) dsDecoder {
-	if v2 {
-		d := &dsDecoderV2{}
-		d.rest.Reset(b)
-		return d
-	}
-	d := &dsDecoderV1{}
-	d.rest.Reset(b)
-	return d
-}
-
 // Interface guards.
 var (
 	_ updateEncoder = (*updateEncoderV1)(nil)

@@ -194,10 +194,9 @@ func (v valueSpec) goValue() any {
 }
 
 type liveMsg struct {
-	from           int
-	goV1, goV2     []byte
-	jsV1, jsV2     []byte
-	deliveredCount int
+	from       int
+	goV1, goV2 []byte
+	jsV1, jsV2 []byte
 }
 
 type emittedUpdate struct {

@@ -43,11 +43,11 @@ func (d *Decoder) ReadUint8() (byte, error) {
 
 // ReadBytes returns the next n bytes (a view into the input, not a copy).
 func (d *Decoder) ReadBytes(n uint64) ([]byte, error) {
-	if n > uint64(len(d.buf)-d.pos) {
+	if n > uint64(len(d.buf)-d.pos) { //nolint:gosec // G115: len-pos is never negative
 		return nil, ErrUnexpectedEOF
 	}
-	b := d.buf[d.pos : d.pos+int(n) : d.pos+int(n)]
-	d.pos += int(n)
+	b := d.buf[d.pos : d.pos+int(n) : d.pos+int(n)] //nolint:gosec // G115: n is at most len-pos, checked above
+	d.pos += int(n)                                 //nolint:gosec // G115: n is at most len-pos, checked above
 	return b, nil
 }
 
@@ -97,9 +97,9 @@ func (d *Decoder) ReadVarInt() (int64, error) {
 		return 0, err
 	}
 	if neg {
-		return -int64(abs), nil
+		return -int64(abs), nil //nolint:gosec // G115: abs is at most 2^53-1
 	}
-	return int64(abs), nil
+	return int64(abs), nil //nolint:gosec // G115: abs is at most 2^53-1
 }
 
 // ReadVarIntSign reads a varInt as its magnitude and sign bit.
@@ -196,7 +196,7 @@ func (d *Decoder) ReadBigInt64() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return int64(binary.BigEndian.Uint64(b)), nil
+	return int64(binary.BigEndian.Uint64(b)), nil //nolint:gosec // G115: bit reinterpretation of a big-endian int64
 }
 
 // ReadAny reads a lib0 any value; see the package documentation for the Go
@@ -260,7 +260,7 @@ func (d *Decoder) readAnyBody(tag byte, depth int) (any, error) {
 			return nil, err
 		}
 		// Each property takes at least two bytes (empty key, tag).
-		if n > uint64(d.Len())/2 {
+		if n > uint64(d.Len())/2 { //nolint:gosec // G115: Len is never negative
 			return nil, fmt.Errorf("object of %d properties: %w", n, ErrInvalidLength)
 		}
 		o := make(Object, 0, min(n, 64))
@@ -287,7 +287,7 @@ func (d *Decoder) readAnyBody(tag byte, depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n > uint64(d.Len()) {
+		if n > uint64(d.Len()) { //nolint:gosec // G115: Len is never negative
 			return nil, fmt.Errorf("array of %d elements: %w", n, ErrInvalidLength)
 		}
 		// Grow as elements arrive: nested arrays that each claim the rest

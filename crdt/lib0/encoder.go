@@ -105,7 +105,7 @@ func (e *Encoder) WriteFloat64(f float64) {
 
 // WriteBigInt64 writes v big-endian (lib0 writeBigInt64).
 func (e *Encoder) WriteBigInt64(v int64) {
-	e.buf = binary.BigEndian.AppendUint64(e.buf, uint64(v))
+	e.buf = binary.BigEndian.AppendUint64(e.buf, uint64(v)) //nolint:gosec // G115: bit reinterpretation of an int64
 }
 
 // Type tags of any values.
@@ -276,11 +276,11 @@ func jsOrder(o Object) Object {
 	lastIdx, seenOther := int64(-1), false
 	for i, f := range o {
 		if idx, ok := arrayIndex(f.Key); ok {
-			if seenOther || int64(idx) <= lastIdx {
+			if seenOther || int64(idx) <= lastIdx { //nolint:gosec // G115: array indices are below 2^32
 				ordered = false
 				break
 			}
-			lastIdx = int64(idx)
+			lastIdx = int64(idx) //nolint:gosec // G115: array indices are below 2^32
 		} else {
 			seenOther = true
 		}

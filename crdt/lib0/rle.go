@@ -61,7 +61,7 @@ func (r *RleDecoder) Read() (byte, error) {
 			if err != nil {
 				return 0, err
 			}
-			r.count = int64(c) + 1
+			r.count = int64(c) + 1 //nolint:gosec // G115: c is at most 2^53-1
 		} else {
 			r.count = -1
 		}
@@ -160,16 +160,16 @@ type IntDiffOptRleEncoder struct {
 
 // Write appends v.
 func (e *IntDiffOptRleEncoder) Write(v uint64) {
-	d := int64(v) - e.s
+	d := int64(v) - e.s //nolint:gosec // G115: clocks are at most 2^53-1
 	if e.diff == d {
-		e.s = int64(v)
+		e.s = int64(v) //nolint:gosec // G115: clocks are at most 2^53-1
 		e.count++
 		return
 	}
 	e.flush()
 	e.count = 1
 	e.diff = d
-	e.s = int64(v)
+	e.s = int64(v) //nolint:gosec // G115: clocks are at most 2^53-1
 }
 
 func (e *IntDiffOptRleEncoder) flush() {
@@ -223,7 +223,7 @@ func (r *IntDiffOptRleDecoder) Read() (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
-		x := int64(abs)
+		x := int64(abs) //nolint:gosec // G115: abs is at most 2^55
 		if neg {
 			x = -x
 		}
@@ -257,7 +257,7 @@ type StringEncoder struct {
 // Write appends s.
 func (e *StringEncoder) Write(s string) {
 	e.buf = append(e.buf, s...)
-	e.lens.Write(uint64(UTF16Len(s)))
+	e.lens.Write(uint64(UTF16Len(s))) //nolint:gosec // G115: a length is never negative
 }
 
 // Bytes returns the encoding of the strings written so far.
@@ -325,17 +325,17 @@ func (r *StringDecoder) Read() (string, error) {
 		return "", err
 	}
 	if r.u16 == nil {
-		if n > uint64(len(r.str)-r.pos) {
+		if n > uint64(len(r.str)-r.pos) { //nolint:gosec // G115: len-pos is never negative
 			return "", fmt.Errorf("string of length %d: %w", n, ErrInvalidLength)
 		}
-		s := r.str[r.pos : r.pos+int(n)]
-		r.pos += int(n)
+		s := r.str[r.pos : r.pos+int(n)] //nolint:gosec // G115: n is at most len-pos, checked above
+		r.pos += int(n)                  //nolint:gosec // G115: n is at most len-pos, checked above
 		return s, nil
 	}
-	if n > uint64(len(r.u16)-r.pos) {
+	if n > uint64(len(r.u16)-r.pos) { //nolint:gosec // G115: len-pos is never negative
 		return "", fmt.Errorf("string of length %d: %w", n, ErrInvalidLength)
 	}
-	s := StringFromUTF16(r.u16[r.pos : r.pos+int(n)])
-	r.pos += int(n)
+	s := StringFromUTF16(r.u16[r.pos : r.pos+int(n)]) //nolint:gosec // G115: n is at most len-pos, checked above
+	r.pos += int(n)                                   //nolint:gosec // G115: n is at most len-pos, checked above
 	return s, nil
 }

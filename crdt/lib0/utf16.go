@@ -27,9 +27,10 @@ func decodeRune(s string, i int) (rune, int) {
 		}
 	case b >= 0xf0 && b <= 0xf4:
 		need, cp = 3, rune(b&0x07)
-		if b == 0xf0 {
+		switch b {
+		case 0xf0:
 			lower = 0x90
-		} else if b == 0xf4 {
+		case 0xf4:
 			upper = 0x8f
 		}
 	default:
@@ -86,9 +87,9 @@ func AppendUTF16(dst []uint16, s string) []uint16 {
 		r, size := decodeRune(s, i)
 		if r >= 0x10000 {
 			r1, r2 := utf16.EncodeRune(r)
-			dst = append(dst, uint16(r1), uint16(r2))
+			dst = append(dst, uint16(r1), uint16(r2)) //nolint:gosec // G115: surrogate halves fit 16 bits
 		} else {
-			dst = append(dst, uint16(r))
+			dst = append(dst, uint16(r)) //nolint:gosec // G115: r is below 0x10000 here
 		}
 		i += size
 	}
@@ -109,7 +110,7 @@ func StringFromUTF16(u []uint16) string {
 	b := make([]byte, 0, len(u)+len(u)/2)
 	if ascii {
 		for _, c := range u {
-			b = append(b, byte(c))
+			b = append(b, byte(c)) //nolint:gosec // G115: every unit is ASCII here
 		}
 		return string(b)
 	}
@@ -122,7 +123,7 @@ func StringFromUTF16(u []uint16) string {
 				continue
 			}
 			// WTF-8: the generalized three-byte form.
-			b = append(b, 0xe0|byte(c>>12), 0x80|byte(c>>6)&0x3f, 0x80|byte(c)&0x3f)
+			b = append(b, 0xe0|byte(c>>12), 0x80|byte(c>>6)&0x3f, 0x80|byte(c)&0x3f) //nolint:gosec // G115: masked to the byte being built
 			continue
 		}
 		b = utf8.AppendRune(b, c)
@@ -164,9 +165,9 @@ func appendWireUTF16(dst []uint16, b []byte) []uint16 {
 	for _, r := range s {
 		if r >= 0x10000 {
 			r1, r2 := utf16.EncodeRune(r)
-			dst = append(dst, uint16(r1), uint16(r2))
+			dst = append(dst, uint16(r1), uint16(r2)) //nolint:gosec // G115: surrogate halves fit 16 bits
 		} else {
-			dst = append(dst, uint16(r))
+			dst = append(dst, uint16(r)) //nolint:gosec // G115: r is below 0x10000 here
 		}
 	}
 	return dst
