@@ -375,13 +375,37 @@ history('json_legacy', [['arr', 'array'], ['m', 'map']], () => {}, {
   }
 })
 
-// Format and XML keys in v2 written with key reuse (keyClock pointing back),
-// which the 13.6 encoder never does but decoders accept.
-history('v2_key_reuse', [['t', 'text']], w => {
-  const t = w.doc(110).getText('t')
-  t.insert(0, 'abcdef')
-  t.format(0, 2, { bold: true })
-  t.format(3, 2, { bold: true })
+// Format keys and XML names in v2 written with key reuse (a key clock that
+// points back at an earlier key), which decoders must accept although the
+// 13.6 encoder never writes it: the update is encoded with a subclass of
+// UpdateEncoderV2 whose writeKey reuses keys.
+class ReusingEncoderV2 extends Y.UpdateEncoderV2 {
+  writeKey (key) {
+    const clock = this.keyMap.get(key)
+    if (clock === undefined) {
+      this.keyMap.set(key, this.keyClock)
+      this.keyClockEncoder.write(this.keyClock++)
+      this.stringEncoder.write(key)
+    } else {
+      this.keyClockEncoder.write(clock)
+    }
+  }
+}
+history('v2_key_reuse', [['t', 'text'], ['x', 'xml']], () => {}, {
+  handmade: () => {
+    const d = new Y.Doc()
+    d.clientID = 110
+    const t = d.getText('t')
+    t.insert(0, 'abcdefgh')
+    t.format(0, 2, { bold: true })
+    t.format(3, 2, { bold: true, italic: true })
+    t.format(6, 1, { italic: true })
+    const x = d.getXmlFragment('x')
+    x.insert(0, [new Y.XmlElement('p'), new Y.XmlElement('p'), new Y.XmlHook('h'), new Y.XmlHook('h')])
+    const v2 = Y.encodeStateAsUpdateV2(d, undefined, new ReusingEncoderV2())
+    if (Buffer.compare(Buffer.from(v2), Buffer.from(Y.encodeStateAsUpdateV2(d))) === 0) throw new Error('v2_key_reuse: no key was reused')
+    return [{ v1: Y.convertUpdateFormatV2ToV1(v2), v2 }]
+  }
 })
 
 const receive = (h, entries) => {
