@@ -158,19 +158,18 @@ func (ds *deleteSet) write(enc dsEncoder) {
 func deleteSetFromStore(s *structStore) deleteSet {
 	ds := newDeleteSet()
 	for _, c := range s.order {
-		structs := s.clients[c]
 		var dels []deleteRange
-		for i := 0; i < len(structs); i++ {
-			st := structs[i]
-			if !st.deleted() {
-				continue
+		inRun := false
+		for _, st := range s.clients[c].all() {
+			switch {
+			case !st.deleted():
+				inRun = false
+			case inRun:
+				dels[len(dels)-1].len += st.len
+			default:
+				dels = append(dels, deleteRange{st.id.Clock, st.len})
+				inRun = true
 			}
-			clock, n := st.id.Clock, st.len
-			for i+1 < len(structs) && structs[i+1].deleted() {
-				i++
-				n += structs[i].len
-			}
-			dels = append(dels, deleteRange{clock, n})
 		}
 		if len(dels) > 0 {
 			ds.entries = append(ds.entries, dsEntry{client: c, ranges: dels})

@@ -5,7 +5,7 @@ import "sort"
 // structStore holds every struct of a document, per client sorted by
 // clock without gaps (yjs StructStore).
 type structStore struct {
-	clients map[uint64][]*Item
+	clients map[uint64]*structList
 	order   []uint64 // clients in the order they first appeared
 	// pendingStructs is a v2 update with the structs that wait for missing
 	// dependencies; pendingMissing maps client → lowest missing clock.
@@ -17,16 +17,16 @@ type structStore struct {
 }
 
 func newStructStore() *structStore {
-	return &structStore{clients: make(map[uint64][]*Item)}
+	return &structStore{clients: make(map[uint64]*structList)}
 }
 
 // state is the next expected clock of client.
 func (s *structStore) state(client uint64) uint64 {
 	structs := s.clients[client]
-	if len(structs) == 0 {
+	if structs == nil || structs.n == 0 {
 		return 0
 	}
-	last := structs[len(structs)-1]
+	last := structs.last()
 	return last.id.Clock + last.len
 }
 
@@ -34,7 +34,7 @@ func (s *structStore) state(client uint64) uint64 {
 func (s *structStore) stateVector() map[uint64]uint64 {
 	sv := make(map[uint64]uint64, len(s.clients))
 	for c, structs := range s.clients {
-		last := structs[len(structs)-1]
+		last := structs.last()
 		sv[c] = last.id.Clock + last.len
 	}
 	return sv
@@ -109,16 +109,14 @@ func (s *structStore) sortedClients() []uint64 {
 // add appends a struct; its clock must continue the client's structs.
 func (s *structStore) add(it *Item) {
 	structs := s.clients[it.id.Client]
-	if n := len(structs); n > 0 {
-		last := structs[n-1]
-		if last.id.Clock+last.len != it.id.Clock {
-			panic("crdt: struct store out of order")
-		}
-	}
 	if structs == nil {
+		structs = &structList{}
+		s.clients[it.id.Client] = structs
 		s.order = append(s.order, it.id.Client)
+	} else if last := structs.last(); last.id.Clock+last.len != it.id.Clock {
+		panic("crdt: struct store out of order")
 	}
-	s.clients[it.id.Client] = append(structs, it)
+	structs.append(it)
 }
 
 // findIndex returns the index of the struct holding clock, or -1
@@ -157,36 +155,32 @@ func findIndex(structs []*Item, clock uint64) int {
 // find returns the struct holding id, or nil.
 func (s *structStore) find(id ID) *Item {
 	structs := s.clients[id.Client]
-	i := findIndex(structs, id.Clock)
+	i := structs.findIndex(id.Clock)
 	if i < 0 {
 		return nil
 	}
-	return structs[i]
+	return structs.at(i)
 }
 
 // findIndexCleanStart returns the index of the struct starting at clock,
 // splitting an item if needed.
 func (s *structStore) findIndexCleanStart(tx *Transaction, client uint64, clock uint64) int {
 	structs := s.clients[client]
-	i := findIndex(structs, clock)
+	i := structs.findIndex(clock)
 	if i < 0 {
 		return -1
 	}
-	st := structs[i]
+	st := structs.at(i)
 	if st.id.Clock < clock && st.isItem() {
 		r := st.split(tx, clock-st.id.Clock)
-		s.insertAt(client, i+1, r)
+		structs.insert(i+1, r)
 		return i + 1
 	}
 	return i
 }
 
 func (s *structStore) insertAt(client uint64, i int, it *Item) {
-	structs := s.clients[client]
-	structs = append(structs, nil)
-	copy(structs[i+1:], structs[i:])
-	structs[i] = it
-	s.clients[client] = structs
+	s.clients[client].insert(i, it)
 }
 
 // getItemCleanStart returns the struct starting at id, splitting if needed.
@@ -195,20 +189,20 @@ func (s *structStore) getItemCleanStart(tx *Transaction, id ID) *Item {
 	if i < 0 {
 		return nil
 	}
-	return s.clients[id.Client][i]
+	return s.clients[id.Client].at(i)
 }
 
 // getItemCleanEnd returns the struct ending at id, splitting if needed.
 func (s *structStore) getItemCleanEnd(tx *Transaction, id ID) *Item {
 	structs := s.clients[id.Client]
-	i := findIndex(structs, id.Clock)
+	i := structs.findIndex(id.Clock)
 	if i < 0 {
 		return nil
 	}
-	st := structs[i]
+	st := structs.at(i)
 	if id.Clock != st.id.Clock+st.len-1 && !st.isGC() {
 		r := st.split(tx, id.Clock-st.id.Clock+1)
-		s.insertAt(id.Client, i+1, r)
+		structs.insert(i+1, r)
 	}
 	return st
 }
@@ -216,9 +210,9 @@ func (s *structStore) getItemCleanEnd(tx *Transaction, id ID) *Item {
 // replace puts newStruct in the place of old.
 func (s *structStore) replace(old, newStruct *Item) {
 	structs := s.clients[old.id.Client]
-	i := findIndex(structs, old.id.Clock)
+	i := structs.findIndex(old.id.Clock)
 	if i >= 0 {
-		structs[i] = newStruct
+		structs.set(i, newStruct)
 	}
 }
 
@@ -233,16 +227,15 @@ func (s *structStore) iterateStructs(tx *Transaction, client uint64, clockStart,
 	if i < 0 {
 		return
 	}
+	structs := s.clients[client]
 	for {
-		structs := s.clients[client]
-		st := structs[i]
+		st := structs.at(i)
 		i++
 		if clockEnd < st.id.Clock+st.len {
 			s.findIndexCleanStart(tx, client, clockEnd)
 		}
 		f(st)
-		structs = s.clients[client]
-		if i >= len(structs) || structs[i].id.Clock >= clockEnd {
+		if i >= structs.n || structs.at(i).id.Clock >= clockEnd {
 			return
 		}
 	}

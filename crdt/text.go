@@ -840,7 +840,7 @@ func cleanupTextsAfterTransaction(tx *Transaction) {
 		for _, e := range tx.deleteSet.entries {
 			client := e.client
 			structs := d.store.clients[client]
-			if len(structs) == 0 {
+			if structs.len() == 0 {
 				continue
 			}
 			state := d.store.state(client)

@@ -214,20 +214,19 @@ func (d *Doc) finishTransaction(tx *Transaction) {
 	for _, client := range tx.changedClients() {
 		before := tx.beforeState.get(client)
 		structs := s.clients[client]
-		first := max(findIndex(structs, before), 1)
-		for i := len(structs) - 1; i >= first; {
+		first := max(structs.findIndex(before), 1)
+		for i := structs.len() - 1; i >= first; {
 			i -= 1 + tryToMergeWithLefts(s, client, i)
-			structs = s.clients[client]
 		}
 	}
 	for i := len(tx.mergeStructs) - 1; i >= 0; i-- {
 		id := tx.mergeStructs[i].id
 		structs := s.clients[id.Client]
-		pos := findIndex(structs, id.Clock)
+		pos := structs.findIndex(id.Clock)
 		if pos < 0 {
 			continue
 		}
-		if pos+1 < len(structs) {
+		if pos+1 < structs.len() {
 			if tryToMergeWithLefts(s, id.Client, pos+1) > 1 {
 				continue
 			}
@@ -260,10 +259,10 @@ func (d *Doc) finishTransaction(tx *Transaction) {
 // possible and returns how many were merged (yjs tryToMergeWithLefts).
 func tryToMergeWithLefts(s *structStore, client uint64, pos int) int {
 	structs := s.clients[client]
-	right := structs[pos]
+	right := structs.at(pos)
 	i := pos
 	for ; i > 0; i-- {
-		left := structs[i-1]
+		left := structs.at(i - 1)
 		if left.deleted() == right.deleted() && left.info&(itemGC|itemSkip) == right.info&(itemGC|itemSkip) {
 			if left.mergeWith(right) {
 				if right.isItem() && right.hasParentSub() && right.parent.keys[right.parentSub] == right {
@@ -277,8 +276,7 @@ func tryToMergeWithLefts(s *structStore, client uint64, pos int) int {
 	}
 	merged := pos - i
 	if merged > 0 {
-		structs = append(structs[:pos+1-merged], structs[pos+1:]...)
-		s.clients[client] = structs
+		structs.remove(pos+1-merged, merged)
 	}
 	return merged
 }
@@ -292,19 +290,18 @@ func tryGCDeleteSet(ds *deleteSet, s *structStore) {
 		for di := len(dels) - 1; di >= 0; di-- {
 			d := dels[di]
 			end := d.clock + d.len
-			si := findIndex(structs, d.clock)
+			si := structs.findIndex(d.clock)
 			if si < 0 {
 				continue
 			}
-			for ; si < len(structs); si++ {
-				st := structs[si]
+			for ; si < structs.len(); si++ {
+				st := structs.at(si)
 				if st.id.Clock >= end {
 					break
 				}
 				if st.isItem() && st.deleted() && !st.keep() {
 					st.gc(s, false)
 				}
-				structs = s.clients[client]
 			}
 		}
 	}
@@ -318,15 +315,15 @@ func tryMergeDeleteSet(ds *deleteSet, s *structStore) {
 		for di := len(dels) - 1; di >= 0; di-- {
 			d := dels[di]
 			structs := s.clients[client]
-			if len(structs) == 0 {
+			if structs.len() == 0 {
 				continue
 			}
-			last := findIndex(structs, d.clock+d.len-1)
+			last := structs.findIndex(d.clock + d.len - 1)
 			if last < 0 {
-				last = len(structs) - 1
+				last = structs.len() - 1
 			}
-			si := min(len(structs)-1, 1+last)
-			for si > 0 && s.clients[client][si].id.Clock >= d.clock {
+			si := min(structs.len()-1, 1+last)
+			for si > 0 && structs.at(si).id.Clock >= d.clock {
 				si -= 1 + tryToMergeWithLefts(s, client, si)
 			}
 		}

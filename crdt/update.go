@@ -307,7 +307,11 @@ func integrateStructs(tx *Transaction, s *structStore, refs map[uint64]*structRe
 		return nil
 	}
 	enc := newUpdateEncoder(true)
-	writeStructsFrom(enc, rest, nil)
+	restLists := make(map[uint64]*structList, len(rest))
+	for c, items := range rest {
+		restLists[c] = newStructList(items)
+	}
+	writeStructsFrom(enc, restLists, nil)
 	writeRestVarUint(enc, 0)
 	return &pendingResult{missing: missingSV, update: enc.ToBytes()}
 }
@@ -366,25 +370,21 @@ func applyDeleteSet(tx *Transaction, s *structStore, clients []uint64, ranges []
 				unapplied.add(client, state, clockEnd-state)
 			}
 			structs := s.clients[client]
-			index := findIndex(structs, clock)
-			st := structs[index]
+			index := structs.findIndex(clock)
+			st := structs.at(index)
 			if !st.deleted() && st.id.Clock < clock {
-				s.insertAt(client, index+1, st.split(tx, clock-st.id.Clock))
+				structs.insert(index+1, st.split(tx, clock-st.id.Clock))
 				index++
 			}
-			for {
-				structs = s.clients[client]
-				if index >= len(structs) {
-					break
-				}
-				st = structs[index]
+			for index < structs.len() {
+				st = structs.at(index)
 				index++
 				if st.id.Clock >= clockEnd {
 					break
 				}
 				if !st.deleted() {
 					if clockEnd < st.id.Clock+st.len {
-						s.insertAt(client, index, st.split(tx, clockEnd-st.id.Clock))
+						structs.insert(index, st.split(tx, clockEnd-st.id.Clock))
 					}
 					st.delete(tx)
 				}
@@ -569,15 +569,15 @@ func mustMergeV2(a, b []byte) []byte {
 // writeStructsFrom writes the structs of every client from the clock in
 // sv (0 when absent), clients descending (yjs writeClientsStructs). Only
 // clients with something new are written.
-func writeStructsFrom(enc updateEncoder, clients map[uint64][]*Item, sv svLookup) {
+func writeStructsFrom(enc updateEncoder, clients map[uint64]*structList, sv svLookup) {
 	type start struct{ client, clock uint64 }
 	var buf [4]start
 	starts := buf[:0]
 	for c, structs := range clients {
-		if len(structs) == 0 {
+		if structs.len() == 0 {
 			continue
 		}
-		last := structs[len(structs)-1]
+		last := structs.last()
 		state := last.id.Clock + last.len
 		var clock uint64
 		var ok bool
@@ -593,14 +593,17 @@ func writeStructsFrom(enc updateEncoder, clients map[uint64][]*Item, sv svLookup
 	writeRestVarUint(enc, uint64(len(starts)))
 	for _, st := range starts {
 		structs := clients[st.client]
-		clock := max(st.clock, structs[0].id.Clock)
-		first := findIndex(structs, clock)
-		writeRestVarUint(enc, uint64(len(structs)-first))
+		clock := max(st.clock, structs.first().id.Clock)
+		first := structs.findIndex(clock)
+		writeRestVarUint(enc, uint64(structs.len()-first))
 		enc.WriteClient(st.client)
 		writeRestVarUint(enc, clock)
-		structs[first].write(enc, clock-structs[first].id.Clock)
-		for _, it := range structs[first+1:] {
-			it.write(enc, 0)
+		for i, it := range structs.from(first) {
+			if i == first {
+				it.write(enc, clock-it.id.Clock)
+			} else {
+				it.write(enc, 0)
+			}
 		}
 	}
 }
