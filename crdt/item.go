@@ -27,8 +27,9 @@ type Item struct {
 	parentID    *ID     // parent's item id while the item is not yet integrated
 	parentSub   string  // map key, valid with itemHasParentSub
 	content     content
-	redone      *ID
-	info        uint16
+	// yjs's redone link (set by the UndoManager) is not kept here: undo
+	// will track it beside the store, so that items stay small.
+	info uint16
 }
 
 func (it *Item) deleted() bool   { return it.info&(itemDeleted|itemGC|itemSkip) != 0 }
@@ -110,9 +111,6 @@ func (it *Item) split(tx *Transaction, diff uint64) *Item {
 		parentSub:   it.parentSub,
 		content:     it.content.splice(diff),
 		info:        itemHasOrigin | it.info&(itemHasRightOrigin|itemHasParentSub|itemCountable|itemDeleted|itemKeep),
-	}
-	if it.redone != nil {
-		r.redone = &ID{it.redone.Client, it.redone.Clock + diff}
 	}
 	it.right = r
 	if r.right != nil {
@@ -317,7 +315,6 @@ func (it *Item) mergeWith(right *Item) bool {
 		it.id.Client != right.id.Client ||
 		it.id.Clock+it.len != right.id.Clock ||
 		it.deleted() != right.deleted() ||
-		it.redone != nil || right.redone != nil ||
 		it.content.ref() != right.content.ref() ||
 		!it.content.mergeWith(right.content) {
 		return false
