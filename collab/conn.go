@@ -64,27 +64,46 @@ func ParseRole(s string) (Role, bool) {
 	return 0, false
 }
 
-// socket is one client WebSocket: its send queue and write pump. The read
-// pump runs in the HTTP handler's goroutine; the write pump is a goroutine
-// the handler starts and waits for. A y-websocket socket carries one conn;
-// a Hocuspocus socket multiplexes one conn per document.
+// socket is one client WebSocket and its send queue. The read loop runs
+// in the HTTP handler's goroutine. Writing needs no goroutine while the
+// socket is idle: enqueue starts a drain goroutine when the queue becomes
+// non-empty and it exits when the queue is empty again; a timer sends
+// keep-alives and pings. This keeps an idle connection to one goroutine.
+// A y-websocket socket carries one conn; a Hocuspocus socket multiplexes
+// one conn per document.
+//
+// Every goroutine a socket starts is counted in wg; the handler calls
+// fail and then wait before it returns.
 type socket struct {
 	ws        *websocket.Conn
 	lim       *Limits
-	keepAlive []byte // frame sent after KeepAlive of silence
+	keepAlive []byte // frame sent after keepEvery of silence
+	keepEvery time.Duration
+	pingEvery time.Duration
+	// base is the hub's background context (cancelled by Hub.Close),
+	// bounding writes and pings.
+	base context.Context
 
 	mu         sync.Mutex
-	queue      [][]byte // frames waiting for the write pump
+	queue      [][]byte // frames waiting to be written
 	queueBytes int
-	wake       chan struct{} // cap 1: queue has frames
+	writing    bool // a drain goroutine is running
+	closed     bool
 	done       chan struct{} // closed by fail
-	failOnce   sync.Once
 	closeCode  websocket.StatusCode
 	closeText  string
+	lastWrite  time.Time
+	lastPing   time.Time
+	timer      *time.Timer
+	wg         sync.WaitGroup
 }
 
-func newSocket(ws *websocket.Conn, lim *Limits, keepAlive []byte) *socket {
-	return &socket{ws: ws, lim: lim, keepAlive: keepAlive, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newSocket(base context.Context, ws *websocket.Conn, lim *Limits, keepAlive []byte, keepEvery, pingEvery time.Duration) *socket {
+	now := time.Now()
+	s := &socket{ws: ws, lim: lim, keepAlive: keepAlive, keepEvery: keepEvery, pingEvery: pingEvery, base: base,
+		done: make(chan struct{}), lastWrite: now, lastPing: now}
+	s.timer = time.AfterFunc(keepEvery, s.tick)
+	return s
 }
 
 // enqueue queues frame for the client. A client whose queue is over its
@@ -93,11 +112,9 @@ func newSocket(ws *websocket.Conn, lim *Limits, keepAlive []byte) *socket {
 // one large initial sync can go out.
 func (s *socket) enqueue(frame []byte) {
 	s.mu.Lock()
-	select {
-	case <-s.done:
+	if s.closed {
 		s.mu.Unlock()
 		return
-	default:
 	}
 	if len(s.queue) > 0 && (len(s.queue) >= s.lim.SendQueueMessages || s.queueBytes+len(frame) > s.lim.SendQueueBytes) {
 		s.mu.Unlock()
@@ -106,99 +123,121 @@ func (s *socket) enqueue(frame []byte) {
 	}
 	s.queue = append(s.queue, frame)
 	s.queueBytes += len(frame)
-	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	if !s.writing {
+		s.writing = true
+		s.wg.Add(1)
+		go s.drain()
 	}
+	s.mu.Unlock()
+}
+
+// drain writes queued frames until the queue is empty or a write fails.
+func (s *socket) drain() {
+	defer s.wg.Done()
+	for {
+		s.mu.Lock()
+		q := s.queue
+		s.queue, s.queueBytes = nil, 0
+		if len(q) == 0 || s.closed {
+			s.writing = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		for _, f := range q {
+			if !s.write(f) {
+				s.mu.Lock()
+				s.writing = false
+				s.mu.Unlock()
+				return
+			}
+		}
+	}
+}
+
+func (s *socket) write(frame []byte) bool {
+	wctx, cancel := context.WithTimeout(s.base, s.lim.WriteTimeout)
+	err := s.ws.Write(wctx, websocket.MessageBinary, frame)
+	cancel()
+	if err != nil {
+		if wctx.Err() != nil && s.base.Err() == nil {
+			s.fail(CloseSlowReader, "slow reader: write timeout")
+		} else {
+			s.fail(websocket.StatusAbnormalClosure, "")
+		}
+		return false
+	}
+	s.mu.Lock()
+	s.lastWrite = time.Now()
+	s.mu.Unlock()
+	return true
+}
+
+// tick runs on the timer: a keep-alive frame after silence (y-websocket
+// and Hocuspocus clients drop a connection that is silent for 30 s), and a
+// WebSocket ping now and then to find dead peers.
+func (s *socket) tick() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	now := time.Now()
+	if now.Sub(s.lastWrite) >= s.keepEvery-s.keepEvery/10 && len(s.queue) == 0 {
+		s.queue = append(s.queue, s.keepAlive)
+		s.queueBytes += len(s.keepAlive)
+		if !s.writing {
+			s.writing = true
+			s.wg.Add(1)
+			go s.drain()
+		}
+	}
+	if now.Sub(s.lastPing) >= s.pingEvery {
+		s.lastPing = now
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			pctx, cancel := context.WithTimeout(s.base, s.lim.WriteTimeout)
+			defer cancel()
+			if err := s.ws.Ping(pctx); err != nil && !errors.Is(err, context.Canceled) {
+				s.fail(websocket.StatusAbnormalClosure, "")
+			}
+		}()
+	}
+	s.timer.Reset(s.keepEvery)
 }
 
 // fail closes the socket with code and reason once; later calls are
-// ignored. It does not block: the write pump sends the close frame.
+// ignored. It does not block: a goroutine sends the close frame.
 func (s *socket) fail(code websocket.StatusCode, reason string) {
-	s.failOnce.Do(func() {
-		if len(reason) > closeReasonMaxBytes {
-			reason = reason[:closeReasonMaxBytes]
-		}
-		s.mu.Lock()
-		s.closeCode, s.closeText = code, reason
-		s.queue, s.queueBytes = nil, 0
-		close(s.done)
-		s.mu.Unlock()
-	})
-}
-
-func (s *socket) take() [][]byte {
 	s.mu.Lock()
-	q := s.queue
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	if len(reason) > closeReasonMaxBytes {
+		reason = reason[:closeReasonMaxBytes]
+	}
+	s.closed = true
+	s.closeCode, s.closeText = code, reason
 	s.queue, s.queueBytes = nil, 0
+	close(s.done)
+	s.timer.Stop()
+	s.wg.Add(1)
 	s.mu.Unlock()
-	return q
+	go func() {
+		defer s.wg.Done()
+		if code == websocket.StatusAbnormalClosure {
+			_ = s.ws.CloseNow()
+		} else {
+			_ = s.ws.Close(code, reason)
+		}
+	}()
 }
 
-// writePump sends queued frames, keep-alives and pings until the
-// socket fails or ctx ends, then closes it with the recorded code.
-func (s *socket) writePump(ctx context.Context, keepAlive, pingEvery time.Duration) {
-	ka := time.NewTicker(keepAlive)
-	defer ka.Stop()
-	lastWrite := time.Now()
-	lastPing := time.Now()
-	var pingWG sync.WaitGroup
-	defer pingWG.Wait()
-	write := func(frame []byte) bool {
-		wctx, cancel := context.WithTimeout(ctx, s.lim.WriteTimeout)
-		err := s.ws.Write(wctx, websocket.MessageBinary, frame)
-		cancel()
-		if err != nil {
-			if wctx.Err() != nil && ctx.Err() == nil {
-				s.fail(CloseSlowReader, "slow reader: write timeout")
-			} else {
-				s.fail(websocket.StatusAbnormalClosure, "")
-			}
-			return false
-		}
-		lastWrite = time.Now()
-		return true
-	}
-	for {
-		select {
-		case <-s.done:
-			s.mu.Lock()
-			code, text := s.closeCode, s.closeText
-			s.mu.Unlock()
-			if code == websocket.StatusAbnormalClosure {
-				_ = s.ws.CloseNow()
-			} else {
-				_ = s.ws.Close(code, text)
-			}
-			return
-		case <-ctx.Done():
-			s.fail(CloseGoingAway, "server shutting down")
-		case <-s.wake:
-			for _, f := range s.take() {
-				if !write(f) {
-					break
-				}
-			}
-		case now := <-ka.C:
-			if now.Sub(lastWrite) >= keepAlive-keepAlive/10 {
-				write(s.keepAlive)
-			}
-			if now.Sub(lastPing) >= pingEvery {
-				lastPing = now
-				pingWG.Add(1)
-				go func() {
-					defer pingWG.Done()
-					pctx, cancel := context.WithTimeout(ctx, s.lim.WriteTimeout)
-					defer cancel()
-					if err := s.ws.Ping(pctx); err != nil && !errors.Is(err, context.Canceled) {
-						s.fail(websocket.StatusAbnormalClosure, "")
-					}
-				}()
-			}
-		}
-	}
-}
+// wait returns once every goroutine of the socket has ended; call fail
+// first.
+func (s *socket) wait() { s.wg.Wait() }
 
 // conn is one client's membership in one room: a y-websocket socket, or
 // one document on a Hocuspocus socket. The room talks to it only through

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -153,14 +152,9 @@ func (h *Hub) ServeHocuspocus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
-	sock := newSocket(ws, &h.opts.Limits, []byte{hpPing})
-	var pumps sync.WaitGroup
-	pumps.Add(1)
-	go func() {
-		defer pumps.Done()
-		sock.writePump(h.base, h.opts.KeepAlive, h.opts.PingInterval)
-	}()
-	defer pumps.Wait()
+	sock := newSocket(h.base, ws, &h.opts.Limits, []byte{hpPing}, h.opts.KeepAlive, h.opts.PingInterval)
+	defer sock.wait()
+	defer sock.fail(websocket.StatusNormalClosure, "")
 
 	docs := make(map[string]*hpDoc)
 	defer func() {

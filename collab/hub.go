@@ -225,7 +225,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
-	sock := newSocket(ws, &h.opts.Limits, keepAliveFrame)
+	sock := newSocket(h.base, ws, &h.opts.Limits, keepAliveFrame, h.opts.KeepAlive, h.opts.PingInterval)
+	defer sock.wait()
 	c := &conn{id: h.nextConn.Add(1), sock: sock, userID: p.UserID}
 	c.setRole(p.Role)
 
@@ -235,17 +236,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrHubClosed) {
 			code = CloseGoingAway
 		}
-		_ = ws.Close(code, err.Error())
+		sock.fail(code, err.Error())
 		return
 	}
 	c.room = rm
-	var pumps sync.WaitGroup
-	pumps.Add(1)
-	go func() {
-		defer pumps.Done()
-		sock.writePump(h.base, h.opts.KeepAlive, h.opts.PingInterval)
-	}()
-	defer pumps.Wait()
+	defer sock.fail(websocket.StatusNormalClosure, "")
 
 	reply := make(chan error, 1)
 	if !rm.send(h.base, roomEvent{kind: evJoin, c: c, reply: reply}) {

@@ -71,7 +71,7 @@ func newRoom(h *Hub, id string) *room {
 		id:    id,
 		hub:   h,
 		log:   h.log.With(slog.String("room", id)),
-		inbox: make(chan roomEvent, 1024),
+		inbox: make(chan roomEvent, 128),
 		quit:  make(chan struct{}),
 		aw:    NewAwareness(),
 		conns: make(map[*conn]struct{}),

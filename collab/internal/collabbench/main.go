@@ -119,6 +119,15 @@ func serve(args []string) error {
 	go func() { _ = srv.Serve(ln) }()
 	fmt.Println("LISTEN " + ln.Addr().String())
 	_, _ = io.Copy(io.Discard, os.Stdin)
+	if p := os.Getenv("COLLABBENCH_HEAPPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			_ = pprof.Lookup("heap").WriteTo(f, 0)
+			_ = f.Close()
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(os.Stderr, "heap inuse %d KB, stack inuse %d KB, sys %d KB, goroutines %d\n", ms.HeapInuse>>10, ms.StackInuse>>10, ms.Sys>>10, runtime.NumGoroutine())
+	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_ = hub.Close(cctx)
