@@ -504,3 +504,74 @@ func FuzzNewReader(f *testing.F) {
 		_, _ = audio.ReadAll(r, 1<<20) // must not panic; errors are expected
 	})
 }
+
+// TestMultichannelOrder encodes a 5.1 WAV whose channels each carry their
+// own frequency and checks that every decoder reports the position each
+// frequency arrives at: FLAC keeps the WAV order, Vorbis and Opus use the
+// Vorbis order (centre second, LFE last), and loudness weights follow the
+// positions, not the indices.
+func TestMultichannelOrder(t *testing.T) {
+	const rate = 48000
+	wavOrder := audio.Layout{audio.PosFrontLeft, audio.PosFrontRight, audio.PosFrontCenter, audio.PosLFE, audio.PosBackLeft, audio.PosBackRight}
+	freq := map[audio.Position]float64{audio.PosFrontLeft: 300, audio.PosFrontRight: 500, audio.PosFrontCenter: 700,
+		audio.PosLFE: 60, audio.PosBackLeft: 1100, audio.PosBackRight: 1300}
+	x := make([]float64, 6*rate)
+	for i := 0; i < rate; i++ {
+		for c, p := range wavOrder {
+			x[6*i+c] = 0.3 * math.Sin(2*math.Pi*freq[p]*float64(i)/rate)
+		}
+	}
+	dir := t.TempDir()
+	wav := filepath.Join(dir, "51.wav")
+	writeWAV(t, wav, audio.WAVOptions{SampleRate: rate, Channels: 6, Format: audio.PCM16, ChannelMask: 0x3F}, x)
+	tests := []struct {
+		name, tool string
+		args       func(out string) []string
+	}{
+		{"wav", "", nil},
+		{"flac", "flac", func(out string) []string { return []string{"-s", "-f", "-o", out, wav} }},
+		{"vorbis", "oggenc", func(out string) []string { return []string{"-Q", "-o", out, wav} }},
+		{"opus", "opusenc", func(out string) []string { return []string{"--quiet", wav, out} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := wav
+			if tt.tool != "" {
+				path = filepath.Join(dir, tt.name)
+				run(t, tt.tool, tt.args(path)...)
+			}
+			info, s := decodeFile(t, path)
+			if info.Channels != 6 {
+				t.Fatalf("%d channels", info.Channels)
+			}
+			for c, p := range info.Layout {
+				want, ok := freq[p]
+				if !ok {
+					t.Fatalf("channel %d has position %v", c, p)
+				}
+				// The strongest of the six frequencies in this channel must be its own.
+				best, bestF := -1.0, 0.0
+				for _, f := range freq {
+					if a := tonePower(s, 6, c, f, rate); a > best {
+						best, bestF = a, f
+					}
+				}
+				if bestF != want {
+					t.Errorf("channel %d (%v) carries %v Hz, want %v Hz; layout %v", c, p, bestF, want, info.Layout)
+				}
+			}
+		})
+	}
+}
+
+// tonePower correlates channel c with a sine and cosine at f.
+func tonePower(s []float64, ch, c int, f, rate float64) float64 {
+	var re, im float64
+	n := len(s) / ch
+	for i := n / 4; i < 3*n/4; i++ {
+		sn, cs := math.Sincos(2 * math.Pi * f * float64(i) / rate)
+		re += s[i*ch+c] * cs
+		im += s[i*ch+c] * sn
+	}
+	return re*re + im*im
+}
