@@ -76,12 +76,15 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
 	ctx := r.Context()
 	var p *Principal
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return nil, errUnauthenticated
-		}
-		u, t, err := s.authToken(ctx, strings.TrimSpace(tok))
+	h := r.Header.Get("Authorization")
+	scheme, tok, _ := strings.Cut(h, " ")
+	tok = strings.TrimSpace(tok)
+	// Only personal access tokens (mbp_...) are ours. Other bearer
+	// credentials, such as a room token on a collab WebSocket, pass through
+	// unauthenticated for their route to check; routes that need a user
+	// answer 401 to them.
+	if strings.EqualFold(scheme, "Bearer") && strings.HasPrefix(tok, prefixToken) {
+		u, t, err := s.authToken(ctx, tok)
 		if err != nil {
 			if !errors.Is(err, ErrNotFound) {
 				return nil, apperr.E("session.authenticate", apperr.Internal, err)

@@ -659,12 +659,10 @@ func (s *Service) ResetPassword(ctx context.Context, secret, password string, m 
 	if !validSecret(secret, prefixReset) {
 		return errBadToken
 	}
-	// Check the password before consuming the token, so a weak choice
-	// does not burn the link.
-	if err := CheckPassword(password); err != nil {
-		return passwordErr(op, "password", err)
-	}
-	uid, err := s.store.UseEmailToken(ctx, hashSecret(secret), purposeReset)
+	// Check the password before using up the token, so a weak choice does
+	// not burn the link.
+	h := hashSecret(secret)
+	uid, err := s.store.PeekEmailToken(ctx, h, purposeReset)
 	if errors.Is(err, ErrTokenUsed) {
 		return errBadToken
 	}
@@ -677,6 +675,12 @@ func (s *Service) ResetPassword(ctx context.Context, secret, password string, m 
 	}
 	if err := CheckPassword(password, u.Email, u.DisplayName); err != nil {
 		return passwordErr(op, "password", err)
+	}
+	// Using it is atomic: of two concurrent confirmations one wins.
+	if used, err := s.store.UseEmailToken(ctx, h, purposeReset); errors.Is(err, ErrTokenUsed) || (err == nil && used != uid) {
+		return errBadToken
+	} else if err != nil {
+		return apperr.E(op, apperr.Internal, err)
 	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {

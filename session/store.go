@@ -135,6 +135,22 @@ func (s *Store) AddEmailToken(ctx context.Context, tokenHash, userID, purpose st
 	})
 }
 
+// PeekEmailToken returns the user of a valid, unused token without using
+// it; ErrTokenUsed otherwise.
+func (s *Store) PeekEmailToken(ctx context.Context, tokenHash, purpose string) (string, error) {
+	var userID string
+	err := s.db.QueryRowContext(ctx,
+		`SELECT user_id FROM email_tokens WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?`,
+		tokenHash, purpose, now()).Scan(&userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrTokenUsed
+	}
+	if err != nil {
+		return "", fmt.Errorf("session: peek email token: %w", err)
+	}
+	return userID, nil
+}
+
 // UseEmailToken marks the token used and returns its user, atomically, so
 // two concurrent uses cannot both succeed. ErrTokenUsed when it is
 // unknown, used, expired or of another purpose.
