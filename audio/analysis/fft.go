@@ -53,7 +53,8 @@ func (f *fft) magnitudes(x []float64) []float64 {
 	}
 	scale := 4 / float64(n) // Hann coherent gain 0.5, one-sided ×2
 	for k := range f.mag {
-		f.mag[k] = math.Hypot(real(b[k]), imag(b[k])) * scale
+		re, im := real(b[k]), imag(b[k])
+		f.mag[k] = math.Sqrt(re*re+im*im) * scale
 	}
 	return f.mag
 }
