@@ -23,6 +23,11 @@ const newPeer = (i, clientID, gc) => {
   d.clientID = clientID
   d.on('update', (u, origin) => { if (origin !== 'remote') emitted.push({ peer: i, v1: hex(u), v2: null }) })
   d.on('updateV2', (u, origin) => { if (origin !== 'remote') emitted[emitted.length - 1].v2 = hex(u) })
+  // Instantiate the roots before any update arrives, as an editor binding
+  // does. (yjs types created later, from content that arrived untyped, lose
+  // track of formatting: a YText made after format items were integrated
+  // keeps using search markers and ignores the formats before a marker.)
+  for (const [name] of ROOTS) root(d, name)
   return d
 }
 
