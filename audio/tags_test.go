@@ -248,3 +248,23 @@ func TestTagsMP4Freeform(t *testing.T) {
 		t.Errorf("tags (-want +got):\n%s", diff)
 	}
 }
+
+func FuzzReadTags(f *testing.F) {
+	full := func(typ string, parts ...[]byte) []byte {
+		return mp4Box(typ, append([][]byte{{0, 0, 0, 0}}, parts...)...)
+	}
+	data := func(class byte, v []byte) []byte {
+		return mp4Box("data", []byte{0, 0, 0, class}, []byte{0, 0, 0, 0}, v)
+	}
+	ilst := mp4Box("ilst", mp4Box("\xa9nam", data(1, []byte("T"))), mp4Box("tmpo", data(21, []byte{0, 120})))
+	f.Add(append(mp4Box("ftyp", []byte("M4A \x00\x00\x00\x00M4A mp42isom")), mp4Box("moov", mp4Box("udta", full("meta", full("hdlr", make([]byte, 20)), ilst)))...))
+	wav := []byte("RIFF\x00\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x44\xac\x00\x00\x88\x58\x01\x00\x02\x00\x10\x00data\x02\x00\x00\x00\x00\x00")
+	wav = append(wav, riffChunkBytes("LIST", append([]byte("INFO"), riffChunkBytes("INAM", []byte("x\x00"))...))...)
+	wav = append(wav, riffChunkBytes("id3 ", []byte("ID3\x04\x00\x00\x00\x00\x00\x0bTIT2\x00\x00\x00\x01\x00\x00\x03"))...)
+	f.Add(wav)
+	f.Add([]byte("fLaC\x00\x00\x00\x22"))
+	f.Add([]byte("ID3\x03\x00\x00\x00\x00\x00\x10TSRC\x00\x00\x00\x02\x00\x00\x00A"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = audio.ReadTags(bytes.NewReader(b), int64(len(b))) // must not panic
+	})
+}
