@@ -46,7 +46,7 @@ type SharedType interface {
 func newOwner(b *branch) SharedType {
 	// Like yjs, only arrays and texts keep search markers; a text loses
 	// them once it holds formatting.
-	b.noMarkers = !(b.ref == typeArray || b.ref == typeText || b.ref == typeXMLText)
+	b.noMarkers = b.ref != typeArray && b.ref != typeText && b.ref != typeXMLText
 	switch b.ref {
 	case typeArray:
 		b.owner = &Array{b}
@@ -163,23 +163,23 @@ func (b *branch) findMarker(index int) *marker {
 	}
 	for p.right != nil && pindex < index {
 		if !p.deleted() && p.countable() {
-			if index < pindex+int(p.len) {
+			if index < pindex+p.ilen() {
 				break
 			}
-			pindex += int(p.len)
+			pindex += p.ilen()
 		}
 		p = p.right
 	}
 	for p.left != nil && pindex > index {
 		p = p.left
 		if !p.deleted() && p.countable() {
-			pindex -= int(p.len)
+			pindex -= p.ilen()
 		}
 	}
 	for p.left != nil && p.left.id.Client == p.id.Client && p.left.id.Clock+p.left.len == p.id.Clock {
 		p = p.left
 		if !p.deleted() && p.countable() {
-			pindex -= int(p.len)
+			pindex -= p.ilen()
 		}
 	}
 	if m != nil && float64(abs(m.index-pindex)) < float64(b.length)/maxSearchMarkers {
@@ -204,7 +204,7 @@ func (b *branch) updateMarkers(index, n int) {
 			for p != nil && (p.deleted() || !p.countable()) {
 				p = p.left
 				if p != nil && !p.deleted() && p.countable() {
-					m.index -= int(p.len)
+					m.index -= p.ilen()
 				}
 			}
 			if p == nil || p.info&itemMarker != 0 {
@@ -327,19 +327,19 @@ func (b *branch) listInsert(tx *Transaction, index int, values []any) error {
 		if index == 0 {
 			n = n.prev()
 			if n != nil && n.countable() && !n.deleted() {
-				index += int(n.len)
+				index += n.ilen()
 			}
 		}
 	}
 	for ; n != nil; n = n.right {
 		if !n.deleted() && n.countable() {
-			if index <= int(n.len) {
-				if index < int(n.len) {
-					tx.doc.store.getItemCleanStart(tx, ID{n.id.Client, n.id.Clock + uint64(index)})
+			if index <= n.ilen() {
+				if index < n.ilen() {
+					tx.doc.store.getItemCleanStart(tx, ID{n.id.Client, n.id.Clock + uintOf(index)})
 				}
 				break
 			}
-			index -= int(n.len)
+			index -= n.ilen()
 		}
 	}
 	if len(b.markers) > 0 {
@@ -385,19 +385,19 @@ func (b *branch) listDelete(tx *Transaction, index, length int) error {
 	s := tx.doc.store
 	for ; n != nil && index > 0; n = n.right {
 		if !n.deleted() && n.countable() {
-			if index < int(n.len) {
-				s.getItemCleanStart(tx, ID{n.id.Client, n.id.Clock + uint64(index)})
+			if index < n.ilen() {
+				s.getItemCleanStart(tx, ID{n.id.Client, n.id.Clock + uintOf(index)})
 			}
-			index -= int(n.len)
+			index -= n.ilen()
 		}
 	}
 	for length > 0 && n != nil {
 		if !n.deleted() {
-			if length < int(n.len) {
-				s.getItemCleanStart(tx, ID{n.id.Client, n.id.Clock + uint64(length)})
+			if length < n.ilen() {
+				s.getItemCleanStart(tx, ID{n.id.Client, n.id.Clock + uintOf(length)})
 			}
 			n.delete(tx)
-			length -= int(n.len)
+			length -= n.ilen()
 		}
 		n = n.right
 	}
@@ -420,10 +420,10 @@ func (b *branch) listGet(index int) (any, bool) {
 	}
 	for ; n != nil; n = n.right {
 		if !n.deleted() && n.countable() {
-			if index < int(n.len) {
+			if index < n.ilen() {
 				return n.content.values()[index], true
 			}
-			index -= int(n.len)
+			index -= n.ilen()
 		}
 	}
 	return nil, false

@@ -131,7 +131,10 @@ func readContent(dec updateDecoder, ref uint8) (content, error) {
 		if err != nil {
 			return nil, err
 		}
-		b := &branch{ref: uint8(tr)}
+		if tr > typeXMLText {
+			return nil, fmt.Errorf("%w: unknown type ref %d", ErrMalformedUpdate, tr)
+		}
+		b := &branch{ref: uint8(tr)} //nolint:gosec // G115: checked above
 		switch tr {
 		case typeArray, typeMap, typeText, typeXMLFragment, typeXMLText:
 		case typeXMLElement, typeXMLHook:
@@ -335,19 +338,10 @@ func (c *contentString) write(enc updateEncoder, offset uint64) {
 func utf16Len(s string) uint64 {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
-			return uint64(lib0.UTF16Len(s))
+			return uintOf(lib0.UTF16Len(s))
 		}
 	}
 	return uint64(len(s))
-}
-
-// utf16Prefix returns the first n UTF-16 code units of s and the rest.
-func utf16Split(s string, n uint64) (string, string) {
-	if uint64(len(s)) == utf16Len(s) {
-		return s[:n], s[n:]
-	}
-	u := lib0.AppendUTF16(nil, s)
-	return lib0.StringFromUTF16(u[:n]), lib0.StringFromUTF16(u[n:])
 }
 
 // contentEmbed is one embedded value in a text.

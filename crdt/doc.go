@@ -1,8 +1,10 @@
 package crdt
 
 import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
-	"math/rand/v2"
 )
 
 // DocOptions configures a Doc. The zero value (or a nil *DocOptions) gives
@@ -76,20 +78,21 @@ func NewDoc(opts *DocOptions) *Doc {
 	return d
 }
 
-func newClientID() uint64 { return uint64(rand.Uint32()) }
+// newClientID returns a random 32-bit client id, as yjs does.
+func newClientID() uint64 {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return uint64(binary.LittleEndian.Uint32(b[:]))
+}
 
+// newGUID returns a random version-4 UUID string (yjs uuidv4).
 func newGUID() string {
-	const hex = "0123456789abcdef"
-	b := []byte("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx")
-	for i, c := range b {
-		switch c {
-		case 'x':
-			b[i] = hex[rand.IntN(16)]
-		case 'y':
-			b[i] = hex[8+rand.IntN(4)]
-		}
-	}
-	return string(b)
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // ClientID returns the id the document writes its own changes under.
@@ -158,13 +161,13 @@ func (d *Doc) GetMap(name string) *Map { return d.mustRoot(name, typeMap).owner.
 
 // GetXmlFragment returns the root XmlFragment called name (panics on a kind
 // mismatch, like GetText).
-func (d *Doc) GetXmlFragment(name string) *XmlFragment {
+func (d *Doc) GetXmlFragment(name string) *XmlFragment { //nolint:revive // named after yjs (Y.Xml*), like the rest of the API
 	return d.mustRoot(name, typeXMLFragment).owner.(*XmlFragment)
 }
 
 // GetXmlElement returns the root XmlElement called name (panics on a kind
 // mismatch, like GetText).
-func (d *Doc) GetXmlElement(name string) *XmlElement {
+func (d *Doc) GetXmlElement(name string) *XmlElement { //nolint:revive // named after yjs (Y.Xml*), like the rest of the API
 	return d.mustRoot(name, typeXMLElement).owner.(*XmlElement)
 }
 
@@ -177,8 +180,8 @@ const (
 	KindText        RootKind = "text"
 	KindArray       RootKind = "array"
 	KindMap         RootKind = "map"
-	KindXmlFragment RootKind = "xml"
-	KindXmlElement  RootKind = "xmlelement"
+	KindXmlFragment RootKind = "xml"        //nolint:revive // named after yjs (Y.Xml*), like the rest of the API
+	KindXmlElement  RootKind = "xmlelement" //nolint:revive // named after yjs (Y.Xml*), like the rest of the API
 )
 
 // Roots returns the names of the root types the document knows (asked

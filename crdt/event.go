@@ -98,7 +98,7 @@ func pathTo(parent, child *branch) []any {
 			i := 0
 			for c := it.parent.start; c != it && c != nil; c = c.right {
 				if !c.deleted() && c.countable() {
-					i += int(c.len)
+					i += c.ilen()
 				}
 			}
 			path = append(path, i)
@@ -182,7 +182,7 @@ func (e *baseEvent) Changes() Changes {
 						push()
 						last = &Delta{}
 					}
-					last.Delete += int(it.len)
+					last.Delete += it.ilen()
 					ch.Deleted++
 				}
 			} else if e.adds(it) {
@@ -197,7 +197,7 @@ func (e *baseEvent) Changes() Changes {
 					push()
 					last = &Delta{}
 				}
-				last.Retain += int(it.len)
+				last.Retain += it.ilen()
 			}
 		}
 		if last != nil && last.Retain == 0 {
@@ -222,7 +222,7 @@ func (e *MapEvent) KeysChanged() []string { return append([]string(nil), e.cs.ke
 
 // XmlEvent is the event of an XML type: child changes in Delta, attribute
 // changes in Keys.
-type XmlEvent struct{ baseEvent }
+type XmlEvent struct{ baseEvent } //nolint:revive // named after yjs (Y.Xml*), like the rest of the API
 
 // TextEvent is the event of a Text; its Delta carries formatting.
 type TextEvent struct {

@@ -79,15 +79,6 @@ type stringItem struct {
 
 func newGC(id ID, n uint64) *Item { return &Item{id: id, len: n, info: itemGC} }
 
-// next is the next non-deleted item to the right.
-func (it *Item) next() *Item {
-	n := it.right
-	for n != nil && n.deleted() {
-		n = n.right
-	}
-	return n
-}
-
 // prev is the next non-deleted item to the left.
 func (it *Item) prev() *Item {
 	n := it.left
@@ -267,7 +258,7 @@ func (it *Item) integrate(tx *Transaction, offset uint64) {
 		}
 	}
 	if !hasSub && it.countable() && !it.deleted() {
-		parent.length += int(it.len)
+		parent.length += it.ilen()
 	}
 	s.add(it)
 	it.content.integrate(tx, it)
@@ -325,7 +316,7 @@ func (it *Item) mergeWith(right *Item) bool {
 			if m.p == right {
 				m.p = it
 				if !it.deleted() && it.countable() {
-					m.index -= int(it.len)
+					m.index -= it.ilen()
 				}
 			}
 		}
@@ -349,7 +340,7 @@ func (it *Item) delete(tx *Transaction) {
 	parent := it.parent
 	hasSub := it.hasParentSub()
 	if it.countable() && !hasSub {
-		parent.length -= int(it.len)
+		parent.length -= it.ilen()
 	}
 	it.info |= itemDeleted
 	tx.deleteSet.addWithBuf(it.id.Client, it.id.Clock, it.len, tx.rangeBuf[:])
@@ -430,4 +421,18 @@ func (it *Item) write(enc updateEncoder, offset uint64) {
 		}
 	}
 	it.content.write(enc, offset)
+}
+
+// ilen is the item's length as an int, for index arithmetic. Lengths are
+// at most 2^53 (decoding rejects larger clocks), so this never overflows.
+func (it *Item) ilen() int { return clockInt(it.len) }
+
+// clockInt converts a clock or length (at most 2^53) to int.
+func clockInt(v uint64) int {
+	return int(v) //nolint:gosec // G115: clocks and lengths are at most 2^53
+}
+
+// uintOf converts a non-negative index or length to uint64.
+func uintOf(v int) uint64 {
+	return uint64(v) //nolint:gosec // G115: callers pass non-negative values
 }

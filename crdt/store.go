@@ -1,7 +1,5 @@
 package crdt
 
-import "sort"
-
 // structStore holds every struct of a document, per client sorted by
 // clock without gaps (yjs StructStore).
 type structStore struct {
@@ -95,17 +93,6 @@ func (m svMap) lookup(client uint64) (uint64, bool) {
 	return c, ok
 }
 
-// sortedClients returns the clients in descending order (the order yjs
-// writes them in).
-func (s *structStore) sortedClients() []uint64 {
-	out := make([]uint64, 0, len(s.clients))
-	for c := range s.clients {
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] > out[j] })
-	return out
-}
-
 // add appends a struct; its clock must continue the client's structs.
 func (s *structStore) add(it *Item) {
 	structs := s.clients[it.id.Client]
@@ -177,10 +164,6 @@ func (s *structStore) findIndexCleanStart(tx *Transaction, client uint64, clock 
 		return i + 1
 	}
 	return i
-}
-
-func (s *structStore) insertAt(client uint64, i int, it *Item) {
-	s.clients[client].insert(i, it)
 }
 
 // getItemCleanStart returns the struct starting at id, splitting if needed.

@@ -237,7 +237,7 @@ func (p *textPos) forward() {
 			p.updateAttrs(f)
 		}
 	} else if !r.deleted() {
-		p.index += int(r.len)
+		p.index += r.ilen()
 	}
 	p.left = r
 	p.right = r.right
@@ -252,11 +252,11 @@ func (t *Text) findNextPosition(tx *Transaction, pos *textPos, count int) {
 				pos.updateAttrs(f)
 			}
 		} else if !r.deleted() {
-			if count < int(r.len) {
-				s.getItemCleanStart(tx, ID{r.id.Client, r.id.Clock + uint64(count)})
+			if count < r.ilen() {
+				s.getItemCleanStart(tx, ID{r.id.Client, r.id.Clock + uintOf(count)})
 			}
-			pos.index += int(r.len)
-			count -= int(r.len)
+			pos.index += r.ilen()
+			count -= r.ilen()
 		}
 		pos.left = r
 		pos.right = r.right
@@ -431,7 +431,7 @@ func (t *Text) insertTextItem(tx *Transaction, pos *textPos, c content, attrs *o
 	t.minimizeAttributeChanges(pos, attrs)
 	negated := t.insertAttributes(tx, pos, attrs)
 	if len(t.markers) > 0 {
-		t.updateMarkers(pos.index, int(c.length()))
+		t.updateMarkers(pos.index, clockInt(c.length()))
 	}
 	index := pos.index
 	if pre != nil {
@@ -469,10 +469,10 @@ loop:
 					pos.setAttr(f.key, f.v)
 				}
 			} else {
-				if length < int(r.len) {
-					s.getItemCleanStart(tx, ID{r.id.Client, r.id.Clock + uint64(length)})
+				if length < r.ilen() {
+					s.getItemCleanStart(tx, ID{r.id.Client, r.id.Clock + uintOf(length)})
 				}
-				length -= int(r.len)
+				length -= r.ilen()
 			}
 		}
 		pos.forward()
@@ -555,10 +555,10 @@ func (t *Text) deleteText(tx *Transaction, pos *textPos, length int) *textPos {
 		if !r.deleted() {
 			switch r.content.(type) {
 			case *contentType, *contentEmbed, *contentString:
-				if length < int(r.len) {
-					s.getItemCleanStart(tx, ID{r.id.Client, r.id.Clock + uint64(length)})
+				if length < r.ilen() {
+					s.getItemCleanStart(tx, ID{r.id.Client, r.id.Clock + uintOf(length)})
 				}
-				length -= int(r.len)
+				length -= r.ilen()
 				r.delete(tx)
 			}
 		}
@@ -725,13 +725,13 @@ func (e *TextEvent) Delta() []Delta {
 						addOp()
 						action = "delete"
 					}
-					del += int(it.len)
+					del += it.ilen()
 				} else if !it.deleted() {
 					if action != "retain" {
 						addOp()
 						action = "retain"
 					}
-					retain += int(it.len)
+					retain += it.ilen()
 				}
 			case *contentFormat:
 				key, value := c.key, c.v

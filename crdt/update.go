@@ -595,7 +595,7 @@ func writeStructsFrom(enc updateEncoder, clients map[uint64]*structList, sv svLo
 		structs := clients[st.client]
 		clock := max(st.clock, structs.first().id.Clock)
 		first := structs.findIndex(clock)
-		writeRestVarUint(enc, uint64(structs.len()-first))
+		writeRestVarUint(enc, uintOf(structs.len()-first))
 		enc.WriteClient(st.client)
 		writeRestVarUint(enc, clock)
 		for i, it := range structs.from(first) {

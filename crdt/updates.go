@@ -283,7 +283,7 @@ func lazyMergeWith(left, right *Item) bool {
 	return false
 }
 
-func (s *Item) end() uint64 { return s.id.Clock + s.len }
+func (it *Item) end() uint64 { return it.id.Clock + it.len }
 
 // readerQueue is a binary min-heap of lazy readers by (client descending,
 // clock ascending, tie ascending).

@@ -169,7 +169,7 @@ func anyEqualFlat(a, b any) bool {
 		for _, f := range x {
 			v, ok := y.Get(f.Key)
 			if !ok || !primEqual(f.Value, v) {
-				if !(ok && isUndefined(f.Value) && isUndefined(v)) {
+				if !ok || !isUndefined(f.Value) || !isUndefined(v) {
 					return false
 				}
 			}

@@ -11,12 +11,12 @@ import (
 // XmlFragment is a shared list of XML nodes (yjs Y.XmlFragment). Updates
 // with XML types decode, integrate and re-encode exactly; the editing API
 // here is small (read access and child insertion).
-type XmlFragment struct{ *branch }
+type XmlFragment struct{ *branch } //nolint:revive // named after yjs (Y.Xml*), like the rest of the API
 
 func (x *XmlFragment) shared() *branch { return x.branch }
 
 // NewXmlFragment returns a prelim XmlFragment.
-func NewXmlFragment() *XmlFragment {
+func NewXmlFragment() *XmlFragment { //nolint:revive // named after yjs (Y.Xml*), like the rest of the API
 	return newOwner(&branch{ref: typeXMLFragment}).(*XmlFragment)
 }
 
@@ -66,12 +66,12 @@ func (x *XmlFragment) ObserveDeep(f func(events []Event, tx *Transaction)) (unsu
 
 // XmlElement is an XML element with a node name, attributes and children
 // (yjs Y.XmlElement).
-type XmlElement struct{ *branch }
+type XmlElement struct{ *branch } //nolint:revive // named after yjs (Y.Xml*), like the rest of the API
 
 func (x *XmlElement) shared() *branch { return x.branch }
 
 // NewXmlElement returns a prelim XmlElement called nodeName.
-func NewXmlElement(nodeName string) *XmlElement {
+func NewXmlElement(nodeName string) *XmlElement { //nolint:revive // named after yjs (Y.Xml*), like the rest of the API
 	return newOwner(&branch{ref: typeXMLElement, name: nodeName}).(*XmlElement)
 }
 
@@ -133,10 +133,10 @@ func (x *XmlElement) ObserveDeep(f func(events []Event, tx *Transaction)) (unsub
 
 // XmlText is a text node with formatting (yjs Y.XmlText); it has the
 // methods of Text.
-type XmlText struct{ Text }
+type XmlText struct{ Text } //nolint:revive // named after yjs (Y.Xml*), like the rest of the API
 
 // NewXmlText returns a prelim XmlText.
-func NewXmlText() *XmlText {
+func NewXmlText() *XmlText { //nolint:revive // named after yjs (Y.Xml*), like the rest of the API
 	return newOwner(&branch{ref: typeXMLText}).(*XmlText)
 }
 
@@ -145,10 +145,10 @@ func NewXmlText() *XmlText {
 func (x *XmlText) String() string { return xmlString(x.branch) }
 
 // XmlHook is a named map node (yjs Y.XmlHook); it has the methods of Map.
-type XmlHook struct{ Map }
+type XmlHook struct{ Map } //nolint:revive // named after yjs (Y.Xml*), like the rest of the API
 
 // NewXmlHook returns a prelim XmlHook called hookName.
-func NewXmlHook(hookName string) *XmlHook {
+func NewXmlHook(hookName string) *XmlHook { //nolint:revive // named after yjs (Y.Xml*), like the rest of the API
 	return newOwner(&branch{ref: typeXMLHook, name: hookName}).(*XmlHook)
 }
 
