@@ -121,6 +121,9 @@ type Options struct {
 	// MaxFrames stops decoding with an error after this many frames (0: no
 	// limit), so a server can bound the work per file.
 	MaxFrames int64
+	// Progress, when set, is called after each decoded block with the frames
+	// done and the expected total (−1 when the container does not say).
+	Progress func(done, total int64)
 }
 
 // ErrTooLong is returned when a file exceeds Options.MaxFrames.
@@ -193,6 +196,9 @@ func Analyze(ctx context.Context, rs io.ReadSeeker, size int64, opt Options) (*R
 			frames += int64(n / info.Channels)
 			if opt.MaxFrames > 0 && frames > opt.MaxFrames {
 				return nil, fmt.Errorf("%w (%d frames)", ErrTooLong, opt.MaxFrames)
+			}
+			if opt.Progress != nil {
+				opt.Progress(frames, info.Frames)
 			}
 		}
 		if errors.Is(err, io.EOF) {

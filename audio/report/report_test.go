@@ -45,9 +45,18 @@ func writeTone(tb testing.TB, path string, rate int, seconds, dbfs float64) {
 func TestAnalyzeJSON(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tone.wav")
 	writeTone(t, path, 48000, 40, -23)
-	rep, err := report.AnalyzeFile(context.Background(), path, report.Options{Series: true})
+	var calls, last, total int64
+	rep, err := report.AnalyzeFile(context.Background(), path, report.Options{Series: true, Progress: func(done, all int64) {
+		if done <= last {
+			t.Errorf("progress went from %d to %d", last, done)
+		}
+		calls, last, total = calls+1, done, all
+	}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if calls == 0 || last != 40*48000 || total != 40*48000 {
+		t.Errorf("progress: %d calls, last %d of %d", calls, last, total)
 	}
 	b, err := json.Marshal(rep)
 	if err != nil {
