@@ -31,7 +31,7 @@ import (
 // every peer emits, the sync diffs, and for every peer its JSON, state
 // vector and encodeStateAsUpdate in v1 and v2.
 //
-//	MB_TEST_YJS=1 go test ./crdt -run TestYjsLive                 # MB_TEST_YJS_SEEDS seeds (default 200)
+//	MB_TEST_YJS=1 go test ./crdt -run TestYjsLive                 # MB_TEST_YJS_SEEDS seeds (default 200) from MB_TEST_YJS_SEED_START (1)
 //	MB_TEST_YJS=1 MB_TEST_YJS_SEED=17 go test ./crdt -run TestYjsLive -v   # replay one seed
 func TestYjsLive(t *testing.T) {
 	if os.Getenv("MB_TEST_YJS") == "" {
@@ -47,6 +47,13 @@ func TestYjsLive(t *testing.T) {
 			t.Fatalf("MB_TEST_YJS_SEEDS=%q: %v", s, err)
 		}
 		count = n
+	}
+	if s := os.Getenv("MB_TEST_YJS_SEED_START"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("MB_TEST_YJS_SEED_START=%q: %v", s, err)
+		}
+		first = n
 	}
 	if s := os.Getenv("MB_TEST_YJS_SEED"); s != "" {
 		n, err := strconv.ParseUint(s, 10, 64)
