@@ -126,8 +126,9 @@ type peerReply struct {
 		V1   string `json:"v1"`
 		V2   string `json:"v2"`
 	} `json:"emitted"`
-	Diffs []string `json:"diffs"`
-	State []struct {
+	Diffs   []string          `json:"diffs"`
+	Docless map[string]string `json:"docless"`
+	State   []struct {
 		JSON map[string]string `json:"json"`
 		SV   string            `json:"sv"`
 		V1   string            `json:"v1"`
@@ -278,6 +279,9 @@ func runLiveSeed(p *yjsPeer, seed uint64, verbose bool, logf func(string, ...any
 		if err := r.round(); err != nil {
 			return fmt.Errorf("round %d: %w", round, err)
 		}
+	}
+	if err := r.checkDocless(); err != nil {
+		return fmt.Errorf("doc-less operations: %w", err)
 	}
 	// Everyone back online; sync everything through peer 0, then deliver
 	// what is still queued (duplicates by now).
@@ -493,6 +497,65 @@ func (r *liveRun) deliver(syncs [][2]int, flush bool) error {
 		}
 	}
 	return r.collect(reply)
+}
+
+// checkDocless runs the operations of updates.js on a random selection of
+// the updates made so far (shuffled, some twice, some missing, so that
+// merges leave gaps as Skip structs) on both sides.
+func (r *liveRun) checkDocless() error {
+	if len(r.msgs) == 0 {
+		return nil
+	}
+	var v1, v2 [][]byte
+	var v1Hex, v2Hex []string
+	for _, i := range r.rng.Perm(len(r.msgs)) {
+		for range []int{0, 0, 1, 1, 1, 1, 1, 1, 1, 2}[r.rng.IntN(10)] {
+			m := r.msgs[i]
+			v1, v2 = append(v1, m.goV1), append(v2, m.goV2)
+			v1Hex, v2Hex = append(v1Hex, hex.EncodeToString(m.goV1)), append(v2Hex, hex.EncodeToString(m.goV2))
+		}
+	}
+	if len(v1) == 0 {
+		return nil
+	}
+	sv := EncodeStateVector(r.docs[r.rng.IntN(len(r.docs))])
+	reply, err := r.p.call(map[string]any{"cmd": "docless", "v1": v1Hex, "v2": v2Hex, "sv": hex.EncodeToString(sv)})
+	if err != nil {
+		return err
+	}
+	merged, err := MergeUpdates(v1)
+	if err != nil {
+		return fmt.Errorf("MergeUpdates: %w", err)
+	}
+	mergedV2, err := MergeUpdatesV2(v2)
+	if err != nil {
+		return fmt.Errorf("MergeUpdatesV2: %w", err)
+	}
+	got := map[string][]byte{"merged": merged, "mergedV2": mergedV2}
+	ops := []struct {
+		name string
+		f    func() ([]byte, error)
+	}{
+		{"diff", func() ([]byte, error) { return DiffUpdate(merged, sv) }},
+		{"diffV2", func() ([]byte, error) { return DiffUpdateV2(mergedV2, sv) }},
+		{"sv", func() ([]byte, error) { return EncodeStateVectorFromUpdate(merged) }},
+		{"svV2", func() ([]byte, error) { return EncodeStateVectorFromUpdateV2(mergedV2) }},
+		{"toV2", func() ([]byte, error) { return ConvertUpdateFormatV1ToV2(merged) }},
+		{"toV1", func() ([]byte, error) { return ConvertUpdateFormatV2ToV1(mergedV2) }},
+	}
+	for _, op := range ops {
+		b, err := op.f()
+		if err != nil {
+			return fmt.Errorf("%s: %w", op.name, err)
+		}
+		got[op.name] = b
+	}
+	for _, name := range []string{"merged", "mergedV2", "diff", "diffV2", "sv", "svV2", "toV2", "toV1"} {
+		if g := hex.EncodeToString(got[name]); g != reply.Docless[name] {
+			return fmt.Errorf("%s of %d updates:\n go %s\nyjs %s", name, len(v1), g, reply.Docless[name])
+		}
+	}
+	return nil
 }
 
 // checkState compares every peer's document on both sides.

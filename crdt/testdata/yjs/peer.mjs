@@ -6,6 +6,7 @@
 //   {"cmd":"deliver","msgs":[{peer,hex,v2}],"syncs":[[to,from]..]}
 //                                                        apply updates (origin "remote"), then sync pairs
 //   {"cmd":"state"}                                      JSON, state vector, encodeStateAsUpdate v1/v2 per peer
+//   {"cmd":"docless","v1":[hex],"v2":[hex],"sv":hex}     mergeUpdates(V2), diffUpdate(V2), encodeStateVectorFromUpdate(V2), conversions
 //
 // Every reply carries "emitted": the updates the peers' docs emitted with an
 // origin other than "remote" while the command ran (local edits, and the
@@ -105,6 +106,26 @@ const handle = (c) => {
         Y.applyUpdate(peers[to], diff, 'remote')
       }
       return { diffs }
+    }
+    case 'docless': {
+      // updates.js on a list of updates (v1 and v2 forms of the same ones).
+      const u1 = c.v1.map(unhex)
+      const u2 = c.v2.map(unhex)
+      const sv = unhex(c.sv)
+      const merged = Y.mergeUpdates(u1)
+      const mergedV2 = Y.mergeUpdatesV2(u2)
+      return {
+        docless: {
+          merged: hex(merged),
+          mergedV2: hex(mergedV2),
+          diff: hex(Y.diffUpdate(merged, sv)),
+          diffV2: hex(Y.diffUpdateV2(mergedV2, sv)),
+          sv: hex(Y.encodeStateVectorFromUpdate(merged)),
+          svV2: hex(Y.encodeStateVectorFromUpdateV2(mergedV2)),
+          toV2: hex(Y.convertUpdateFormatV1ToV2(merged)),
+          toV1: hex(Y.convertUpdateFormatV2ToV1(mergedV2))
+        }
+      }
     }
     case 'state':
       return {
