@@ -13,7 +13,7 @@ type structList struct {
 	n      int
 }
 
-const structChunk = 256
+const structChunk = 64
 
 func newStructList(items []*Item) *structList {
 	l := &structList{}
