@@ -221,14 +221,23 @@ func (s *Service) Run(ctx context.Context) {
 			job(jctx)
 			cancel()
 		case <-sweep.C:
-			if s.sessions == Sessions(s.store) {
-				if n, err := s.store.DeleteExpiredSessions(ctx, s.opts.IdleTimeout); err != nil {
-					s.log.ErrorContext(ctx, "session: sweep expired sessions", slog.String("error", err.Error()))
-				} else if n > 0 {
-					s.log.InfoContext(ctx, "session: swept expired sessions", slog.Int("count", n))
-				}
-			}
+			s.sweep(ctx)
 		}
+	}
+}
+
+// sweep deletes expired sessions (Redis expires its own) and mailed
+// tokens.
+func (s *Service) sweep(ctx context.Context) {
+	if s.sessions == Sessions(s.store) {
+		if n, err := s.store.DeleteExpiredSessions(ctx, s.opts.IdleTimeout); err != nil {
+			s.log.ErrorContext(ctx, "session: sweep expired sessions", slog.String("error", err.Error()))
+		} else if n > 0 {
+			s.log.InfoContext(ctx, "session: swept expired sessions", slog.Int("count", n))
+		}
+	}
+	if _, err := s.store.DeleteExpiredEmailTokens(ctx); err != nil {
+		s.log.ErrorContext(ctx, "session: sweep email tokens", slog.String("error", err.Error()))
 	}
 }
 

@@ -277,6 +277,17 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, idle time.Duration) (
 	return int(n), nil
 }
 
+// DeleteExpiredEmailTokens removes mailed tokens that expired more than a
+// day ago, and reports how many.
+func (s *Store) DeleteExpiredEmailTokens(ctx context.Context) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM email_tokens WHERE expires_at < ?`, now().Add(-24*time.Hour))
+	if err != nil {
+		return 0, fmt.Errorf("session: delete expired email tokens: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // --- personal access tokens ---
 
 // CreateToken stores a token whose secret hashes to tokenHash.

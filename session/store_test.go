@@ -248,3 +248,32 @@ func openSQLite(t *testing.T) *store.DB {
 	t.Helper()
 	return storetest.OpenSQLite(t)
 }
+
+func TestSweep(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, nil, "", func(o *Options) { o.IdleTimeout = time.Hour })
+		st := e.svc.store
+		u := mustUser(t, st, "sweep@example.com")
+		t0 := now()
+		live := Session{ID: newID(), TokenHash: hashSecret(newSecret(prefixSession)), UserID: u.ID, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		idle := Session{ID: newID(), TokenHash: hashSecret(newSecret(prefixSession)), UserID: u.ID, CreatedAt: t0.Add(-3 * time.Hour), LastSeenAt: t0.Add(-2 * time.Hour), ExpiresAt: t0.Add(time.Hour)}
+		for _, s := range []Session{live, idle} {
+			if err := st.CreateSession(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		oldTok, newTok := hashSecret(newSecret(prefixReset)), hashSecret(newSecret(prefixVerify))
+		_ = st.AddEmailToken(ctx, oldTok, u.ID, purposeReset, t0.Add(-48*time.Hour))
+		_ = st.AddEmailToken(ctx, newTok, u.ID, purposeVerify, t0.Add(time.Hour))
+		e.svc.sweep(ctx)
+		list, _ := st.ListSessions(ctx, u.ID)
+		if len(list) != 1 || list[0].ID != live.ID {
+			t.Errorf("sessions after sweep = %+v", list)
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM email_tokens`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("email tokens after sweep = %d, %v; want 1", n, err)
+		}
+	})
+}
