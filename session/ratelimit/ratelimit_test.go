@@ -156,12 +156,12 @@ func TestBackoffGrows(t *testing.T) {
 func TestBackoffForgets(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, l impl) {
 		ctx := context.Background()
-		p := ratelimit.Penalty{Free: 1, Base: 50 * time.Millisecond, Max: time.Second, Forget: 200 * time.Millisecond}
+		p := ratelimit.Penalty{Free: 1, Base: 50 * time.Millisecond, Max: time.Second, Forget: 600 * time.Millisecond}
 		_, _ = l.Fail(ctx, "k", p)
 		if w, _ := l.Fail(ctx, "k", p); w != 50*time.Millisecond {
 			t.Fatalf("second failure wait %v", w)
 		}
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(900 * time.Millisecond)
 		if w, _ := l.Wait(ctx, "k", p); w != 0 {
 			t.Fatalf("wait after Forget = %v", w)
 		}
