@@ -247,13 +247,13 @@ type conn struct {
 	sock   *socket
 	prefix []byte // Hocuspocus: varString(document name) before every frame
 	userID string
-	role   atomic.Uint32 // Role
+	role   atomic.Uint32 // a Role; always < 256
 	room   *room
 
 	awarenessBucket bucket // owned by the room goroutine
 }
 
-func (c *conn) Role() Role     { return Role(c.role.Load()) }
+func (c *conn) Role() Role     { return Role(c.role.Load() & 0xff) }
 func (c *conn) setRole(r Role) { c.role.Store(uint32(r)) }
 func (c *conn) attrs() []slog.Attr {
 	return []slog.Attr{slog.Uint64("conn", c.id), slog.String("user", c.userID)}

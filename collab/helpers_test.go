@@ -110,7 +110,10 @@ func (e *testEnv) dial(t *testing.T, room, token string) *websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, e.wsURL+"/"+room+"?token="+token, nil)
+	c, resp, err := websocket.Dial(ctx, e.wsURL+"/"+room+"?token="+token, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

@@ -381,3 +381,51 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestHubBatchesRelay checks the relay of a group-committed batch: one
+// merged frame per receiver, a sender getting only the others' updates.
+func TestHubBatchesRelay(t *testing.T) {
+	checkGoroutines(t)
+	gs := &gateStore{DocStore: collab.NewMemStore(), gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+	env := newEnv(t, gs, nil)
+	a := env.dial(t, "p1", env.token(t, "ua", "p1", "editor"))
+	b := env.dial(t, "p1", env.token(t, "ub", "p1", "editor"))
+	c := env.dial(t, "p1", env.token(t, "uc", "p1", "viewer"))
+	readMsg(t, a)
+	readMsg(t, b)
+	ea, eb := newEditor(21), newEditor(22)
+	u1 := ea.insert(t, "a1")
+	write(t, a, collab.EncodeSync(collab.SyncUpdate, u1))
+	<-gs.entered // the room waits in Append with u1
+	u2 := ea.insert(t, "a2")
+	v1 := eb.insert(t, "b1")
+	v2 := eb.insert(t, "b2")
+	write(t, a, collab.EncodeSync(collab.SyncUpdate, u2))
+	write(t, b, collab.EncodeSync(collab.SyncUpdate, v1))
+	write(t, b, collab.EncodeSync(collab.SyncUpdate, v2))
+	time.Sleep(200 * time.Millisecond) // let them queue behind u1
+	gs.mu.Lock()
+	close(gs.gate)
+	gs.gate = nil
+	gs.mu.Unlock()
+
+	want := textOf(t, u1, u2, v1, v2)
+	var got [][]byte
+	for textOf(t, got...) != want {
+		got = append(got, readUntil(t, c, "update", isSync(collab.SyncUpdate)).Payload)
+	}
+	if len(got) != 2 {
+		t.Errorf("observer got %d update frames, want 2 (u1, then one merged batch)", len(got))
+	}
+	// a receives only b's updates, merged into one frame.
+	m := readUntil(t, a, "update", isSync(collab.SyncUpdate))
+	if got, want := textOf(t, m.Payload), textOf(t, v1, v2); got != want {
+		t.Errorf("a got %q, want only b's %q", got, want)
+	}
+	// b receives u1 alone, then u2.
+	m1 := readUntil(t, b, "update", isSync(collab.SyncUpdate))
+	m2 := readUntil(t, b, "update", isSync(collab.SyncUpdate))
+	if got, want := textOf(t, m1.Payload, m2.Payload), textOf(t, u1, u2); got != want {
+		t.Errorf("b got %q, want a's %q", got, want)
+	}
+}

@@ -117,6 +117,8 @@ func AppendMessage(dst []byte, m Message) []byte {
 	case MessageAuth:
 		e.WriteVarUint(uint64(AuthPermissionDenied))
 		e.WriteVarString(m.Reason)
+	case MessageQueryAwareness:
+		// No payload.
 	}
 	return e.Bytes()
 }
@@ -168,7 +170,7 @@ func DecodeAwarenessUpdate(update []byte, lim AwarenessLimits) ([]AwarenessEntry
 		return nil, fmt.Errorf("%w: %d awareness entries, limit %d", ErrMessageTooLarge, n, lim.MaxEntries)
 	}
 	// Each entry takes at least 3 bytes: two varUints and an empty string.
-	if n > uint64(d.Len()/3) {
+	if n > uint64(d.Len())/3 {
 		return nil, malformed("awareness count %d exceeds input", n)
 	}
 	out := make([]AwarenessEntry, 0, n)

@@ -358,6 +358,78 @@ func (r *room) flush(ctx context.Context) {
 	r.logLen += len(all)
 	for _, p := range pending {
 		p.from.ack()
+	}
+	r.relay(ctx, pending)
+	if r.logLen >= r.hub.opts.CompactAfter {
+		r.startCompaction(ctx)
+	}
+}
+
+// maxMergeSenders bounds the per-sender merges of one relay batch.
+const maxMergeSenders = 8
+
+// relay sends a durable batch to every connection except each update's
+// sender, and to the other nodes. A batch of several updates is merged
+// (crdt.MergeUpdates) into one frame per receiver: connections that sent
+// nothing get the merge of all, a sender the merge of the others'.
+func (r *room) relay(ctx context.Context, pending []pendingUpdate) {
+	var all [][]byte
+	senders := make(map[*conn]bool)
+	for _, p := range pending {
+		if len(p.relay) > 0 {
+			all = append(all, p.relay...)
+			senders[p.from] = true
+		}
+	}
+	if len(all) == 0 {
+		return
+	}
+	merged := all[0]
+	if len(all) > 1 {
+		m, err := crdt.MergeUpdates(all)
+		if err != nil || len(senders) > maxMergeSenders {
+			r.relayEach(ctx, pending)
+			return
+		}
+		merged = m
+	}
+	frame := EncodeSync(SyncUpdate, merged)
+	for c := range r.conns {
+		if !senders[c] {
+			c.enqueue(frame)
+		}
+	}
+	for s := range senders {
+		if _, ok := r.conns[s]; !ok {
+			continue
+		}
+		var others [][]byte
+		for _, p := range pending {
+			if p.from != s {
+				others = append(others, p.relay...)
+			}
+		}
+		switch len(others) {
+		case 0:
+		case 1:
+			s.enqueue(EncodeSync(SyncUpdate, others[0]))
+		default:
+			m, err := crdt.MergeUpdates(others)
+			if err != nil {
+				for _, u := range others {
+					s.enqueue(EncodeSync(SyncUpdate, u))
+				}
+				continue
+			}
+			s.enqueue(EncodeSync(SyncUpdate, m))
+		}
+	}
+	r.publish(ctx, busUpdate, merged)
+}
+
+// relayEach sends every update as its own frame.
+func (r *room) relayEach(ctx context.Context, pending []pendingUpdate) {
+	for _, p := range pending {
 		for _, u := range p.relay {
 			frame := EncodeSync(SyncUpdate, u)
 			for c := range r.conns {
@@ -367,9 +439,6 @@ func (r *room) flush(ctx context.Context) {
 			}
 			r.publish(ctx, busUpdate, u)
 		}
-	}
-	if r.logLen >= r.hub.opts.CompactAfter {
-		r.startCompaction(ctx)
 	}
 }
 
@@ -462,7 +531,7 @@ func (r *room) fromBus(ctx context.Context, raw []byte) {
 		d := lib0.NewDecoder(m.payload)
 		user, err1 := d.ReadVarString()
 		role, err2 := d.ReadVarUint()
-		if err1 == nil && err2 == nil {
+		if err1 == nil && err2 == nil && role <= uint64(RoleOwner) {
 			r.revoke(user, Role(role))
 		}
 	}

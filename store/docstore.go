@@ -169,27 +169,80 @@ func (s *DocStore) commit(batch []*appendReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	seqs := make([]int64, len(live))
+	type group struct {
+		room string
+		i, j int // live[i:j]
+		n    int // updates
+	}
+	var groups []group
+	for i := 0; i < len(live); {
+		g := group{room: live[i].room, i: i, j: i}
+		for g.j < len(live) && live[g.j].room == g.room {
+			g.n += len(live[g.j].updates)
+			g.j++
+		}
+		groups = append(groups, g)
+		i = g.j
+	}
 	err := s.db.WithTx(ctx, func(tx *Tx) error {
-		for i := 0; i < len(live); {
-			j := i
-			n := 0
-			for j < len(live) && live[j].room == live[i].room {
-				n += len(live[j].updates)
-				j++
+		// One upsert reserves the sequence numbers of every room in the
+		// batch (taking the rooms' row locks in room order), one insert
+		// per few hundred rows writes the updates.
+		last := make(map[string]int64, len(groups))
+		now := time.Now().UTC()
+		const groupChunk = 200
+		for lo := 0; lo < len(groups); lo += groupChunk {
+			hi := min(lo+groupChunk, len(groups))
+			var sb strings.Builder
+			args := make([]any, 0, 3*(hi-lo))
+			for k, g := range groups[lo:hi] {
+				if k > 0 {
+					sb.WriteString(", ")
+				}
+				sb.WriteString("(?, 0, ?, ?)")
+				args = append(args, g.room, g.n, now)
 			}
-			last, err := appendRoom(ctx, tx, live[i:j], n)
+			rows, err := tx.QueryContext(ctx, `INSERT INTO collab_docs (room, snapshot_seq, last_seq, updated_at) VALUES `+sb.String()+`
+				ON CONFLICT (room) DO UPDATE SET last_seq = collab_docs.last_seq + excluded.last_seq, updated_at = excluded.updated_at
+				RETURNING room, last_seq`, args...)
 			if err != nil {
 				return err
 			}
+			for rows.Next() {
+				var room string
+				var l int64
+				if err := rows.Scan(&room, &l); err != nil {
+					_ = rows.Close()
+					return err
+				}
+				last[room] = l
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		ins := newRowInserter(tx)
+		for _, g := range groups {
+			l, ok := last[g.room]
+			if !ok {
+				return fmt.Errorf("no sequence returned for room %s", g.room)
+			}
 			// Hand out the sequence numbers in request order.
-			seq := last - int64(n)
-			for k := i; k < j; k++ {
-				seq += int64(len(live[k].updates))
+			seq := l - int64(g.n)
+			for k := g.i; k < g.j; k++ {
+				for _, u := range live[k].updates {
+					seq++
+					if err := ins.add(ctx, g.room, seq, u); err != nil {
+						return err
+					}
+				}
 				seqs[k] = seq
 			}
-			i = j
 		}
-		return nil
+		return ins.flush(ctx)
 	})
 	if err != nil && len(live) > 1 {
 		for _, r := range live {
@@ -206,54 +259,40 @@ func (s *DocStore) commit(batch []*appendReq) {
 	}
 }
 
-// appendRoom reserves n sequence numbers for room (taking its row lock)
-// and inserts the requests' updates; it returns the last sequence number.
-func appendRoom(ctx context.Context, tx *Tx, reqs []*appendReq, n int) (int64, error) {
-	room := reqs[0].room
-	var last int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO collab_docs (room, snapshot_seq, last_seq, updated_at) VALUES (?, 0, ?, ?)
-		ON CONFLICT (room) DO UPDATE SET last_seq = collab_docs.last_seq + excluded.last_seq, updated_at = excluded.updated_at
-		RETURNING last_seq`, room, n, time.Now().UTC()).Scan(&last)
-	if err != nil {
-		return 0, err
+// rowInserter writes collab_updates rows in multi-row INSERTs.
+type rowInserter struct {
+	tx   *Tx
+	sb   strings.Builder
+	args []any
+}
+
+func newRowInserter(tx *Tx) *rowInserter { return &rowInserter{tx: tx} }
+
+const insertChunk = 300 // rows per statement (3 parameters each)
+
+func (w *rowInserter) add(ctx context.Context, room string, seq int64, data []byte) error {
+	if data == nil {
+		data = []byte{}
 	}
-	seq := last - int64(n)
-	const chunk = 300
-	var (
-		sb   strings.Builder
-		args []any
-	)
-	flush := func() error {
-		if len(args) == 0 {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO collab_updates (room, seq, data) VALUES "+sb.String(), args...)
-		sb.Reset()
-		args = args[:0]
-		return err
+	if len(w.args) > 0 {
+		w.sb.WriteString(", ")
 	}
-	for _, r := range reqs {
-		for _, u := range r.updates {
-			seq++
-			if len(args) > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString("(?, ?, ?)")
-			if u == nil {
-				u = []byte{}
-			}
-			args = append(args, room, seq, u)
-			if len(args) >= 3*chunk {
-				if err := flush(); err != nil {
-					return 0, err
-				}
-			}
-		}
+	w.sb.WriteString("(?, ?, ?)")
+	w.args = append(w.args, room, seq, data)
+	if len(w.args) >= 3*insertChunk {
+		return w.flush(ctx)
 	}
-	if err := flush(); err != nil {
-		return 0, err
+	return nil
+}
+
+func (w *rowInserter) flush(ctx context.Context) error {
+	if len(w.args) == 0 {
+		return nil
 	}
-	return last, nil
+	_, err := w.tx.ExecContext(ctx, "INSERT INTO collab_updates (room, seq, data) VALUES "+w.sb.String(), w.args...)
+	w.sb.Reset()
+	w.args = w.args[:0]
+	return err
 }
 
 // Load implements collab.DocStore. It reads the log before the snapshot:

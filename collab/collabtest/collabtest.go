@@ -204,6 +204,49 @@ func TestDocStore(t *testing.T, newStore func(t *testing.T) collab.DocStore) {
 			t.Errorf("duplicate updates stored")
 		}
 	})
+	t.Run("ConcurrentRooms", func(t *testing.T) {
+		s := newStore(t)
+		const rooms, each = 20, 5
+		names := make([]string, rooms)
+		for i := range names {
+			names[i] = roomName(t)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, rooms*each)
+		for _, room := range names {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < each; i++ {
+					seq, err := s.Append(ctx(t), room, [][]byte{[]byte(fmt.Sprintf("%s-%d", room, i))})
+					if err != nil {
+						errs <- err
+					} else if seq != int64(i+1) {
+						errs <- fmt.Errorf("room %s append %d got seq %d", room, i, seq)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		for _, room := range names {
+			sd, err := s.Load(ctx(t), room)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sd.Updates) != each {
+				t.Fatalf("room %s has %d updates, want %d", room, len(sd.Updates), each)
+			}
+			for i, u := range sd.Updates {
+				if want := fmt.Sprintf("%s-%d", room, i); string(u.Update) != want || u.Seq != int64(i+1) {
+					t.Errorf("room %s entry %d = %d %q, want %d %q", room, i, u.Seq, u.Update, i+1, want)
+				}
+			}
+		}
+	})
 	t.Run("CanceledContext", func(t *testing.T) {
 		s := newStore(t)
 		c, cancel := context.WithCancel(context.Background())

@@ -69,7 +69,7 @@ func serve(args []string) error {
 	_ = fs.Parse(args)
 	ctx := context.Background()
 	if p := os.Getenv("COLLABBENCH_CPUPROFILE"); p != "" {
-		f, err := os.Create(p)
+		f, err := os.Create(filepath.Clean(p)) //nolint:gosec // a path the operator chose for the profile
 		if err != nil {
 			return err
 		}
@@ -108,7 +108,7 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func serve(args []string) error {
 	fmt.Println("LISTEN " + ln.Addr().String())
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	if p := os.Getenv("COLLABBENCH_HEAPPROFILE"); p != "" {
-		if f, err := os.Create(p); err == nil {
+		if f, err := os.Create(filepath.Clean(p)); err == nil { //nolint:gosec // a path the operator chose for the profile
 			_ = pprof.Lookup("heap").WriteTo(f, 0)
 			_ = f.Close()
 		}
@@ -159,14 +159,14 @@ func run() error {
 	}
 	node := func(script string) func() *exec.Cmd {
 		return func() *exec.Cmd {
-			c := exec.Command("node", script)
+			c := exec.CommandContext(context.Background(), "node", script)
 			c.Dir = *benchDir
 			c.Env = append(os.Environ(), "PORT=0")
 			return c
 		}
 	}
 	servers := []serverSpec{
-		{name: "maxbooster", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.Command(self, "serve") }},
+		{name: "maxbooster", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.CommandContext(context.Background(), self, "serve") }},
 		{name: "y-websocket-server", protocol: "yws", path: "", cmd: node("y-websocket-server.mjs")},
 		{name: "hocuspocus", protocol: "hp", path: "", cmd: node("hocuspocus-server.mjs")},
 	}
@@ -228,7 +228,7 @@ func start(s serverSpec) (*proc, error) {
 	c := s.cmd()
 	if *serverCPU != "" {
 		args := append([]string{"-c", *serverCPU, c.Path}, c.Args[1:]...)
-		c2 := exec.Command("taskset", args...)
+		c2 := exec.CommandContext(context.Background(), "taskset", args...)
 		c2.Dir, c2.Env = c.Dir, c.Env
 		c = c2
 	}
@@ -326,7 +326,10 @@ func dial(ctx context.Context, s serverSpec, addr, room string, idx int) (*clien
 	} else {
 		url = fmt.Sprintf("ws://%s%s", addr, s.path)
 	}
-	ws, _, err := websocket.Dial(ctx, url, nil)
+	ws, resp, err := websocket.Dial(ctx, url, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -456,7 +459,7 @@ func fanout(s serverSpec, rooms, perRoom, rate int) (fanResult, error) {
 					if k < 0 || k+len(marker)+8 > len(u) {
 						break
 					}
-					id, err := strconv.ParseUint(string(u[k+len(marker):k+len(marker)+8]), 16, 64)
+					id, err := strconv.ParseUint(string(u[k+len(marker):k+len(marker)+8]), 16, 31)
 					u = u[k+len(marker)+8:]
 					if err != nil || int(id)/perClient == self || int(id) >= len(sent) {
 						continue
