@@ -133,7 +133,12 @@ golangci-lint: $(GOLANGCI_LINT) ## golangci-lint (pinned), config in .golangci.y
 	$(GOLANGCI_LINT) run $(PKGS)
 
 .PHONY: lint
-lint: fmt-check vet staticcheck golangci-lint ## gofmt, go vet, staticcheck, golangci-lint; PKGS=./x/... to narrow
+lint: $(GOLANGCI_LINT) $(STATICCHECK) ## gofmt, go vet, staticcheck, golangci-lint (all run; fails if any fails); PKGS=./x/... to narrow
+	@failed=(); \
+	for t in fmt-check vet staticcheck golangci-lint; do \
+		$(MAKE) --no-print-directory $$t PKGS='$(PKGS)' || failed+=($$t); \
+	done; \
+	if [ $${#failed[@]} -gt 0 ]; then echo "lint failed: $${failed[*]}"; exit 1; fi
 
 .PHONY: tools
 tools: $(GOLANGCI_LINT) $(STATICCHECK) ## install the pinned linters into ./bin
