@@ -263,7 +263,7 @@ func (d *Decoder) readAnyBody(tag byte, depth int) (any, error) {
 		if n > uint64(d.Len())/2 { //nolint:gosec // G115: Len is never negative
 			return nil, fmt.Errorf("object of %d properties: %w", n, ErrInvalidLength)
 		}
-		o := make(Object, 0, min(n, 64))
+		var o objectBuilder
 		for range n {
 			k, err := d.ReadVarString()
 			if err != nil {
@@ -276,9 +276,9 @@ func (d *Decoder) readAnyBody(tag byte, depth int) (any, error) {
 			if k == "__proto__" {
 				continue
 			}
-			o.Set(k, v)
+			o.set(k, v)
 		}
-		return o, nil
+		return o.object(), nil
 	case tagArray:
 		if depth >= MaxDepth {
 			return nil, ErrTooDeep

@@ -274,6 +274,10 @@ func (e *Encoder) writeObject(o Object, depth int) error {
 func jsOrder(o Object) Object {
 	ordered := true
 	lastIdx, seenOther := int64(-1), false
+	var seen map[string]struct{}
+	if len(o) > 8 {
+		seen = make(map[string]struct{}, len(o))
+	}
 	for i, f := range o {
 		if idx, ok := arrayIndex(f.Key); ok {
 			if seenOther || int64(idx) <= lastIdx { //nolint:gosec // G115: array indices are below 2^32
@@ -284,24 +288,25 @@ func jsOrder(o Object) Object {
 		} else {
 			seenOther = true
 		}
-		for _, g := range o[:i] {
-			if g.Key == f.Key {
+		if seen != nil {
+			if _, dup := seen[f.Key]; dup {
 				ordered = false
 				break
 			}
-		}
-		if !ordered {
+			seen[f.Key] = struct{}{}
+		} else if slices.ContainsFunc(o[:i], func(g Field) bool { return g.Key == f.Key }) {
+			ordered = false
 			break
 		}
 	}
 	if ordered {
 		return o
 	}
-	out := make(Object, 0, len(o))
+	var b objectBuilder
 	for _, f := range o {
-		out.Set(f.Key, f.Value)
+		b.set(f.Key, f.Value)
 	}
-	return out
+	return b.object()
 }
 
 // MapToObject returns the properties of m as an Object in the order a

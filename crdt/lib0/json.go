@@ -379,11 +379,11 @@ func (p *jsonParser) value(depth int) (any, error) {
 		}
 	case c == '{':
 		p.i++
-		obj := Object{}
+		var obj objectBuilder
 		p.ws()
 		if p.i < len(p.s) && p.s[p.i] == '}' {
 			p.i++
-			return obj, nil
+			return obj.object(), nil
 		}
 		for {
 			p.ws()
@@ -404,7 +404,7 @@ func (p *jsonParser) value(depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			obj.Set(k.(string), v)
+			obj.set(k.(string), v)
 			p.ws()
 			if p.i >= len(p.s) {
 				return nil, p.errf("unterminated object")
@@ -415,7 +415,7 @@ func (p *jsonParser) value(depth int) (any, error) {
 			}
 			if p.s[p.i] == '}' {
 				p.i++
-				return obj, nil
+				return obj.object(), nil
 			}
 			return nil, p.errf("expected , or }")
 		}

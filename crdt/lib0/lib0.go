@@ -49,7 +49,11 @@
 // UTF-16 code units, see UTF16Len.
 package lib0
 
-import "errors"
+import (
+	"cmp"
+	"errors"
+	"slices"
+)
 
 // MaxSafeInteger is 2^53-1, JavaScript's Number.MAX_SAFE_INTEGER: the
 // largest varUint the decoders accept.
@@ -184,4 +188,57 @@ func arrayIndex(key string) (uint64, bool) {
 		return 0, false
 	}
 	return v, true
+}
+
+// objectBuilder collects properties in JavaScript assignment semantics in
+// O(n log n): later duplicates overwrite in place, integer-like keys are
+// ordered first, numerically.
+type objectBuilder struct {
+	idx, other       Object
+	idxPos, otherPos map[string]int
+	idxVal           []uint64
+}
+
+func (b *objectBuilder) set(key string, value any) {
+	if n, ok := arrayIndex(key); ok {
+		if b.idxPos == nil {
+			b.idxPos = make(map[string]int)
+		}
+		if i, ok := b.idxPos[key]; ok {
+			b.idx[i].Value = value
+			return
+		}
+		b.idxPos[key] = len(b.idx)
+		b.idx = append(b.idx, Field{key, value})
+		b.idxVal = append(b.idxVal, n)
+		return
+	}
+	if b.otherPos == nil {
+		b.otherPos = make(map[string]int)
+	}
+	if i, ok := b.otherPos[key]; ok {
+		b.other[i].Value = value
+		return
+	}
+	b.otherPos[key] = len(b.other)
+	b.other = append(b.other, Field{key, value})
+}
+
+func (b *objectBuilder) object() Object {
+	if len(b.idx) == 0 {
+		if b.other == nil {
+			return Object{}
+		}
+		return b.other
+	}
+	order := make([]int, len(b.idx))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int { return cmp.Compare(b.idxVal[x], b.idxVal[y]) })
+	out := make(Object, 0, len(b.idx)+len(b.other))
+	for _, i := range order {
+		out = append(out, b.idx[i])
+	}
+	return append(out, b.other...)
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -275,5 +278,51 @@ func TestIntDiffOptRleExtremes(t *testing.T) {
 		if err != nil || got != want {
 			t.Fatalf("value %d = %d, %v; want %d", i, got, err, want)
 		}
+	}
+}
+
+// TestLargeObjectOrder decodes and parses objects with many keys,
+// duplicates and integer-like keys (built in O(n log n), in JavaScript
+// property order).
+func TestLargeObjectOrder(t *testing.T) {
+	const n = 20000
+	var e Encoder
+	e.WriteUint8(tagObject)
+	e.WriteVarUint(n + 3)
+	var text strings.Builder
+	text.WriteString("{")
+	for i := range n {
+		k := "k" + strconv.Itoa(i)
+		if i%2 == 1 {
+			k = strconv.Itoa(n - i) // integer-like, descending
+		}
+		e.WriteVarString(k)
+		e.WriteNumber(float64(i))
+		fmt.Fprintf(&text, "%q:%d,", k, i)
+	}
+	for _, k := range []string{"k0", "1", "__proto__"} { // duplicates overwrite; __proto__ is dropped by readAny
+		e.WriteVarString(k)
+		e.WriteNumber(-1)
+		fmt.Fprintf(&text, "%q:-1,", k)
+	}
+	text.WriteString(`"z":0}`)
+	v, err := NewDecoder(e.Bytes()).ReadAny()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := v.(Object)
+	if len(o) != n {
+		t.Fatalf("%d keys, want %d", len(o), n)
+	}
+	if o[0].Key != "1" || o[0].Value != -1.0 || o[n/2-1].Key != strconv.Itoa(n-1) || o[n/2].Key != "k0" || o[n/2].Value != -1.0 {
+		t.Errorf("order: %v %v %v %v", o[0], o[n/2-1], o[n/2], o[n-1])
+	}
+	p, err := ParseJSON(text.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	po := p.(Object)
+	if len(po) != n+2 || po[0].Key != "1" || po[len(po)-2].Key != "__proto__" || po[len(po)-1].Key != "z" {
+		t.Errorf("parsed: %d keys, first %v, last %v", len(po), po[0], po[len(po)-1])
 	}
 }
