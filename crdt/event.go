@@ -93,7 +93,7 @@ func pathTo(parent, child *branch) []any {
 	for child.item != nil && child != parent {
 		it := child.item
 		if it.hasParentSub() {
-			path = append(path, it.parentSub)
+			path = append(path, it.sub())
 		} else {
 			i := 0
 			for c := it.parent.start; c != it && c != nil; c = c.right {

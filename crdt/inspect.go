@@ -124,12 +124,12 @@ func describeStruct(it *Item) StructInfo {
 		n := it.parent.name
 		si.ParentRoot = &n
 	}
-	if it.parentID != nil {
-		p := *it.parentID
+	if it.pid() != nil {
+		p := *it.pid()
 		si.ParentID = &p
 	}
 	if it.hasParentSub() && it.info&(itemHasOrigin|itemHasRightOrigin) == 0 {
-		k := it.parentSub
+		k := it.sub()
 		si.ParentSub = &k
 	}
 	switch c := it.content.(type) {

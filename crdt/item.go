@@ -23,9 +23,8 @@ type Item struct {
 	origin      ID // valid with itemHasOrigin
 	rightOrigin ID // valid with itemHasRightOrigin
 	left, right *Item
-	parent      *branch // nil for GC/Skip, or when the parent is unknown
-	parentID    *ID     // parent's item id while the item is not yet integrated
-	parentSub   string  // map key, valid with itemHasParentSub
+	parent      *branch    // nil for GC/Skip, or when the parent is unknown
+	extra       *itemExtra // map key, unresolved parent; nil for most items
 	content     content
 	// yjs's redone link (set by the UndoManager) is not kept here: undo
 	// will track it beside the store, so that items stay small.
@@ -62,13 +61,49 @@ func initItem(it *Item, id ID, left *Item, right *Item, parent *branch, parentSu
 		it.info |= itemHasRightOrigin
 	}
 	if parentSub != nil {
-		it.parentSub = *parentSub
+		it.extra = &itemExtra{parentSub: *parentSub}
 		it.info |= itemHasParentSub
 	}
 	if c.countable() {
 		it.info |= itemCountable
 	}
 	return it
+}
+
+// itemExtra holds what only some items have. It is never changed once
+// set, so split parts and lazily read copies may share it.
+type itemExtra struct {
+	parentSub   string // map key, valid with itemHasParentSub
+	parentID    ID     // parent's item id until the item is integrated
+	hasParentID bool
+}
+
+// sub returns the item's map key ("" when it has none).
+func (it *Item) sub() string {
+	if it.extra == nil {
+		return ""
+	}
+	return it.extra.parentSub
+}
+
+// pid returns the id of the parent's item while it is unresolved, or nil.
+func (it *Item) pid() *ID {
+	if it.extra == nil || !it.extra.hasParentID {
+		return nil
+	}
+	return &it.extra.parentID
+}
+
+// clearPID forgets the unresolved parent id, keeping the map key.
+func (it *Item) clearPID() {
+	if it.extra == nil || !it.extra.hasParentID {
+		return
+	}
+	if it.extra.parentSub == "" {
+		it.extra = nil
+		return
+	}
+	it.extra = &itemExtra{parentSub: it.extra.parentSub}
 }
 
 // stringItem allocates an item and its string content together.
@@ -99,7 +134,7 @@ func (it *Item) split(tx *Transaction, diff uint64) *Item {
 		left:        it,
 		right:       it.right,
 		parent:      it.parent,
-		parentSub:   it.parentSub,
+		extra:       it.extra,
 		content:     it.content.splice(diff),
 		info:        itemHasOrigin | it.info&(itemHasRightOrigin|itemHasParentSub|itemCountable|itemDeleted|itemKeep),
 	}
@@ -129,8 +164,8 @@ func (it *Item) getMissing(tx *Transaction, s *structStore) (uint64, bool) {
 	if it.info&itemHasRightOrigin != 0 && it.rightOrigin.Client != it.id.Client && it.rightOrigin.Clock >= s.state(it.rightOrigin.Client) {
 		return it.rightOrigin.Client, true
 	}
-	if it.parentID != nil && it.id.Client != it.parentID.Client && it.parentID.Clock >= s.state(it.parentID.Client) {
-		return it.parentID.Client, true
+	if pid := it.pid(); pid != nil && it.id.Client != pid.Client && pid.Clock >= s.state(pid.Client) {
+		return pid.Client, true
 	}
 	if it.info&itemHasOrigin != 0 {
 		it.left = s.getItemCleanEnd(tx, it.origin)
@@ -142,20 +177,20 @@ func (it *Item) getMissing(tx *Transaction, s *structStore) (uint64, bool) {
 	}
 	if (it.left != nil && it.left.isGC()) || (it.right != nil && it.right.isGC()) {
 		it.parent = nil
-		it.parentID = nil
-	} else if it.parent == nil && it.parentID == nil {
+		it.clearPID()
+	} else if it.parent == nil && it.pid() == nil {
 		if it.left != nil && it.left.isItem() {
 			it.parent = it.left.parent
-			it.parentSub = it.left.parentSub
+			it.extra = it.left.extra
 			it.info = it.info&^itemHasParentSub | it.left.info&itemHasParentSub
 		} else if it.right != nil && it.right.isItem() {
 			it.parent = it.right.parent
-			it.parentSub = it.right.parentSub
+			it.extra = it.right.extra
 			it.info = it.info&^itemHasParentSub | it.right.info&itemHasParentSub
 		}
-	} else if it.parentID != nil {
-		p := s.find(*it.parentID)
-		it.parentID = nil
+	} else if pid := it.pid(); pid != nil {
+		p := s.find(*pid)
+		it.clearPID()
 		if p == nil || !p.isItem() {
 			it.parent = nil
 		} else if ct, ok := p.content.(*contentType); ok {
@@ -199,7 +234,7 @@ func (it *Item) integrate(tx *Transaction, offset uint64) {
 		if left != nil {
 			o = left.right
 		} else if hasSub {
-			o = parent.keys[it.parentSub]
+			o = parent.keys[it.sub()]
 			for o != nil && o.left != nil {
 				o = o.left
 			}
@@ -239,7 +274,7 @@ func (it *Item) integrate(tx *Transaction, offset uint64) {
 	} else {
 		var r *Item
 		if hasSub {
-			r = parent.keys[it.parentSub]
+			r = parent.keys[it.sub()]
 			for r != nil && r.left != nil {
 				r = r.left
 			}
@@ -252,7 +287,7 @@ func (it *Item) integrate(tx *Transaction, offset uint64) {
 	if it.right != nil {
 		it.right.left = it
 	} else if hasSub {
-		parent.setKey(it.parentSub, it)
+		parent.setKey(it.sub(), it)
 		if it.left != nil {
 			it.left.delete(tx)
 		}
@@ -262,7 +297,7 @@ func (it *Item) integrate(tx *Transaction, offset uint64) {
 	}
 	s.add(it)
 	it.content.integrate(tx, it)
-	tx.addChanged(parent, hasSub, it.parentSub)
+	tx.addChanged(parent, hasSub, it.sub())
 	if (parent.item != nil && parent.item.deleted()) || (hasSub && it.right != nil) {
 		it.delete(tx)
 	}
@@ -344,7 +379,7 @@ func (it *Item) delete(tx *Transaction) {
 	}
 	it.info |= itemDeleted
 	tx.deleteSet.addWithBuf(it.id.Client, it.id.Clock, it.len, tx.rangeBuf[:])
-	tx.addChanged(parent, hasSub, it.parentSub)
+	tx.addChanged(parent, hasSub, it.sub())
 	it.content.delete(tx)
 }
 
@@ -407,9 +442,9 @@ func (it *Item) write(enc updateEncoder, offset uint64) {
 		case it.parent != nil:
 			enc.WriteParentInfo(true)
 			enc.WriteString(it.parent.name)
-		case it.parentID != nil:
+		case it.pid() != nil:
 			enc.WriteParentInfo(false)
-			enc.WriteLeftID(*it.parentID)
+			enc.WriteLeftID(*it.pid())
 		default:
 			// An item without a known parent is never written by yjs (it
 			// became GC); write an empty root key to stay decodable.
@@ -417,7 +452,7 @@ func (it *Item) write(enc updateEncoder, offset uint64) {
 			enc.WriteString("")
 		}
 		if it.hasParentSub() {
-			enc.WriteString(it.parentSub)
+			enc.WriteString(it.sub())
 		}
 	}
 	it.content.write(enc, offset)

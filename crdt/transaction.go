@@ -265,8 +265,8 @@ func tryToMergeWithLefts(s *structStore, client uint64, pos int) int {
 		left := structs.at(i - 1)
 		if left.deleted() == right.deleted() && left.info&(itemGC|itemSkip) == right.info&(itemGC|itemSkip) {
 			if left.mergeWith(right) {
-				if right.isItem() && right.hasParentSub() && right.parent.keys[right.parentSub] == right {
-					right.parent.keys[right.parentSub] = left
+				if right.isItem() && right.hasParentSub() && right.parent.keys[right.sub()] == right {
+					right.parent.keys[right.sub()] = left
 				}
 				right = left
 				continue

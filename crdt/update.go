@@ -132,12 +132,17 @@ func readStruct(dec updateDecoder, client, clock uint64, root func(string) *bran
 			if err != nil {
 				return nil, err
 			}
-			it.parentID = &pid
+			it.extra = &itemExtra{parentID: pid, hasParentID: true}
 		}
 		if info&0x20 != 0 {
-			if it.parentSub, err = dec.ReadString(); err != nil {
+			key, err := dec.ReadString()
+			if err != nil {
 				return nil, err
 			}
+			if it.extra == nil {
+				it.extra = &itemExtra{}
+			}
+			it.extra.parentSub = key
 			it.info |= itemHasParentSub
 		}
 	} else if info&0x20 != 0 {
@@ -161,7 +166,7 @@ func readStruct(dec updateDecoder, client, clock uint64, root func(string) *bran
 	// A struct can only reference structs its client made before it.
 	if (it.info&itemHasOrigin != 0 && it.origin.Client == client && it.origin.Clock >= clock) ||
 		(it.info&itemHasRightOrigin != 0 && it.rightOrigin.Client == client && it.rightOrigin.Clock >= clock) ||
-		(it.parentID != nil && it.parentID.Client == client && it.parentID.Clock >= clock) {
+		(it.pid() != nil && it.pid().Client == client && it.pid().Clock >= clock) {
 		return nil, fmt.Errorf("%w: struct references a later struct of its own client", ErrMalformedUpdate)
 	}
 	if c.countable() {

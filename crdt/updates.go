@@ -265,8 +265,7 @@ func sliceStruct(s *Item, diff uint64) *Item {
 		origin:      ID{s.id.Client, s.id.Clock + diff - 1},
 		rightOrigin: s.rightOrigin,
 		parent:      s.parent,
-		parentID:    s.parentID,
-		parentSub:   s.parentSub,
+		extra:       s.extra,
 		content:     s.content.splice(diff),
 		info:        itemHasOrigin | s.info&(itemHasRightOrigin|itemHasParentSub|itemCountable),
 	}
