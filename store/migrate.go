@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -29,6 +30,9 @@ type MigrateOptions struct {
 	// NoLock skips the PostgreSQL advisory lock that keeps two servers from
 	// migrating at once. Only for databases nobody else can see (tests).
 	NoLock bool
+
+	// fsys replaces the embedded migrations (tests of the migrator).
+	fsys fs.FS
 }
 
 // MigrationResult describes one applied migration.
@@ -53,6 +57,13 @@ func (db *DB) Migrate(ctx context.Context, opts MigrateOptions) ([]MigrationResu
 		return nil, err
 	}
 	res, err := p.Up(ctx)
+	var partial *goose.PartialError
+	if errors.As(err, &partial) {
+		res = partial.Applied
+		if partial.Failed != nil && partial.Failed.Source != nil {
+			err = fmt.Errorf("%s: %w", partial.Failed.Source.Path, partial.Err)
+		}
+	}
 	out := make([]MigrationResult, 0, len(res))
 	for _, r := range res {
 		if r.Error != nil || r.Source == nil {
@@ -96,9 +107,12 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
 }
 
 func (db *DB) provider(opts MigrateOptions) (*goose.Provider, error) {
-	fsys, err := Migrations(db.dialect)
-	if err != nil {
-		return nil, fmt.Errorf("store: migrations: %w", err)
+	fsys := opts.fsys
+	if fsys == nil {
+		var err error
+		if fsys, err = Migrations(db.dialect); err != nil {
+			return nil, fmt.Errorf("store: migrations: %w", err)
+		}
 	}
 	var gd goose.Dialect
 	switch db.dialect {
