@@ -275,3 +275,42 @@ func TestPrelimTypes(t *testing.T) {
 		t.Fatalf("clock %d", p.store.state(1))
 	}
 }
+
+func TestObserverPanicKeepsDocUsable(t *testing.T) {
+	d := NewDoc(&DocOptions{ClientID: 1})
+	txt := d.GetText("t")
+	off := txt.Observe(func(*TextEvent, *Transaction) { panic("observer bug") })
+	func() {
+		defer func() { _ = recover() }()
+		_ = txt.Insert(0, "a")
+	}()
+	off()
+	updates := 0
+	d.OnUpdate(func([]byte, any, *Transaction) { updates++ })
+	if err := txt.Insert(1, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if txt.String() != "ab" || updates != 1 {
+		t.Fatalf("text %q, %d updates after a panicking observer", txt.String(), updates)
+	}
+}
+
+func TestPrelimXMLRange(t *testing.T) {
+	f := NewXmlFragment()
+	if err := f.Insert(1, NewXmlText()); !errors.Is(err, ErrIndexOutOfRange) {
+		t.Fatalf("err %v", err)
+	}
+	if err := f.Insert(0, NewXmlElement("p"), NewXmlText()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Delete(1, 2); !errors.Is(err, ErrIndexOutOfRange) {
+		t.Fatalf("err %v", err)
+	}
+	d := NewDoc(&DocOptions{ClientID: 1})
+	if err := d.GetArray("a").Push(f); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.String(); got != "<p></p>" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -180,10 +180,12 @@ func (tx *Transaction) removeChanged(b *branch) {
 // cleanupTransactions finishes every queued transaction in order (yjs
 // cleanupTransactions): observers, GC, merging of structs, update events.
 func (d *Doc) cleanupTransactions() {
+	// Reset the queue even if an observer panics, so that the document
+	// keeps working afterwards.
+	defer func() { d.cleanups = d.cleanups[:0] }()
 	for i := 0; i < len(d.cleanups); i++ {
 		d.cleanupTransaction(d.cleanups[i])
 	}
-	d.cleanups = d.cleanups[:0]
 }
 
 func (d *Doc) cleanupTransaction(tx *Transaction) {

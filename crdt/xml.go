@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,6 +37,9 @@ func (x *XmlFragment) Insert(index int, nodes ...SharedType) error {
 		return err
 	}
 	if x.doc == nil {
+		if index < 0 || index > len(x.prelimList) {
+			return fmt.Errorf("%w: insert at %d, length %d", ErrIndexOutOfRange, index, len(x.prelimList))
+		}
 		x.prelimList = append(x.prelimList[:index:index], append(vals, x.prelimList[index:]...)...)
 		return nil
 	}
@@ -46,6 +50,13 @@ func (x *XmlFragment) Insert(index int, nodes ...SharedType) error {
 
 // Delete deletes length children from index.
 func (x *XmlFragment) Delete(index, length int) error {
+	if x.doc == nil {
+		if index < 0 || length < 0 || index+length > len(x.prelimList) {
+			return fmt.Errorf("%w: delete %d at %d, length %d", ErrIndexOutOfRange, length, index, len(x.prelimList))
+		}
+		x.prelimList = append(x.prelimList[:index:index], x.prelimList[index+length:]...)
+		return nil
+	}
 	var err error
 	x.transact(func(tx *Transaction) { err = x.listDelete(tx, index, length) })
 	return err
