@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"testing"
+
+	"github.com/maxbooster/maxbooster/crdt/lib0"
 )
 
 func mustHex(tb testing.TB, s string) []byte {
@@ -312,5 +314,36 @@ func TestPrelimXMLRange(t *testing.T) {
 	}
 	if got := f.String(); got != "<p></p>" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// TestUpdateV2Events checks per-transaction v2 updates against yjs
+// 13.6.33 (recorded with doc.on('updateV2') for the same edits).
+func TestUpdateV2Events(t *testing.T) {
+	want := []string{
+		"000001070000010409067468656c6c6f01050101000001010000",
+		"00000247010102010401c4040258590200000001010500",
+		"00000000000001000000000001070201000301",
+		"000001070000012805026d6b41000101000101010107760101617d0100",
+		"00000107000001080301610101010001030101087d017d0277017800",
+		"000200020247020104020006034600c60b08626f6c64626f6c64440000000001020b787e00",
+	}
+	d := NewDoc(&DocOptions{ClientID: 7})
+	var got []string
+	d.OnUpdateV2(func(u []byte, _ any, _ *Transaction) { got = append(got, hex.EncodeToString(u)) })
+	txt := d.GetText("t")
+	_ = txt.Insert(0, "hello")
+	_ = txt.Insert(2, "XY")
+	_ = txt.Delete(1, 3)
+	_ = d.GetMap("m").Set("k", map[string]any{"a": 1})
+	_ = d.GetArray("a").Insert(0, 1, 2, "x")
+	_ = txt.Format(0, 2, lib0.Object{{Key: "bold", Value: true}})
+	if len(got) != len(want) {
+		t.Fatalf("got %d updates, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("update %d\n got %s\nwant %s", i, got[i], want[i])
+		}
 	}
 }
