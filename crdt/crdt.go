@@ -3,6 +3,44 @@
 //
 // The package does no I/O, no logging and no networking; callers move the
 // encoded updates around.
+//
+// # Documents and types
+//
+// A Doc holds named root types (GetText, GetArray, GetMap,
+// GetXmlFragment). Nested types are made prelim (NewText, NewArray,
+// NewMap, ...) and inserted into a parent. Edits run in transactions
+// (Doc.Transact; a single edit makes its own); at the end of each one the
+// document merges structs, collects garbage (unless DocOptions.DisableGC),
+// calls observers (Observe, ObserveDeep, with yjs-shaped deltas and key
+// changes) and emits one update (OnUpdate for v1, OnUpdateV2).
+//
+// Concurrent inserts at one position and concurrent writes of a map key
+// resolve exactly as in yjs (YATA with yjs's tie-breaks), so a Go peer and
+// JavaScript peers converge to the same state and the same bytes.
+//
+// # Updates
+//
+// ApplyUpdate integrates an update from any peer. Structs whose causal
+// dependencies are missing wait (with deletions of unknown structs) until
+// the updates they need arrive; they are never dropped, and
+// EncodeStateAsUpdate includes them, as yjs does. Malformed input returns
+// an error wrapping ErrMalformedUpdate and leaves the document unchanged;
+// sizes claimed by an update are bounded by its length. MergeUpdates,
+// DiffUpdate, EncodeStateVectorFromUpdate and ConvertUpdateFormat* work on
+// encoded updates without a Doc.
+//
+// # Units and values
+//
+// Text indexes, lengths and clocks count UTF-16 code units, as JavaScript
+// strings do; a surrogate pair split by concurrent edits becomes two
+// U+FFFD, as in yjs. Values in arrays and maps follow the lib0 "any" model
+// (see package lib0): nil, lib0.Undefined, bool, float64 (ints accepted),
+// string, []byte, []any, lib0.Object (map[string]any accepted), lib0.BigInt.
+//
+// # Concurrency
+//
+// A Doc is not safe for concurrent use; callers serialize all calls on one
+// document. Observers and update handlers run synchronously.
 package crdt
 
 // ID names one struct (or one unit inside a struct) of a document: the
