@@ -134,13 +134,12 @@ func (p *Pool) run(ctx context.Context, name string, job *Job) {
 	// Record the outcome even if ctx is ending: use a short detached context.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer rcancel()
-	var perm permanent
 	switch {
 	case err == nil:
 		_ = p.Queue.Complete(rctx, job.ID, name, result)
 	case errors.Is(jctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
 		_ = p.Queue.Fail(rctx, job.ID, name, fmt.Errorf("took longer than %v", p.Timeout), false)
-	case errors.As(err, &perm):
+	case IsPermanent(err):
 		_ = p.Queue.Fail(rctx, job.ID, name, err, false)
 	default:
 		_ = p.Queue.Fail(rctx, job.ID, name, err, true)
@@ -160,4 +159,11 @@ func (p *Pool) call(ctx context.Context, job *Job, progress func(float64, string
 		}
 	}()
 	return h(ctx, job, progress)
+}
+
+// IsPermanent reports whether err (or an error it wraps) was marked with
+// Permanent.
+func IsPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p)
 }

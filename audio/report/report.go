@@ -121,6 +121,8 @@ type Options struct {
 	// MaxFrames stops decoding with an error after this many frames (0: no
 	// limit), so a server can bound the work per file.
 	MaxFrames int64
+	// MaxSeconds does the same in seconds of audio (0: no limit).
+	MaxSeconds float64
 	// Progress, when set, is called after each decoded block with the frames
 	// done and the expected total (−1 when the container does not say).
 	Progress func(done, total int64)
@@ -185,6 +187,11 @@ func Analyze(ctx context.Context, rs io.ReadSeeker, size int64, opt Options) (*R
 	}
 	buf := make([]float64, blockFrames*info.Channels)
 	var frames int64
+	if opt.MaxSeconds > 0 {
+		if limit := int64(opt.MaxSeconds * float64(info.SampleRate)); opt.MaxFrames == 0 || limit < opt.MaxFrames {
+			opt.MaxFrames = limit
+		}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
