@@ -276,7 +276,7 @@ func (b *branch) listInsertAfter(tx *Transaction, ref *Item, values []any) {
 			insert(&contentType{t: x.shared()})
 		case *SubdocRef:
 			flush()
-			insert(&contentDoc{guid: x.GUID, opts: x.Opts})
+			insert(&contentDoc{guid: x.GUID, opts: normalizeDocOpts(normalizeAny(x.Opts))})
 		default:
 			plain = append(plain, normalizeAny(v))
 		}
@@ -477,7 +477,7 @@ func (b *branch) mapSet(tx *Transaction, key string, value any) {
 	case SharedType:
 		c = &contentType{t: x.shared()}
 	case *SubdocRef:
-		c = &contentDoc{guid: x.GUID, opts: x.Opts}
+		c = &contentDoc{guid: x.GUID, opts: normalizeDocOpts(normalizeAny(x.Opts))}
 	default:
 		c = &contentAny{vals: []any{normalizeAny(value)}}
 	}

@@ -347,3 +347,17 @@ func TestUpdateV2Events(t *testing.T) {
 		}
 	}
 }
+
+func TestSubdocRefBytes(t *testing.T) {
+	d := NewDoc(&DocOptions{ClientID: 7})
+	ref := &SubdocRef{GUID: "g1", Opts: map[string]any{"meta": map[string]any{"x": 1}, "autoLoad": true, "gc": false}}
+	if err := d.GetArray("a").Push(ref); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := EncodeStateAsUpdate(d, nil)
+	// yjs: doc.getArray('a').push([new Y.Doc({guid:'g1', autoLoad:true, gc:false, meta:{x:1}})])
+	const want = "0101070009010161026731760302676379086175746f4c6f616478046d657461760101787d0100"
+	if hex.EncodeToString(got) != want {
+		t.Fatalf("got  %x\nwant %s", got, want)
+	}
+}
