@@ -515,6 +515,23 @@ func (r *liveRun) checkDocless() error {
 			v1Hex, v2Hex = append(v1Hex, hex.EncodeToString(m.goV1)), append(v2Hex, hex.EncodeToString(m.goV2))
 		}
 	}
+	// Whole states overlap the single updates with longer (merged) structs,
+	// so the merge has to slice and choose between overlapping structs.
+	for range r.rng.IntN(3) {
+		d := r.docs[r.rng.IntN(len(r.docs))]
+		s1, err := EncodeStateAsUpdate(d, nil)
+		if err != nil {
+			return err
+		}
+		s2, err := EncodeStateAsUpdateV2(d, nil)
+		if err != nil {
+			return err
+		}
+		at := r.rng.IntN(len(v1) + 1)
+		v1, v2 = slices.Insert(v1, at, s1), slices.Insert(v2, at, s2)
+		v1Hex = slices.Insert(v1Hex, at, hex.EncodeToString(s1))
+		v2Hex = slices.Insert(v2Hex, at, hex.EncodeToString(s2))
+	}
 	if len(v1) == 0 {
 		return nil
 	}

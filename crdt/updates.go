@@ -336,6 +336,78 @@ func (q *readerQueue) popRoot() {
 	}
 }
 
+// compareReadersJS is yjs's comparator of struct readers in mergeUpdates,
+// inconsistency included: structs of different kinds at the same clock
+// compare as -1 both ways (Skip as 1).
+func compareReadersJS(a, b *lazyReader) int {
+	x, y := a.curr, b.curr
+	if x.id.Client != y.id.Client {
+		return cmpU64(y.id.Client, x.id.Client)
+	}
+	if x.id.Clock != y.id.Clock {
+		return cmpU64(x.id.Clock, y.id.Clock)
+	}
+	if structKind(x) == structKind(y) {
+		return 0
+	}
+	if x.isSkip() {
+		return 1
+	}
+	return -1
+}
+
+func structKind(s *Item) int {
+	switch {
+	case s.isGC():
+		return 1
+	case s.isSkip():
+		return 2
+	}
+	return 0
+}
+
+// v8SmallSort sorts a (fewer than 64 elements) exactly as V8's
+// Array.prototype.sort does for such arrays, also for an inconsistent
+// comparator: TimSort with a minimum run of the whole array, that is, the
+// leading run (strictly descending runs reversed) extended by binary
+// insertion.
+func v8SmallSort[T any](a []T, cmp func(x, y T) int) {
+	n := len(a)
+	if n < 2 {
+		return
+	}
+	// CountAndMakeRun(0, n).
+	run := 2
+	descending := cmp(a[1], a[0]) < 0
+	prev := a[1]
+	for i := 2; i < n; i++ {
+		order := cmp(a[i], prev)
+		if (descending && order >= 0) || (!descending && order < 0) {
+			break
+		}
+		prev = a[i]
+		run++
+	}
+	if descending {
+		slices.Reverse(a[:run])
+	}
+	// BinaryInsertionSort(0, run, n).
+	for start := run; start < n; start++ {
+		pivot := a[start]
+		left, right := 0, start
+		for left < right {
+			mid := left + (right-left)>>1
+			if cmp(pivot, a[mid]) < 0 {
+				right = mid
+			} else {
+				left = mid + 1
+			}
+		}
+		copy(a[left+1:start+1], a[left:start])
+		a[left] = pivot
+	}
+}
+
 // MergeUpdates merges v1 updates into one v1 update (yjs mergeUpdates).
 // Structs known from several updates are written once, missing ranges
 // become Skip structs, and the delete sets are merged. A single update is
@@ -381,35 +453,57 @@ func mergeUpdates(updates [][]byte, v2 bool) ([]byte, error) {
 	enc := newUpdateEncoder(v2)
 	w := &lazyWriter{enc: enc}
 	var currWrite *Item
-	// yjs re-sorts all readers (stably) on every step, by client
-	// descending then clock ascending. Only the first reader advances in a
-	// step, so the order is a priority queue whose ties go to the reader
-	// that moved most recently, then to the earlier update: the same
-	// order, in O(log n) per step instead of O(n log n).
+	// yjs filters and re-sorts its readers on every step (by client
+	// descending, then clock ascending; a GC and an item at the same clock
+	// compare as "less" both ways, so the order then depends on V8's sort).
+	// Below 64 readers V8 sorts by a run scan plus binary insertion, which
+	// is emulated step for step. From 64 readers on, a priority queue gives
+	// the same order in O(log n) per step: only the first reader moves in a
+	// step, so ties go to the reader that moved most recently, then to the
+	// earlier update (stable sort) -- exact unless a GC and an item start at
+	// the same clock in different updates, where yjs's order is arbitrary.
+	// (yjs's own merge of many updates is quadratic: it does not finish
+	// B4's 259,778 updates.)
+	useQueue := len(readers) >= 64
 	q := &readerQueue{}
+	var arr []*lazyReader
 	for i, r := range readers {
 		if r.curr != nil {
 			r.tie = int64(i)
 			q.items = append(q.items, r)
 		}
 	}
-	q.init()
+	if useQueue {
+		q.init()
+	} else {
+		arr, q.items = q.items, nil
+	}
 	var moves int64
 	var prev *lazyReader
 	for {
-		if prev != nil {
-			if prev.curr == nil {
-				q.popRoot()
-			} else {
-				moves++
-				prev.tie = -moves
-				q.fixRoot()
+		var cd *lazyReader
+		if useQueue {
+			if prev != nil {
+				if prev.curr == nil {
+					q.popRoot()
+				} else {
+					moves++
+					prev.tie = -moves
+					q.fixRoot()
+				}
 			}
+			if len(q.items) == 0 {
+				break
+			}
+			cd = q.items[0]
+		} else {
+			arr = slices.DeleteFunc(arr, func(r *lazyReader) bool { return r.curr == nil })
+			if len(arr) == 0 {
+				break
+			}
+			v8SmallSort(arr, compareReadersJS)
+			cd = arr[0]
 		}
-		if len(q.items) == 0 {
-			break
-		}
-		cd := q.items[0]
 		prev = cd
 		firstClient := cd.curr.id.Client
 		if currWrite != nil {
