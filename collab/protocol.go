@@ -170,7 +170,7 @@ func DecodeAwarenessUpdate(update []byte, lim AwarenessLimits) ([]AwarenessEntry
 		return nil, fmt.Errorf("%w: %d awareness entries, limit %d", ErrMessageTooLarge, n, lim.MaxEntries)
 	}
 	// Each entry takes at least 3 bytes: two varUints and an empty string.
-	if n > uint64(d.Len())/3 {
+	if rest := d.Len(); rest < 0 || n > uint64(rest)/3 { //nolint:gosec // rest is checked non-negative
 		return nil, malformed("awareness count %d exceeds input", n)
 	}
 	out := make([]AwarenessEntry, 0, n)

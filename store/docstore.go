@@ -202,25 +202,7 @@ func (s *DocStore) commit(batch []*appendReq) {
 				sb.WriteString("(?, 0, ?, ?)")
 				args = append(args, g.room, g.n, now)
 			}
-			rows, err := tx.QueryContext(ctx, `INSERT INTO collab_docs (room, snapshot_seq, last_seq, updated_at) VALUES `+sb.String()+`
-				ON CONFLICT (room) DO UPDATE SET last_seq = collab_docs.last_seq + excluded.last_seq, updated_at = excluded.updated_at
-				RETURNING room, last_seq`, args...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var room string
-				var l int64
-				if err := rows.Scan(&room, &l); err != nil {
-					_ = rows.Close()
-					return err
-				}
-				last[room] = l
-			}
-			if err := rows.Close(); err != nil {
-				return err
-			}
-			if err := rows.Err(); err != nil {
+			if err := reserveSeqs(ctx, tx, sb.String(), args, last); err != nil {
 				return err
 			}
 		}
@@ -257,6 +239,27 @@ func (s *DocStore) commit(batch []*appendReq) {
 			r.res <- appendRes{lastSeq: seqs[i]}
 		}
 	}
+}
+
+// reserveSeqs runs the multi-row upsert on collab_docs (values holds one
+// "(?, 0, ?, ?)" per room) and records each room's new last_seq in last.
+func reserveSeqs(ctx context.Context, tx *Tx, values string, args []any, last map[string]int64) error {
+	rows, err := tx.QueryContext(ctx, `INSERT INTO collab_docs (room, snapshot_seq, last_seq, updated_at) VALUES `+values+`
+		ON CONFLICT (room) DO UPDATE SET last_seq = collab_docs.last_seq + excluded.last_seq, updated_at = excluded.updated_at
+		RETURNING room, last_seq`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var room string
+		var l int64
+		if err := rows.Scan(&room, &l); err != nil {
+			return err
+		}
+		last[room] = l
+	}
+	return rows.Err()
 }
 
 // rowInserter writes collab_updates rows in multi-row INSERTs.
