@@ -12,6 +12,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -61,6 +62,9 @@ type Deps struct {
 	Mail mail.Config
 	// CORSOrigins may call the API from browsers; none means CORS is off.
 	CORSOrigins []string
+	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
+	// client (rate limits, audit log); none means the peer address counts.
+	TrustedProxies []netip.Prefix
 	// ExtraRoutes, if set, mounts more routes after the modules, behind the
 	// same middleware. Tests use it for handlers that hang or panic.
 	ExtraRoutes func(mux *http.ServeMux)
@@ -97,6 +101,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	auth, err := session.New(session.Options{
 		DB: d.DB, Logger: d.Logger, Redis: d.Redis, Mailer: mailer,
 		PublicURL: d.PublicURL, SecureCookies: d.SecureCookies, CORSOrigins: d.CORSOrigins,
+		TrustedProxies: d.TrustedProxies,
 	})
 	if err != nil {
 		return nil, err

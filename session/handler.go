@@ -64,7 +64,7 @@ func (s *Service) handleRegister(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	u, secret, err := s.Register(r.Context(), req.Email, req.Password, req.DisplayName, meta(r))
+	u, secret, err := s.Register(r.Context(), req.Email, req.Password, req.DisplayName, s.meta(r))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -86,7 +86,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	u, secret, err := s.Login(r.Context(), req.Email, req.Password, meta(r))
+	u, secret, err := s.Login(r.Context(), req.Email, req.Password, s.meta(r))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -108,7 +108,7 @@ func (s *Service) dropCurrentSession(r *http.Request) {
 func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if p, ok := PrincipalFromContext(r.Context()); ok && p.ViaSession() {
 		if c, err := r.Cookie(s.cookie); err == nil {
-			if err := s.Logout(r.Context(), c.Value, p.User.ID, meta(r)); err != nil {
+			if err := s.Logout(r.Context(), c.Value, p.User.ID, s.meta(r)); err != nil {
 				writeError(w, r, err)
 				return
 			}
@@ -133,7 +133,7 @@ func (s *Service) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := s.VerifyEmail(r.Context(), req.Token, meta(r)); err != nil {
+	if err := s.VerifyEmail(r.Context(), req.Token, s.meta(r)); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -141,7 +141,7 @@ func (s *Service) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleResendVerification(w http.ResponseWriter, r *http.Request) {
-	if err := s.ResendVerification(r.Context(), principal(r).User, meta(r)); err != nil {
+	if err := s.ResendVerification(r.Context(), principal(r).User, s.meta(r)); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -158,7 +158,7 @@ func (s *Service) handleResetRequest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := s.RequestPasswordReset(r.Context(), req.Email, meta(r)); err != nil {
+	if err := s.RequestPasswordReset(r.Context(), req.Email, s.meta(r)); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -176,7 +176,7 @@ func (s *Service) handleResetConfirm(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := s.ResetPassword(r.Context(), req.Token, req.Password, meta(r)); err != nil {
+	if err := s.ResetPassword(r.Context(), req.Token, req.Password, s.meta(r)); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -196,7 +196,7 @@ func (s *Service) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principal(r)
-	secret, err := s.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword, meta(r))
+	secret, err := s.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword, s.meta(r))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -238,7 +238,7 @@ func (s *Service) handleListSessions(w http.ResponseWriter, r *http.Request) {
 func (s *Service) handleRevokeSession(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	id := r.PathValue("id")
-	if err := s.RevokeSession(r.Context(), p.User, id, meta(r)); err != nil {
+	if err := s.RevokeSession(r.Context(), p.User, id, s.meta(r)); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -310,7 +310,7 @@ func (s *Service) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	t, secret, err := s.CreateToken(r.Context(), principal(r).User, req.Name, req.Scopes, req.ExpiresInDays, meta(r))
+	t, secret, err := s.CreateToken(r.Context(), principal(r).User, req.Name, req.Scopes, req.ExpiresInDays, s.meta(r))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -320,7 +320,7 @@ func (s *Service) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
-	if err := s.RevokeToken(r.Context(), principal(r).User, r.PathValue("id"), meta(r)); err != nil {
+	if err := s.RevokeToken(r.Context(), principal(r).User, r.PathValue("id"), s.meta(r)); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -346,7 +346,7 @@ func (s *Service) handleCreateTeam(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	t, err := s.CreateTeam(r.Context(), principal(r).User, req.Name, meta(r))
+	t, err := s.CreateTeam(r.Context(), principal(r).User, req.Name, s.meta(r))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -364,7 +364,7 @@ func (s *Service) handleGetTeam(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleDeleteTeam(w http.ResponseWriter, r *http.Request) {
-	if err := s.DeleteTeam(r.Context(), principal(r).User, r.PathValue("id"), meta(r)); err != nil {
+	if err := s.DeleteTeam(r.Context(), principal(r).User, r.PathValue("id"), s.meta(r)); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -382,7 +382,7 @@ func (s *Service) handleAddMember(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	m, err := s.AddTeamMember(r.Context(), principal(r).User, r.PathValue("id"), req.Email, req.Role, meta(r))
+	m, err := s.AddTeamMember(r.Context(), principal(r).User, r.PathValue("id"), req.Email, req.Role, s.meta(r))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -400,7 +400,7 @@ func (s *Service) handleSetRole(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	m, err := s.SetTeamRole(r.Context(), principal(r).User, r.PathValue("id"), r.PathValue("userId"), req.Role, meta(r))
+	m, err := s.SetTeamRole(r.Context(), principal(r).User, r.PathValue("id"), r.PathValue("userId"), req.Role, s.meta(r))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -409,7 +409,7 @@ func (s *Service) handleSetRole(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
-	if err := s.RemoveTeamMember(r.Context(), principal(r).User, r.PathValue("id"), r.PathValue("userId"), meta(r)); err != nil {
+	if err := s.RemoveTeamMember(r.Context(), principal(r).User, r.PathValue("id"), r.PathValue("userId"), s.meta(r)); err != nil {
 		writeError(w, r, err)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,18 +15,47 @@ import (
 	"github.com/maxbooster/maxbooster/internal/reqinfo"
 )
 
-// clientIP is the peer address of r. X-Forwarded-For is not trusted: a
-// deployment behind a proxy sets RemoteAddr with its proxy middleware.
-func clientIP(r *http.Request) string {
+// clientIP is the address rate limits and the audit log use: the peer
+// address, or, when the peer is one of Options.TrustedProxies, the
+// right-most address in X-Forwarded-For that is not a trusted proxy.
+func (s *Service) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	if len(s.opts.TrustedProxies) == 0 {
+		return host
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0 && i >= len(hops)-16; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a forged or garbled entry: stop at the last good hop
+		}
+		peer = a.Unmap()
+		if !s.trusted(peer) {
+			break
+		}
+	}
+	return peer.String()
 }
 
-func meta(r *http.Request) Meta {
-	return Meta{IP: clientIP(r), UserAgent: truncate(r.UserAgent(), 256)}
+func (s *Service) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) meta(r *http.Request) Meta {
+	return Meta{IP: s.clientIP(r), UserAgent: truncate(r.UserAgent(), 256)}
 }
 
 // writeError writes err as problem+json, with Retry-After for rate limits.
@@ -112,7 +142,7 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) (*http.Re
 		}
 	}
 	if p == nil {
-		if err := s.limit(ctx, "session.api", "ip:"+clientIP(r), s.limits.APIPerIP); err != nil {
+		if err := s.limit(ctx, "session.api", "ip:"+s.clientIP(r), s.limits.APIPerIP); err != nil {
 			return nil, err
 		}
 		return r, nil

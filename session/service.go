@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -45,6 +46,11 @@ type Options struct {
 	// CORSOrigins lists origins (scheme://host[:port]) allowed to call the
 	// API from browsers with credentials. Empty: CORS is off.
 	CORSOrigins []string
+	// TrustedProxies are the reverse proxies in front of the server. A
+	// request from one of them is attributed to the address it names in
+	// X-Forwarded-For (for rate limits and the audit log); from anyone
+	// else X-Forwarded-For is ignored. Empty: the peer address counts.
+	TrustedProxies []netip.Prefix
 	// Limits; zero values take DefaultLimits.
 	Limits Limits
 	// RoomTokens configures room tokens.

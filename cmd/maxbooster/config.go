@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -25,23 +26,24 @@ import (
 // beats its variable). Every setting is listed by `maxbooster serve --help`
 // and in README.md.
 type Config struct {
-	Listen            string        // address to listen on, host:port
-	DataDir           string        // directory for the SQLite database and files
-	DatabaseURL       string        // "" means sqlite:<DataDir>/maxbooster.db
-	RedisURL          string        // "" means single node, in-process
-	PublicURL         string        // "" means http://<Listen>
-	LogLevel          slog.Level    // debug, info, warn, error
-	LogFormat         string        // text or json
-	SentryDSN         string        // "" disables error reporting
-	SentryEnvironment string        // e.g. production, staging
-	SecureCookies     string        // auto (from PublicURL), true or false
-	MailFrom          string        // sender of account mail
-	SMTPURL           string        // "" and no SendGrid key: mail goes to the outbox table
-	SendGridAPIKey    string        // send account mail with the SendGrid Web API
-	CORSOrigins       []string      // origins allowed to call the API from browsers; none: CORS off
-	Migrate           bool          // apply pending migrations at start
-	ShutdownTimeout   time.Duration // how long shutdown waits for requests and connections
-	MaxBodyBytes      int64         // cap on every request body
+	Listen            string         // address to listen on, host:port
+	DataDir           string         // directory for the SQLite database and files
+	DatabaseURL       string         // "" means sqlite:<DataDir>/maxbooster.db
+	RedisURL          string         // "" means single node, in-process
+	PublicURL         string         // "" means http://<Listen>
+	LogLevel          slog.Level     // debug, info, warn, error
+	LogFormat         string         // text or json
+	SentryDSN         string         // "" disables error reporting
+	SentryEnvironment string         // e.g. production, staging
+	SecureCookies     string         // auto (from PublicURL), true or false
+	MailFrom          string         // sender of account mail
+	SMTPURL           string         // "" and no SendGrid key: mail goes to the outbox table
+	SendGridAPIKey    string         // send account mail with the SendGrid Web API
+	CORSOrigins       []string       // origins allowed to call the API from browsers; none: CORS off
+	TrustedProxies    []netip.Prefix // reverse proxies whose X-Forwarded-For is believed
+	Migrate           bool           // apply pending migrations at start
+	ShutdownTimeout   time.Duration  // how long shutdown waits for requests and connections
+	MaxBodyBytes      int64          // cap on every request body
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
@@ -266,6 +268,32 @@ var settings = []setting{
 					return fmt.Errorf("origin %q: want scheme://host[:port]", o)
 				}
 				c.CORSOrigins = append(c.CORSOrigins, strings.TrimSuffix(o, "/"))
+			}
+			return nil
+		}},
+	{"trusted-proxies", "MB_TRUSTED_PROXIES", "CIDRS", "comma-separated reverse proxies (10.0.0.0/8,127.0.0.1/32) whose X-Forwarded-For names the client for rate limits and the audit log (default none)",
+		func(c *Config) string {
+			out := make([]string, len(c.TrustedProxies))
+			for i, p := range c.TrustedProxies {
+				out[i] = p.String()
+			}
+			return strings.Join(out, ",")
+		},
+		func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for f := range strings.SplitSeq(v, ",") {
+				if f = strings.TrimSpace(f); f == "" {
+					continue
+				}
+				p, err := netip.ParsePrefix(f)
+				if err != nil {
+					a, aerr := netip.ParseAddr(f)
+					if aerr != nil {
+						return fmt.Errorf("%q: want an address or CIDR prefix", f)
+					}
+					p = netip.PrefixFrom(a, a.BitLen())
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 			}
 			return nil
 		}},

@@ -111,19 +111,20 @@ func (m *Main) Run(ctx context.Context) error {
 	)
 
 	handler, err := api.NewHandler(api.Deps{
-		Logger:        m.Logger,
-		DB:            m.DB,
-		Redis:         m.Redis,
-		Metrics:       m.Metrics,
-		Reporter:      m.Reporter,
-		Lifecycle:     m.Lifecycle,
-		PublicURL:     cfg.Public(),
-		SecureCookies: cfg.Secure(),
-		MaxBodyBytes:  cfg.MaxBodyBytes,
-		Version:       version,
-		ExtraRoutes:   m.extraRoutes,
-		Mail:          mail.Config{SMTPURL: cfg.SMTPURL, SendGridAPIKey: cfg.SendGridAPIKey, From: cfg.MailFrom},
-		CORSOrigins:   cfg.CORSOrigins,
+		Logger:         m.Logger,
+		DB:             m.DB,
+		Redis:          m.Redis,
+		Metrics:        m.Metrics,
+		Reporter:       m.Reporter,
+		Lifecycle:      m.Lifecycle,
+		PublicURL:      cfg.Public(),
+		SecureCookies:  cfg.Secure(),
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		Version:        version,
+		ExtraRoutes:    m.extraRoutes,
+		Mail:           mail.Config{SMTPURL: cfg.SMTPURL, SendGridAPIKey: cfg.SendGridAPIKey, From: cfg.MailFrom},
+		CORSOrigins:    cfg.CORSOrigins,
+		TrustedProxies: cfg.TrustedProxies,
 	})
 	if err != nil {
 		return err
