@@ -2,9 +2,14 @@ package crdt
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func mustDecodeHex(tb testing.TB, s string) []byte {
@@ -67,5 +72,52 @@ func TestUpdatesMalformed(t *testing.T) {
 	_, err := ConvertUpdateFormatV2ToV1(mustDecodeHex(t, "00"+"00"+"0107"+"00"+"00"+"0100"+"0100"+"00"+"00"+"0641ffffffff0f"+"01"+"8080808080808001"+"00"))
 	if !errors.Is(err, ErrMalformedUpdate) || !strings.Contains(err.Error(), "too many structs") {
 		t.Errorf("endless GC column: %v, want too many structs", err)
+	}
+}
+
+// TestV8SmallSort checks the emulation of V8's sort (for arrays below 64
+// elements) against orders V8 produced with yjs's inconsistent
+// comparator (testdata/yjs/v8sort.json, written by gen.mjs).
+func TestV8SmallSort(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(yjsDir, "v8sort.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type elem struct {
+		ID     int    `json:"id"`
+		Client uint64 `json:"client"`
+		Clock  uint64 `json:"clock"`
+		Kind   string `json:"kind"`
+	}
+	var cases []struct {
+		Input []elem `json:"input"`
+		Order []int  `json:"order"`
+	}
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 20 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	for i, c := range cases {
+		readers := make([]*lazyReader, len(c.Input))
+		for j, e := range c.Input {
+			it := &Item{id: ID{e.Client, e.Clock}, len: 1}
+			switch e.Kind {
+			case "gc":
+				it.info = itemGC
+			case "skip":
+				it.info = itemSkip
+			}
+			readers[j] = &lazyReader{curr: it, tie: int64(e.ID)}
+		}
+		v8SmallSort(readers, compareReadersJS)
+		got := make([]int, len(readers))
+		for j, r := range readers {
+			got[j] = int(r.tie)
+		}
+		if diff := cmp.Diff(c.Order, got); diff != "" {
+			t.Errorf("case %d (%d elements) order (-v8 +go):\n%s", i, len(c.Input), diff)
+		}
 	}
 }

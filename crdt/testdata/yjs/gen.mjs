@@ -477,3 +477,26 @@ for (const h of histories) {
   names.push(h.name)
 }
 process.stderr.write(`wrote ${names.length} fixtures to ${outDir}\n`)
+
+// How V8 orders mergeUpdates' readers with yjs's comparator, which is
+// inconsistent for a GC and an item at the same clock (both compare as
+// less): crdt's emulation of V8's sort for short arrays is checked against
+// these (v8sort.json).
+{
+  const cmp = (a, b) => a.client === b.client
+    ? (a.clock - b.clock !== 0 ? a.clock - b.clock : (a.kind === b.kind ? 0 : a.kind === 'skip' ? 1 : -1))
+    : b.client - a.client
+  const rnd = prng(99)
+  const cases = []
+  for (const n of [2, 3, 5, 8, 13, 21, 34, 50, 63]) {
+    for (let k = 0; k < 4; k++) {
+      const input = []
+      for (let i = 0; i < n; i++) {
+        input.push({ id: i, client: 1 + Math.floor(rnd() * 3), clock: Math.floor(rnd() * 4), kind: ['item', 'gc', 'item', 'skip'][Math.floor(rnd() * 4)] })
+      }
+      const sorted = input.slice().sort(cmp)
+      cases.push({ input, order: sorted.map(e => e.id) })
+    }
+  }
+  fs.writeFileSync(path.join(here, 'v8sort.json'), JSON.stringify(cases) + '\n')
+}
