@@ -58,6 +58,7 @@ type Validator struct {
 
 type operation struct {
 	method, template string
+	optional         bool // x-optional: mounted only in some configurations
 	re               *regexp.Regexp
 	responses        map[string]response // status code or "default"
 }
@@ -103,12 +104,13 @@ func NewValidator() (*Validator, error) {
 				continue
 			}
 			var op struct {
+				Optional  bool                       `json:"x-optional"`
 				Responses map[string]json.RawMessage `json:"responses"`
 			}
 			if err := json.Unmarshal(rawOp, &op); err != nil {
 				return nil, fmt.Errorf("openapi: %s %s: %w", method, path, err)
 			}
-			o := operation{method: strings.ToUpper(method), template: path, re: re, responses: map[string]response{}}
+			o := operation{method: strings.ToUpper(method), template: path, re: re, optional: op.Optional, responses: map[string]response{}}
 			for code, rawResp := range op.Responses {
 				ptr := "/paths/" + escape(path) + "/" + method + "/responses/" + escape(code)
 				var resp struct {
@@ -152,6 +154,18 @@ func (v *Validator) Operations() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Optional reports whether the operation (a pattern as Operations gives)
+// is marked x-optional: true, mounted only in some configurations (such as
+// /metrics) or by a module that may not be wired in yet.
+func (v *Validator) Optional(op string) bool {
+	for _, o := range v.ops {
+		if o.method+" "+o.template == op {
+			return o.optional
+		}
+	}
+	return false
 }
 
 func (v *Validator) find(method, path string) (*operation, bool) {

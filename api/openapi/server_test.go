@@ -52,7 +52,8 @@ func TestEveryRouteDocumented(t *testing.T) {
 	if len(registered) == 0 {
 		t.Fatal("could not read the mux's patterns (did net/http's internals change? see openapitest.RegisteredPatterns)")
 	}
-	documented := openapitest.Validator(t).Operations()
+	v := openapitest.Validator(t)
+	documented := v.Operations()
 	for _, p := range registered {
 		if p == "/" { // the problem+json 404 for everything else
 			continue
@@ -62,7 +63,7 @@ func TestEveryRouteDocumented(t *testing.T) {
 		}
 	}
 	for _, op := range documented {
-		if !slices.Contains(registered, op) {
+		if !slices.Contains(registered, op) && !v.Optional(op) {
 			t.Errorf("openapi.json documents %q, which the server does not register", op)
 		}
 	}
