@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/maxbooster/maxbooster/crdt/lib0"
@@ -103,7 +104,9 @@ func readContent(dec updateDecoder, ref uint8) (content, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &contentBinary{b: b}, nil
+		// The decoder returns a view of the update; the document must not
+		// keep the caller's buffer.
+		return &contentBinary{b: bytes.Clone(b)}, nil
 	case refString:
 		s, err := dec.ReadString()
 		if err != nil {

@@ -361,3 +361,19 @@ func TestSubdocRefBytes(t *testing.T) {
 		t.Fatalf("got  %x\nwant %s", got, want)
 	}
 }
+
+func TestBinaryDoesNotAliasUpdate(t *testing.T) {
+	a := NewDoc(&DocOptions{ClientID: 1})
+	_ = a.GetArray("a").Push([]byte{1, 2, 3})
+	u, _ := EncodeStateAsUpdate(a, nil)
+	b := NewDoc(&DocOptions{ClientID: 2})
+	if err := ApplyUpdate(b, u, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range u {
+		u[i] = 0xff // the caller reuses its buffer
+	}
+	if got := b.GetArray("a").Get(0).([]byte); !bytes.Equal(got, []byte{1, 2, 3}) {
+		t.Fatalf("binary content changed with the caller's buffer: %v", got)
+	}
+}

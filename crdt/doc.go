@@ -41,6 +41,7 @@ type Doc struct {
 	cleanups []*Transaction
 
 	v1enc *updateEncoderV1 // reused for transaction updates
+	v1dec updateDecoderV1  // reused by ApplyUpdate
 
 	updateHandlers   []*updateHandler
 	updateV2Handlers []*updateHandler

@@ -421,9 +421,17 @@ func ApplyUpdateV2(d *Doc, update []byte, origin any) error {
 }
 
 func applyUpdate(d *Doc, update []byte, origin any, v2 bool) error {
-	dec, err := newUpdateDecoder(update, v2)
-	if err != nil {
-		return asMalformed(err)
+	var dec updateDecoder
+	if v2 {
+		var err error
+		if dec, err = newUpdateDecoder(update, true); err != nil {
+			return asMalformed(err)
+		}
+	} else {
+		// Decoding finishes before integration starts, so a nested apply
+		// (from an observer) may reuse the document's decoder.
+		d.v1dec.rest.Reset(update)
+		dec = &d.v1dec
 	}
 	limit := len(update)*maxStructsPerByteV1 + 16
 	if v2 {
