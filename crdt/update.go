@@ -27,11 +27,11 @@ type structRefs struct {
 // readClientsStructRefs). Root parents are resolved with root (which may
 // be nil: then a detached branch carrying the name stands in).
 func readStructs(dec updateDecoder, root func(string) *branch, limit int) (map[uint64]*structRefs, error) {
-	refsByClient := make(map[uint64]*structRefs)
 	numClients, err := readRestVarUint(dec)
 	if err != nil {
 		return nil, err
 	}
+	refsByClient := make(map[uint64]*structRefs, min(numClients, 8))
 	total := 0
 	for c := uint64(0); c < numClients; c++ {
 		n, err := readRestVarUint(dec)
@@ -46,7 +46,7 @@ func readStructs(dec updateDecoder, root func(string) *branch, limit int) (map[u
 		if err != nil {
 			return nil, err
 		}
-		sr := &structRefs{}
+		sr := &structRefs{refs: make([]*Item, 0, min(n, 64))}
 		refsByClient[client] = sr
 		for i := uint64(0); i < n; i++ {
 			total++
@@ -186,7 +186,8 @@ type pendingResult struct {
 // a v2 update (yjs integrateStructs).
 func integrateStructs(tx *Transaction, s *structStore, refs map[uint64]*structRefs) *pendingResult {
 	var stack []*Item
-	ids := make([]uint64, 0, len(refs))
+	var idsBuf [4]uint64
+	ids := idsBuf[:0]
 	for c := range refs {
 		ids = append(ids, c)
 	}
