@@ -112,6 +112,11 @@ func NewHandler(d Deps) (http.Handler, error) {
 	auth.Routes(mux)
 	mux.Handle("GET "+openapi.Path, openapi.Handler())
 
+	// Real-time collaboration (package collab), see collab.go.
+	if err := mountCollab(mux, d, auth.RoomTokens()); err != nil {
+		return nil, err
+	}
+
 	if d.ExtraRoutes != nil {
 		d.ExtraRoutes(mux)
 	}

@@ -1,0 +1,69 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/maxbooster/maxbooster/collab"
+	"github.com/maxbooster/maxbooster/collab/redisbus"
+	"github.com/maxbooster/maxbooster/session"
+	"github.com/maxbooster/maxbooster/store"
+)
+
+// mountCollab serves the real-time hub (package collab): y-websocket at
+// GET /collab/{projectId} and Hocuspocus at GET /hocuspocus, admitting
+// room tokens from session. Updates are appended to the database log
+// before anyone sees them; with Redis, rooms are shared between nodes.
+// Lifecycle: Shutdown closes the hub (connections, then rooms flushed to
+// the log); Flush stops the log's committer and the Redis bus.
+func mountCollab(mux *http.ServeMux, d Deps, tokens *session.RoomTokens) error {
+	docs := store.NewDocStore(d.DB, nil)
+	var bus collab.Bus
+	var rb *redisbus.Bus
+	if d.Redis != nil {
+		rb = redisbus.New(d.Redis, redisbus.Options{})
+		bus = rb
+	}
+	var origins []string
+	for _, o := range d.CORSOrigins {
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			origins = append(origins, u.Host)
+		}
+	}
+	hub, err := collab.NewHub(collab.Options{
+		Store:  docs,
+		Bus:    bus,
+		Logger: d.Logger,
+		Auth: collab.RoomTokenAuthorizer{Verify: func(ctx context.Context, tok string) (collab.RoomGrant, error) {
+			c, err := tokens.Verify(ctx, tok)
+			if err != nil {
+				return collab.RoomGrant{}, err
+			}
+			return collab.RoomGrant{UserID: c.UserID, ProjectID: c.ProjectID, Role: c.Role}, nil
+		}},
+		OriginPatterns: origins,
+	})
+	if err != nil {
+		return fmt.Errorf("api: collab hub: %w", err)
+	}
+	if err := d.Lifecycle.Go(func(ctx context.Context) {
+		<-ctx.Done() // Shutdown began
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		if err := hub.Close(cctx); err != nil {
+			d.Logger.Warn("collab: hub close", "err", err)
+		}
+	}); err != nil {
+		return err
+	}
+	d.Lifecycle.OnFlush("collab update log", func(context.Context) error { return docs.Close() })
+	if rb != nil {
+		d.Lifecycle.OnFlush("collab redis bus", func(context.Context) error { return rb.Close() })
+	}
+	mux.Handle("GET /collab/{projectId}", hub)
+	mux.HandleFunc("GET /hocuspocus", hub.ServeHocuspocus)
+	return nil
+}
