@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -37,6 +38,7 @@ type lazyReader struct {
 	budget      int
 	curr        *Item
 	tie         int64 // order among readers at the same struct (mergeUpdates)
+	tracked     *Item // curr as last counted in kindTies
 }
 
 func newLazyReader(dec updateDecoder, size int, v2, filterSkips bool) (*lazyReader, error) {
@@ -336,6 +338,67 @@ func (q *readerQueue) popRoot() {
 	}
 }
 
+// kindTies counts, per struct start, the readers whose current struct is
+// an item or a GC there; conflicts is the number of starts with both. It
+// starts counting (active) once a reader meets a GC struct.
+type kindTies struct {
+	active    bool
+	counts    map[ID][2]int32
+	conflicts int
+}
+
+// activate starts counting the current structs of readers.
+func (k *kindTies) activate(readers []*lazyReader) {
+	k.active = true
+	for _, r := range readers {
+		k.add(r)
+	}
+}
+
+func (k *kindTies) add(r *lazyReader) {
+	r.tracked = r.curr
+	if r.curr == nil {
+		return
+	}
+	if k.counts == nil {
+		k.counts = make(map[ID][2]int32)
+	}
+	c := k.counts[r.curr.id]
+	before := c[0] > 0 && c[1] > 0
+	if r.curr.isGC() {
+		c[1]++
+	} else {
+		c[0]++
+	}
+	k.counts[r.curr.id] = c
+	if !before && c[0] > 0 && c[1] > 0 {
+		k.conflicts++
+	}
+}
+
+func (k *kindTies) remove(r *lazyReader) {
+	s := r.tracked
+	if s == nil {
+		return
+	}
+	c := k.counts[s.id]
+	before := c[0] > 0 && c[1] > 0
+	if s.isGC() {
+		c[1]--
+	} else {
+		c[0]--
+	}
+	if c[0] == 0 && c[1] == 0 {
+		delete(k.counts, s.id)
+	} else {
+		k.counts[s.id] = c
+	}
+	if before && !(c[0] > 0 && c[1] > 0) {
+		k.conflicts--
+	}
+	r.tracked = nil
+}
+
 // compareReadersJS is yjs's comparator of struct readers in mergeUpdates,
 // inconsistency included: structs of different kinds at the same clock
 // compare as -1 both ways (Skip as 1).
@@ -366,48 +429,6 @@ func structKind(s *Item) int {
 	return 0
 }
 
-// v8SmallSort sorts a (fewer than 64 elements) exactly as V8's
-// Array.prototype.sort does for such arrays, also for an inconsistent
-// comparator: TimSort with a minimum run of the whole array, that is, the
-// leading run (strictly descending runs reversed) extended by binary
-// insertion.
-func v8SmallSort[T any](a []T, cmp func(x, y T) int) {
-	n := len(a)
-	if n < 2 {
-		return
-	}
-	// CountAndMakeRun(0, n).
-	run := 2
-	descending := cmp(a[1], a[0]) < 0
-	prev := a[1]
-	for i := 2; i < n; i++ {
-		order := cmp(a[i], prev)
-		if (descending && order >= 0) || (!descending && order < 0) {
-			break
-		}
-		prev = a[i]
-		run++
-	}
-	if descending {
-		slices.Reverse(a[:run])
-	}
-	// BinaryInsertionSort(0, run, n).
-	for start := run; start < n; start++ {
-		pivot := a[start]
-		left, right := 0, start
-		for left < right {
-			mid := left + (right-left)>>1
-			if cmp(pivot, a[mid]) < 0 {
-				right = mid
-			} else {
-				left = mid + 1
-			}
-		}
-		copy(a[left+1:start+1], a[left:start])
-		a[left] = pivot
-	}
-}
-
 // MergeUpdates merges v1 updates into one v1 update (yjs mergeUpdates).
 // Structs known from several updates are written once, missing ranges
 // become Skip structs, and the delete sets are merged. A single update is
@@ -423,10 +444,32 @@ func MergeUpdatesV2(updates [][]byte) ([]byte, error) {
 	return mergeUpdates(updates, true)
 }
 
+// errNeedV8Order makes mergeUpdates start over sorting exactly as V8 does.
+var errNeedV8Order = errors.New("crdt: merge needs V8's sort order")
+
 func mergeUpdates(updates [][]byte, v2 bool) ([]byte, error) {
 	if len(updates) == 1 {
 		return updates[0], nil
 	}
+	out, err := mergeUpdatesOrdered(updates, v2, false)
+	if errors.Is(err, errNeedV8Order) {
+		return mergeUpdatesOrdered(updates, v2, true)
+	}
+	return out, err
+}
+
+// mergeUpdatesOrdered is yjs's mergeUpdatesV2. yjs filters and re-sorts
+// its readers on every step (by client descending, then clock ascending; a
+// GC and an item at the same clock compare as "less" both ways, so the
+// order then depends on V8's sort algorithm). With v8Order, or below 64
+// readers, every step sorts with an emulation of V8's sort. Otherwise a
+// priority queue gives the same order in O(log n) per step: only the first
+// reader moves in a step, so ties go to the reader that moved most
+// recently, then to the earlier update, as a stable sort keeps them. That
+// holds while no GC and item share a clock; if they do, it returns
+// errNeedV8Order. (yjs's own merge re-sorts everything on every step and
+// does not finish B4's 259,778 updates.)
+func mergeUpdatesOrdered(updates [][]byte, v2, v8Order bool) ([]byte, error) {
 	decoders := make([]updateDecoder, len(updates))
 	readers := make([]*lazyReader, len(updates))
 	readerSlab := make([]lazyReader, len(updates))
@@ -453,19 +496,9 @@ func mergeUpdates(updates [][]byte, v2 bool) ([]byte, error) {
 	enc := newUpdateEncoder(v2)
 	w := &lazyWriter{enc: enc}
 	var currWrite *Item
-	// yjs filters and re-sorts its readers on every step (by client
-	// descending, then clock ascending; a GC and an item at the same clock
-	// compare as "less" both ways, so the order then depends on V8's sort).
-	// Below 64 readers V8 sorts by a run scan plus binary insertion, which
-	// is emulated step for step. From 64 readers on, a priority queue gives
-	// the same order in O(log n) per step: only the first reader moves in a
-	// step, so ties go to the reader that moved most recently, then to the
-	// earlier update (stable sort) -- exact unless a GC and an item start at
-	// the same clock in different updates, where yjs's order is arbitrary.
-	// (yjs's own merge of many updates is quadratic: it does not finish
-	// B4's 259,778 updates.)
-	useQueue := len(readers) >= 64
+	useQueue := len(readers) >= 64 && !v8Order
 	q := &readerQueue{}
+	var ties kindTies
 	var arr []*lazyReader
 	for i, r := range readers {
 		if r.curr != nil {
@@ -475,6 +508,15 @@ func mergeUpdates(updates [][]byte, v2 bool) ([]byte, error) {
 	}
 	if useQueue {
 		q.init()
+		for _, r := range q.items {
+			if r.curr.isGC() {
+				ties.activate(q.items)
+				break
+			}
+		}
+		if ties.conflicts > 0 {
+			return nil, errNeedV8Order
+		}
 	} else {
 		arr, q.items = q.items, nil
 	}
@@ -484,6 +526,15 @@ func mergeUpdates(updates [][]byte, v2 bool) ([]byte, error) {
 		var cd *lazyReader
 		if useQueue {
 			if prev != nil {
+				if ties.active {
+					ties.remove(prev)
+					ties.add(prev)
+				} else if prev.curr != nil && prev.curr.isGC() {
+					ties.activate(q.items)
+				}
+				if ties.conflicts > 0 {
+					return nil, errNeedV8Order
+				}
 				if prev.curr == nil {
 					q.popRoot()
 				} else {
@@ -501,7 +552,7 @@ func mergeUpdates(updates [][]byte, v2 bool) ([]byte, error) {
 			if len(arr) == 0 {
 				break
 			}
-			v8SmallSort(arr, compareReadersJS)
+			v8Sort(arr, compareReadersJS)
 			cd = arr[0]
 		}
 		prev = cd

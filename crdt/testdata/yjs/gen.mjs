@@ -408,6 +408,31 @@ history('v2_key_reuse', [['t', 'text'], ['x', 'xml']], () => {}, {
   }
 })
 
+// A merge of more than 64 updates where a GC struct (children of a deleted
+// type, from a state update) and the items it replaced (from the original
+// updates) start at the same clock: yjs's comparator is inconsistent there
+// and V8's sort decides.
+history('merge_gc_item_ties', [['m', 'map'], ['t', 'text']], () => {}, {
+  handmade: () => {
+    const w = new World(true)
+    const a = w.doc(120)
+    const b = w.doc(121)
+    const m = a.getMap('m')
+    const arr = new Y.Array()
+    m.set('arr', arr)
+    arr.push([1, 2, 3])
+    arr.push(['x'])
+    for (let i = 0; i < 70; i++) b.getText('t').insert(0, String(i % 10))
+    m.delete('arr')
+    const state = { v1: Y.encodeStateAsUpdate(a), v2: Y.encodeStateAsUpdateV2(a) }
+    const rnd = prng(5)
+    const log = w.log.slice()
+    for (let i = log.length - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [log[i], log[j]] = [log[j], log[i]] }
+    log.splice(Math.floor(log.length / 2), 0, state)
+    return [state, ...log]
+  }
+})
+
 const receive = (h, entries) => {
   const r1 = new Y.Doc({ gc: h.gc !== false })
   r1.clientID = RECEIVER
@@ -480,23 +505,28 @@ process.stderr.write(`wrote ${names.length} fixtures to ${outDir}\n`)
 
 // How V8 orders mergeUpdates' readers with yjs's comparator, which is
 // inconsistent for a GC and an item at the same clock (both compare as
-// less): crdt's emulation of V8's sort for short arrays is checked against
-// these (v8sort.json).
+// less): crdt's emulation of V8's sort is checked against these
+// (v8sort.json).
 {
   const cmp = (a, b) => a.client === b.client
     ? (a.clock - b.clock !== 0 ? a.clock - b.clock : (a.kind === b.kind ? 0 : a.kind === 'skip' ? 1 : -1))
     : b.client - a.client
   const rnd = prng(99)
   const cases = []
-  for (const n of [2, 3, 5, 8, 13, 21, 34, 50, 63]) {
+  const elem = (i, clocks) => ({ id: i, client: 1 + Math.floor(rnd() * 3), clock: Math.floor(rnd() * clocks), kind: ['item', 'gc', 'item', 'skip'][Math.floor(rnd() * 4)] })
+  for (const n of [2, 3, 5, 8, 13, 21, 34, 50, 63, 64, 65, 100, 127, 128, 200, 500, 1100]) {
     for (let k = 0; k < 4; k++) {
-      const input = []
-      for (let i = 0; i < n; i++) {
-        input.push({ id: i, client: 1 + Math.floor(rnd() * 3), clock: Math.floor(rnd() * 4), kind: ['item', 'gc', 'item', 'skip'][Math.floor(rnd() * 4)] })
-      }
-      const sorted = input.slice().sort(cmp)
-      cases.push({ input, order: sorted.map(e => e.id) })
+      // random, with many ties
+      let input = Array.from({ length: n }, (_, i) => elem(i, k % 2 === 0 ? 4 : 200))
+      cases.push({ input, order: input.slice().sort(cmp).map(e => e.id) })
+      // nearly sorted, as mergeUpdates sorts: sorted, then the first one moved
+      input = Array.from({ length: n }, (_, i) => elem(i, 50)).sort(cmp)
+      input[0] = { ...elem(0, 50), id: input[0].id }
+      cases.push({ input, order: input.slice().sort(cmp).map(e => e.id) })
     }
   }
-  fs.writeFileSync(path.join(here, 'v8sort.json'), JSON.stringify(cases) + '\n')
+  // Compact: input as [client, clock, kind] with ids = positions.
+  const kinds = { item: 0, gc: 1, skip: 2 }
+  const compact = cases.map(c => ({ input: c.input.map(e => [e.client, e.clock, kinds[e.kind], e.id]), order: c.order }))
+  fs.writeFileSync(path.join(here, 'v8sort.json'), JSON.stringify(compact) + '\n')
 }
