@@ -10,12 +10,7 @@ import (
 	"gopkg.in/hraban/opus.v2"
 )
 
-// Opus preview encoding parameters: the studio streams previews as Ogg Opus,
-// 48 kHz stereo, 20 ms frames, about 128 kbit/s.
 const (
-	OpusRate        = 48000
-	OpusFrame       = 960 // 20 ms at 48 kHz
-	OpusBitrate     = 128000
 	opusPreSkip     = 312 // libopus's encoder lookahead at 48 kHz (OPUS_GET_LOOKAHEAD)
 	opusPagePackets = 50  // one Ogg page per second of audio
 )
