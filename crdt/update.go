@@ -499,7 +499,7 @@ func asMalformed(err error) error {
 	if errors.Is(err, ErrMalformedUpdate) {
 		return err
 	}
-	return asMalformed(err)
+	return fmt.Errorf("%w: %w", ErrMalformedUpdate, err)
 }
 
 // integrateUpdate is the body of yjs readUpdateV2 after decoding.

@@ -115,3 +115,17 @@ func TestV8Sort(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedStateVector: a truncated or oversized state vector is an
+// error (it once recursed until the stack overflowed, killing the process).
+func TestMalformedStateVector(t *testing.T) {
+	u := mustDecodeHex(t, hiV1)
+	for _, sv := range [][]byte{{0x05}, {0x01, 0x07}, {0x01, 0x80}, {0x01, 0x07, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}} {
+		if _, err := DiffUpdate(u, sv); !errors.Is(err, ErrMalformedUpdate) {
+			t.Errorf("DiffUpdate with state vector %x: %v, want ErrMalformedUpdate", sv, err)
+		}
+		if _, err := DecodeStateVector(sv); !errors.Is(err, ErrMalformedUpdate) {
+			t.Errorf("DecodeStateVector(%x): %v, want ErrMalformedUpdate", sv, err)
+		}
+	}
+}
