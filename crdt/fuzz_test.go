@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -203,6 +204,10 @@ func FuzzMergeUpdates(f *testing.F) {
 		})
 		if err != nil {
 			return
+		}
+		// b as a state vector: usually malformed, which must be an error.
+		if _, err := DiffUpdate(merged, b); err != nil && !errors.Is(err, ErrMalformedUpdate) {
+			t.Fatalf("diff against bytes as a state vector: %v, want ErrMalformedUpdate", err)
 		}
 		sv, err := EncodeStateVectorFromUpdate(a)
 		if err != nil {
