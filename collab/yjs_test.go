@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/maxbooster/maxbooster/collab"
+	"github.com/maxbooster/maxbooster/collab/daw"
+	"github.com/maxbooster/maxbooster/crdt"
 )
 
 // These tests run the real yjs 13.6.33 with the real y-websocket 3.1.0
@@ -211,4 +215,56 @@ func TestHocuspocusProvider(t *testing.T) {
 	d.call("destroy", map[string]any{"client": "secret"})
 	d.call("hpCloseSocket", map[string]any{"socket": "s1"})
 	d.call("destroy", map[string]any{"client": "yws"})
+}
+
+// TestYjsReadsDAWDocument: a project document written with collab/daw is
+// read by the real yjs in a browser-side client, and a marker the browser
+// adds is read back by daw.Read on the server.
+func TestYjsReadsDAWDocument(t *testing.T) {
+	checkGoroutines(t)
+	store := collab.NewMemStore()
+	doc := crdt.NewDoc(nil)
+	if err := daw.SetSettings(doc, daw.Settings{Name: "Demo", Tempo: 96, TimeSigNum: 3, TimeSigDen: 4, Key: "D major", SampleRate: 44100}); err != nil {
+		t.Fatal(err)
+	}
+	if err := daw.AddTrack(doc, daw.Track{ID: "t1", Name: "Keys", Kind: daw.KindMIDI, Volume: -2,
+		Clips: []daw.Clip{{ID: "c1", AssetID: "asset-9", Position: 1.5, Length: 8}}}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := crdt.EncodeStateAsUpdate(doc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Append(t.Context(), "song", [][]byte{u}); err != nil {
+		t.Fatal(err)
+	}
+	env := newEnv(t, store, nil)
+	d := startDriver(t)
+	d.open("b", env.wsURL, "song", env.token(t, "ub", "song", "editor"))
+	d.call("waitSynced", map[string]any{"client": "b"})
+	res := d.call("dawJson", map[string]any{"client": "b"})
+	project, _ := res["project"].(map[string]any)
+	tracks, _ := res["tracks"].([]any)
+	if project["name"] != "Demo" || project["tempo"] != float64(96) || len(tracks) != 1 {
+		t.Fatalf("yjs reads %v", res)
+	}
+	clips, _ := tracks[0].(map[string]any)["clips"].([]any)
+	if len(clips) != 1 || clips[0].(map[string]any)["assetId"] != "asset-9" {
+		t.Errorf("yjs reads clips %v", clips)
+	}
+	d.call("dawAddMarker", map[string]any{"client": "b", "id": "m1", "time": 12.5, "name": "Chorus"})
+	waitFor(t, "marker stored", func() bool {
+		sd, err := store.Load(t.Context(), "song")
+		if err != nil {
+			return false
+		}
+		fresh := crdt.NewDoc(nil)
+		for _, su := range sd.Updates {
+			if err := crdt.ApplyUpdate(fresh, su.Update, nil); err != nil {
+				return false
+			}
+		}
+		ms := daw.Read(fresh).Markers
+		return len(ms) == 1 && ms[0].Name == "Chorus" && ms[0].Time == 12.5
+	})
 }

@@ -104,6 +104,24 @@ const ops = {
   insert ({ client, index, text }) { get(client).doc.getText('t').insert(index, text); return {} },
   delete ({ client, index, length }) { get(client).doc.getText('t').delete(index, length); return {} },
   mapSet ({ client, key, value }) { get(client).doc.getMap('m').set(key, value); return {} },
+  // dawJson reads the project document roots (collab/daw) with their types.
+  dawJson ({ client }) {
+    const doc = get(client).doc
+    return {
+      project: doc.getMap('project').toJSON(),
+      tracks: doc.getArray('tracks').toJSON(),
+      markers: doc.getArray('markers').toJSON(),
+      notes: doc.getText('notes').toString(),
+      comments: doc.getArray('comments').toJSON()
+    }
+  },
+  // dawAddMarker writes as a browser would.
+  dawAddMarker ({ client, id, time, name }) {
+    const m = new Y.Map()
+    m.set('id', id); m.set('time', time); m.set('name', name); m.set('color', '#00ff00')
+    get(client).doc.getArray('markers').push([m])
+    return {}
+  },
   text ({ client }) { return { text: get(client).doc.getText('t').toString() } },
   json ({ client }) {
     const doc = get(client).doc
