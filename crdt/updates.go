@@ -17,13 +17,16 @@ import (
 // Skip structs, and an item written without parent information loses its
 // map-key bit, as yjs re-encodes lazily read items.
 
-// Bounds on the structs a Doc-less operation reads, per byte of input: a v1
-// struct takes at least two bytes; v2 columns compress runs, so allow more,
-// but a bounded number, so that a small hostile update cannot make a merge
-// run for ever.
+// Bounds on the structs a Doc-less operation reads: a v1 struct takes at
+// least two bytes. In v2, runs of similar structs (GC, deleted content,
+// clocks that step evenly) take no bytes at all, so legitimate compact
+// updates (the document's own pending data among them) may hold many
+// structs per byte: allow 8 per byte plus a floor of 2^20, so that a small
+// hostile update cannot make a merge run for ever.
 const (
 	lazyStructsPerByteV1 = 1
 	lazyStructsPerByteV2 = 8
+	lazyStructsFloorV2   = 1 << 20
 )
 
 // lazyReader streams the structs of one update (yjs LazyStructReader). curr
@@ -50,7 +53,7 @@ func newLazyReader(dec updateDecoder, size int, v2, filterSkips bool) (*lazyRead
 func (r *lazyReader) init(dec updateDecoder, size int, v2, filterSkips bool) error {
 	*r = lazyReader{dec: dec, filterSkips: filterSkips, budget: size * lazyStructsPerByteV1}
 	if v2 {
-		r.budget = size * lazyStructsPerByteV2
+		r.budget = size*lazyStructsPerByteV2 + lazyStructsFloorV2
 	}
 	n, err := readRestVarUint(dec)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/maxbooster/maxbooster/crdt/lib0"
 )
 
 func mustDecodeHex(tb testing.TB, s string) []byte {
@@ -68,7 +70,7 @@ func TestUpdatesMalformed(t *testing.T) {
 		}
 	}
 	// A v2 update whose columns repeat forever must not make the reader
-	// loop: the struct count is bounded by the input size.
+	// loop: the struct count is bounded (8 per byte plus 2^20).
 	_, err := ConvertUpdateFormatV2ToV1(mustDecodeHex(t, "00"+"00"+"0107"+"00"+"00"+"0100"+"0100"+"00"+"00"+"0641ffffffff0f"+"01"+"8080808080808001"+"00"))
 	if !errors.Is(err, ErrMalformedUpdate) || !strings.Contains(err.Error(), "too many structs") {
 		t.Errorf("endless GC column: %v, want too many structs", err)
@@ -126,6 +128,45 @@ func TestMalformedStateVector(t *testing.T) {
 		}
 		if _, err := DecodeStateVector(sv); !errors.Is(err, ErrMalformedUpdate) {
 			t.Errorf("DecodeStateVector(%x): %v, want ErrMalformedUpdate", sv, err)
+		}
+	}
+}
+
+// TestCompactV2Pending: a document holding pending structs that encode to
+// a very compact v2 update (runs of GC structs) still merges and encodes
+// them; the Doc-less operations allow such legitimate compact updates.
+func TestCompactV2Pending(t *testing.T) {
+	gapGC := func(client uint64, n int) []byte {
+		var e lib0.Encoder
+		e.WriteVarUint(1)
+		e.WriteVarUint(uint64(n))
+		e.WriteVarUint(client)
+		e.WriteVarUint(5) // clocks 0-4 missing: everything stays pending
+		for range n {
+			e.WriteUint8(0)
+			e.WriteVarUint(1)
+		}
+		e.WriteVarUint(0)
+		return e.Bytes()
+	}
+	d := NewDoc(&DocOptions{ClientID: 1})
+	for _, c := range []uint64{9, 10} {
+		if err := ApplyUpdate(d, gapGC(c, 10000), nil); err != nil {
+			t.Fatalf("client %d: %v", c, err)
+		}
+	}
+	if !d.HasPending() {
+		t.Fatal("no pending structs")
+	}
+	for _, v2 := range []bool{false, true} {
+		var err error
+		if v2 {
+			_, err = EncodeStateAsUpdateV2(d, nil)
+		} else {
+			_, err = EncodeStateAsUpdate(d, nil)
+		}
+		if err != nil {
+			t.Errorf("encoding with pending data (v2=%v): %v", v2, err)
 		}
 	}
 }
