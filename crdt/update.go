@@ -10,11 +10,14 @@ import (
 )
 
 // Struct-count limits per byte of input: a v1 struct takes at least two
-// bytes; v2 column encodings compress runs, so allow more, but a bounded
-// number, so that a small hostile update cannot claim billions of structs.
+// bytes; v2 column encodings compress runs (a yjs v2 state of 20,000
+// deleted single-character prepends is 42 bytes), so allow 8 per byte plus
+// a floor, bounded so that a small hostile update cannot claim billions of
+// structs.
 const (
 	maxStructsPerByteV1 = 1
 	maxStructsPerByteV2 = 8
+	maxStructsFloorV2   = 1 << 20
 )
 
 // structRefs are the decoded structs of one client, i of them consumed.
@@ -436,7 +439,7 @@ func applyUpdate(d *Doc, update []byte, origin any, v2 bool) error {
 	}
 	limit := len(update)*maxStructsPerByteV1 + 16
 	if v2 {
-		limit = len(update)*maxStructsPerByteV2 + 16
+		limit = len(update)*maxStructsPerByteV2 + maxStructsFloorV2
 	}
 	// Decode everything before touching the document, so that a malformed
 	// update changes nothing. Root types named by the update are created
@@ -559,7 +562,7 @@ func integrateUpdate(tx *Transaction, refs map[uint64]*structRefs, dsClients []u
 		if err != nil {
 			return
 		}
-		r, err := readStructs(dec, d.root, len(update)*maxStructsPerByteV2+16)
+		r, err := readStructs(dec, d.root, len(update)*maxStructsPerByteV2+maxStructsFloorV2)
 		if err != nil {
 			return
 		}

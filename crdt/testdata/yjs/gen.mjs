@@ -268,6 +268,16 @@ history('big_client_ids', [['t', 'text'], ['m', 'map']], w => {
   w.syncAll()
 })
 
+// Prepending one character at a time, then deleting everything: the
+// deleted items cannot merge (each has a different right origin), and v2
+// encodes them in a few bytes (3,000 structs in about 40 bytes).
+history('compact_v2_deleted_prepends', [['t', 'text']], w => {
+  const d = w.doc(130)
+  const t = d.getText('t')
+  d.transact(() => { for (let i = 0; i < 3000; i++) t.insert(0, 'x') })
+  t.delete(0, t.length)
+})
+
 // Out-of-order delivery: all updates arrive, reversed.
 const ooo = (w) => {
   const [a, b] = [w.doc(90), w.doc(91)]
