@@ -148,6 +148,7 @@ var (
 	warmup     = flag.Duration("warmup", 2*time.Second, "time before measuring")
 	idleCounts = flag.String("idle", "2000,10000", "connection counts for the idle scenario")
 	fanSel     = flag.String("fan", "1,2", "fan-out scenarios to run (1: one room of 50, 2: 100 rooms of 10)")
+	custom     = flag.String("custom", "", "an extra fan-out scenario rooms,clients,rate (e.g. 10,10,5); with -fan \"\" runs only it")
 	only       = flag.String("servers", "maxbooster,y-websocket-server,hocuspocus", "servers to measure")
 )
 
@@ -178,6 +179,15 @@ func run() error {
 		rooms, clients, rate int
 	}
 	fans := []fan{{"1 room × 50 clients × 20/s", 1, 50, 20}, {"100 rooms × 10 clients × 5/s", 100, 10, 5}}
+	if *custom != "" {
+		var f fan
+		if _, err := fmt.Sscanf(*custom, "%d,%d,%d", &f.rooms, &f.clients, &f.rate); err != nil || f.rooms < 1 || f.clients < 2 || f.rate < 1 {
+			return fmt.Errorf("-custom %q: want rooms,clients,rate", *custom)
+		}
+		f.name = fmt.Sprintf("%d rooms × %d clients × %d/s", f.rooms, f.clients, f.rate)
+		fans = append(fans, f)
+		*fanSel += ",3"
+	}
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("collabbench: server pinned to CPU %q, generator on the others; %s measured after %s warm-up; %d CPUs, load average %s\n",
 		*serverCPU, *duration, *warmup, runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
