@@ -36,13 +36,14 @@ type AbsolutePosition struct {
 // CreateRelativePositionFromTypeIndex returns the relative position of
 // index in t (yjs createRelativePositionFromTypeIndex). Indexes count
 // UTF-16 code units in text and elements otherwise; an index beyond the
-// end gives the end of the type.
+// end gives the end of the type, a negative one the start.
 //
 //	rpos := crdt.CreateRelativePositionFromTypeIndex(text, 5, 0)
 //	// ... concurrent edits ...
 //	abs, ok := crdt.CreateAbsolutePositionFromRelativePosition(rpos, d)
 func CreateRelativePositionFromTypeIndex(t SharedType, index, assoc int) RelativePosition {
 	b := t.shared()
+	index = max(index, 0)
 	if assoc < 0 {
 		if index == 0 {
 			return relativePositionOf(b, nil, assoc)

@@ -193,3 +193,46 @@ func TestRelativePositionErrors(t *testing.T) {
 		t.Error("an empty position resolved")
 	}
 }
+
+func TestRelativePositionNegativeIndex(t *testing.T) {
+	d := NewDoc(&DocOptions{ClientID: 1})
+	text := d.GetText("t")
+	if err := text.Insert(0, "abc"); err != nil {
+		t.Fatal(err)
+	}
+	for _, assoc := range []int{0, -1} {
+		got := CreateRelativePositionFromTypeIndex(text, -5, assoc)
+		want := CreateRelativePositionFromTypeIndex(text, 0, assoc)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("assoc %d: index -5 (-index 0 +index -5):\n%s", assoc, diff)
+		}
+	}
+}
+
+// FuzzDecodeRelativePosition checks that any input decodes or fails with
+// ErrInvalidRelativePosition, and that decoded positions re-encode to a
+// position that decodes the same and resolves without panicking.
+func FuzzDecodeRelativePosition(f *testing.F) {
+	for _, seed := range []string{"00010000", "010174" + "00", "02011d41", "0001"} {
+		f.Add(unhex(f, seed))
+	}
+	d := NewDoc(&DocOptions{ClientID: 1})
+	_ = d.GetText("t").Insert(0, "hello")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeRelativePosition(b)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidRelativePosition) {
+				t.Fatalf("error %v does not wrap ErrInvalidRelativePosition", err)
+			}
+			return
+		}
+		again, err := DecodeRelativePosition(EncodeRelativePosition(r))
+		if err != nil {
+			t.Fatalf("re-encoded position does not decode: %v", err)
+		}
+		if diff := cmp.Diff(r, again); diff != "" {
+			t.Fatalf("round trip (-first +second):\n%s", diff)
+		}
+		CreateAbsolutePositionFromRelativePosition(r, d)
+	})
+}

@@ -175,6 +175,9 @@ func readSnapshot(dec dsDecoder, rest *lib0.Decoder) (Snapshot, error) {
 		if err != nil {
 			return bad(err)
 		}
+		if _, dup := s.DeleteSet[client]; dup {
+			return bad(fmt.Errorf("client %d listed twice in the delete set", client))
+		}
 		k, err := rest.ReadVarUint()
 		if err != nil {
 			return bad(err)

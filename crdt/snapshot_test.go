@@ -165,3 +165,30 @@ func TestSnapshotErrors(t *testing.T) {
 		t.Errorf("SnapshotContainsUpdate(garbage): err = %v, want ErrMalformedUpdate", err)
 	}
 }
+
+// FuzzDecodeSnapshot checks that any input decodes or fails with
+// ErrInvalidSnapshot, and that decoded snapshots round-trip and rebuild a
+// document (or fail) without panicking.
+func FuzzDecodeSnapshot(f *testing.F) {
+	d := NewDoc(&DocOptions{ClientID: 1, DisableGC: true})
+	_ = d.GetText("t").Insert(0, "hello")
+	_ = d.GetText("t").Delete(1, 2)
+	f.Add(EncodeSnapshot(SnapshotOf(d)))
+	f.Add(EncodeSnapshot(EmptySnapshot()))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := DecodeSnapshot(b)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidSnapshot) {
+				t.Fatalf("error %v does not wrap ErrInvalidSnapshot", err)
+			}
+			return
+		}
+		again, err := DecodeSnapshot(EncodeSnapshot(s))
+		if err != nil || !EqualSnapshots(s, again) {
+			t.Fatalf("round trip: %v, %+v != %+v", err, again, s)
+		}
+		if _, err := CreateDocFromSnapshot(d, s, nil); err != nil && !errors.Is(err, ErrInvalidSnapshot) && !errors.Is(err, ErrMalformedUpdate) {
+			t.Fatalf("CreateDocFromSnapshot: unexpected error %v", err)
+		}
+	})
+}
