@@ -53,7 +53,7 @@ func CreateRelativePositionFromTypeIndex(t SharedType, index, assoc int) Relativ
 	for it := b.start; it != nil; it = it.right {
 		if !it.deleted() && it.countable() {
 			if it.ilen() > index {
-				return relativePositionOf(b, &ID{it.id.Client, it.id.Clock + uint64(index)}, assoc)
+				return relativePositionOf(b, &ID{it.id.Client, it.id.Clock + uintOf(index)}, assoc)
 			}
 			index -= it.ilen()
 		}
@@ -95,7 +95,7 @@ func CreateAbsolutePositionFromRelativePosition(r RelativePosition, d *Doc) (Abs
 		if right == nil || !right.isItem() || right.parent == nil {
 			return AbsolutePosition{}, false
 		}
-		diff := int(id.Clock - right.id.Clock)
+		diff := clockInt(id.Clock - right.id.Clock)
 		b = right.parent
 		if b.item == nil || !b.item.deleted() {
 			if !right.deleted() && right.countable() {

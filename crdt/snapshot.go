@@ -182,7 +182,7 @@ func readSnapshot(dec dsDecoder, rest *lib0.Decoder) (Snapshot, error) {
 		if err != nil {
 			return bad(err)
 		}
-		if k > uint64(rest.Len()) { // every range takes at least one byte
+		if k > uintOf(rest.Len()) { // every range takes at least one byte
 			return bad(lib0.ErrUnexpectedEOF)
 		}
 		for j := uint64(0); j < k; j++ {
@@ -249,7 +249,7 @@ func CreateDocFromSnapshot(origin *Doc, s Snapshot, opts *DocOptions) (*Doc, err
 			}
 			structs := origin.store.clients[c]
 			last := structs.findIndex(clock - 1)
-			writeRestVarUint(enc, uint64(last+1))
+			writeRestVarUint(enc, uintOf(last+1))
 			enc.WriteClient(c)
 			writeRestVarUint(enc, 0)
 			for i, it := range structs.all() {

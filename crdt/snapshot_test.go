@@ -137,12 +137,12 @@ func TestYjsSnapshots(t *testing.T) {
 
 func TestSnapshotErrors(t *testing.T) {
 	gcDoc := NewDoc(&DocOptions{ClientID: 1})
-	gcDoc.GetText("t").Insert(0, "abc")
+	_ = gcDoc.GetText("t").Insert(0, "abc")
 	if _, err := CreateDocFromSnapshot(gcDoc, SnapshotOf(gcDoc), nil); !errors.Is(err, ErrGCEnabled) {
 		t.Errorf("CreateDocFromSnapshot on a gc doc: err = %v, want ErrGCEnabled", err)
 	}
 	d := NewDoc(&DocOptions{ClientID: 1, DisableGC: true})
-	d.GetText("t").Insert(0, "abc")
+	_ = d.GetText("t").Insert(0, "abc")
 	ahead := Snapshot{StateVector: map[uint64]uint64{1: 10}}
 	if _, err := CreateDocFromSnapshot(d, ahead, nil); !errors.Is(err, ErrInvalidSnapshot) {
 		t.Errorf("CreateDocFromSnapshot with a snapshot ahead of the doc: err = %v, want ErrInvalidSnapshot", err)
