@@ -56,7 +56,7 @@ func decodeUpdate(update []byte, v2 bool) (*DecodedUpdate, error) {
 	}
 	limit := len(update)*maxStructsPerByteV1 + 16
 	if v2 {
-		limit = len(update)*maxStructsPerByteV2 + 16
+		limit = len(update)*maxStructsPerByteV2 + maxStructsFloorV2
 	}
 	numClients, err := readRestVarUint(dec)
 	if err != nil {
