@@ -29,7 +29,6 @@ func v8Sort[T any](a []T, cmp func(x, y T) int) {
 	s.mergeForceCollapse()
 }
 
-
 const v8MinGallopWins = 7
 
 func v8MinRunLength(n int) int {
