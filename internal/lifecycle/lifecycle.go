@@ -83,10 +83,12 @@ func (g *Group) Track(name string, closeFn func(ctx context.Context) error) (don
 	g.conns[t] = struct{}{}
 	return func() {
 		t.once.Do(func() {
-			close(t.ended)
+			// Forget the connection before announcing its end, so that
+			// Active is already 0 when Shutdown returns.
 			g.mu.Lock()
 			delete(g.conns, t)
 			g.mu.Unlock()
+			close(t.ended)
 		})
 	}, true
 }
