@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -209,6 +210,39 @@ func (s *socket) tick() {
 
 // fail closes the socket with code and reason once; later calls are
 // ignored. It does not block: a goroutine sends the close frame.
+// frameRate is one connection's budget of incoming messages and bytes.
+type frameRate struct{ msgs, bytes bucket }
+
+// readFrame reads the next binary message, enforcing the size and rate
+// limits. On a read error, a limit exceeded or a text message it closes
+// the socket with the reason and returns false.
+func (s *socket) readFrame(ctx context.Context, lim *Limits, rate *frameRate) ([]byte, bool) {
+	typ, data, err := s.ws.Read(ctx)
+	if err != nil {
+		var ce websocket.CloseError
+		switch {
+		case errors.As(err, &ce):
+			s.fail(websocket.StatusNormalClosure, "")
+		case strings.Contains(err.Error(), "read limited"):
+			s.fail(websocket.StatusMessageTooBig, fmt.Sprintf("message larger than %d bytes", lim.MaxMessageBytes))
+		default:
+			s.fail(websocket.StatusAbnormalClosure, "")
+		}
+		return nil, false
+	}
+	now := time.Now()
+	if !rate.msgs.take(now, 1, lim.MessagesPerSecond, lim.MessageBurst) ||
+		!rate.bytes.take(now, float64(len(data)), lim.BytesPerSecond, max(2*float64(lim.MaxMessageBytes), lim.BytesPerSecond)) {
+		s.fail(CloseRateLimited, "rate limit exceeded")
+		return nil, false
+	}
+	if typ != websocket.MessageBinary {
+		s.fail(CloseMalformed, "text messages are not part of the protocol")
+		return nil, false
+	}
+	return data, true
+}
+
 func (s *socket) fail(code websocket.StatusCode, reason string) {
 	s.mu.Lock()
 	if s.closed {

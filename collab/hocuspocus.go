@@ -2,11 +2,8 @@ package collab
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/coder/websocket"
 
@@ -165,30 +162,10 @@ func (h *Hub) ServeHocuspocus(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	pendingBytes := 0
-	lim := &h.opts.Limits
-	var msgs, bytes bucket
+	var rate frameRate
 	for {
-		typ, data, err := ws.Read(h.base)
-		if err != nil {
-			var ce websocket.CloseError
-			switch {
-			case errors.As(err, &ce):
-				sock.fail(websocket.StatusNormalClosure, "")
-			case strings.Contains(err.Error(), "read limited"):
-				sock.fail(websocket.StatusMessageTooBig, fmt.Sprintf("message larger than %d bytes", lim.MaxMessageBytes))
-			default:
-				sock.fail(websocket.StatusAbnormalClosure, "")
-			}
-			return
-		}
-		now := time.Now()
-		if !msgs.take(now, 1, lim.MessagesPerSecond, lim.MessageBurst) ||
-			!bytes.take(now, float64(len(data)), lim.BytesPerSecond, max(2*float64(lim.MaxMessageBytes), lim.BytesPerSecond)) {
-			sock.fail(CloseRateLimited, "rate limit exceeded")
-			return
-		}
-		if typ != websocket.MessageBinary {
-			sock.fail(CloseMalformed, "text messages are not part of the protocol")
+		data, ok := sock.readFrame(h.base, &h.opts.Limits, &rate)
+		if !ok {
 			return
 		}
 		if len(data) == 1 && (data[0] == hpPing || data[0] == hpPong) {
@@ -229,7 +206,7 @@ func (h *Hub) ServeHocuspocus(w http.ResponseWriter, r *http.Request) {
 				// The provider sends its sync step 1 right behind the
 				// token; keep it until the token is checked.
 				if d == nil {
-					if len(docs) >= lim.MaxDocsPerSocket {
+					if len(docs) >= h.opts.Limits.MaxDocsPerSocket {
 						sock.fail(CloseRoomFull, "too many documents on one connection")
 						return
 					}

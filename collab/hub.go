@@ -264,30 +264,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // readPump reads frames until the connection fails, then leaves the room.
 func (h *Hub) readPump(c *conn, rm *room) {
 	defer rm.send(h.base, roomEvent{kind: evLeave, c: c})
-	var msgs, bytes bucket
-	lim := &h.opts.Limits
+	var rate frameRate
 	for {
-		typ, data, err := c.sock.ws.Read(h.base)
-		if err != nil {
-			var ce websocket.CloseError
-			switch {
-			case errors.As(err, &ce):
-				c.fail(websocket.StatusNormalClosure, "")
-			case strings.Contains(err.Error(), "read limited"):
-				c.fail(websocket.StatusMessageTooBig, fmt.Sprintf("message larger than %d bytes", lim.MaxMessageBytes))
-			default:
-				c.fail(websocket.StatusAbnormalClosure, "")
-			}
-			return
-		}
-		now := time.Now()
-		if !msgs.take(now, 1, lim.MessagesPerSecond, lim.MessageBurst) ||
-			!bytes.take(now, float64(len(data)), lim.BytesPerSecond, max(2*float64(lim.MaxMessageBytes), lim.BytesPerSecond)) {
-			c.fail(CloseRateLimited, "rate limit exceeded")
-			return
-		}
-		if typ != websocket.MessageBinary {
-			c.fail(CloseMalformed, "text messages are not part of the protocol")
+		data, ok := c.sock.readFrame(h.base, &h.opts.Limits, &rate)
+		if !ok {
 			return
 		}
 		m, err := ParseMessage(data)
