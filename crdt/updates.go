@@ -396,7 +396,7 @@ func (k *kindTies) remove(r *lazyReader) {
 	} else {
 		k.counts[s.id] = c
 	}
-	if before && !(c[0] > 0 && c[1] > 0) {
+	if before && (c[0] <= 0 || c[1] <= 0) {
 		k.conflicts--
 	}
 	r.tracked = nil
