@@ -72,22 +72,13 @@ func decodeBusMessage(b []byte) (busMessage, error) {
 // delivery goroutine, so a slow subscriber delays only itself.
 type LocalBus struct {
 	mu   sync.Mutex
-	subs map[string][]*localSub
-}
-
-type localSub struct {
-	mu      sync.Mutex
-	queue   [][]byte
-	wake    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	deliver func([]byte)
+	subs map[string][]*Inbox
 }
 
 var _ Bus = (*LocalBus)(nil)
 
 // NewLocalBus returns an empty LocalBus.
-func NewLocalBus() *LocalBus { return &LocalBus{subs: make(map[string][]*localSub)} }
+func NewLocalBus() *LocalBus { return &LocalBus{subs: make(map[string][]*Inbox)} }
 
 // Publish implements Bus.
 func (b *LocalBus) Publish(ctx context.Context, room string, msg []byte) error {
@@ -98,13 +89,7 @@ func (b *LocalBus) Publish(ctx context.Context, room string, msg []byte) error {
 	subs := slices.Clone(b.subs[room])
 	b.mu.Unlock()
 	for _, s := range subs {
-		s.mu.Lock()
-		s.queue = append(s.queue, slices.Clone(msg))
-		s.mu.Unlock()
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+		s.Push(slices.Clone(msg))
 	}
 	return nil
 }
@@ -114,50 +99,20 @@ func (b *LocalBus) Subscribe(ctx context.Context, room string, deliver func([]by
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s := &localSub{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), deliver: deliver}
+	s := NewInbox(deliver)
 	b.mu.Lock()
 	b.subs[room] = append(b.subs[room], s)
 	b.mu.Unlock()
-	go s.run()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			b.mu.Lock()
-			b.subs[room] = slices.DeleteFunc(b.subs[room], func(x *localSub) bool { return x == s })
+			b.subs[room] = slices.DeleteFunc(b.subs[room], func(x *Inbox) bool { return x == s })
 			if len(b.subs[room]) == 0 {
 				delete(b.subs, room)
 			}
 			b.mu.Unlock()
-			close(s.stop)
-			<-s.done
+			s.Close()
 		})
 	}, nil
-}
-
-func (s *localSub) run() {
-	defer close(s.done)
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-s.wake:
-		}
-		for {
-			s.mu.Lock()
-			q := s.queue
-			s.queue = nil
-			s.mu.Unlock()
-			if len(q) == 0 {
-				break
-			}
-			for _, m := range q {
-				select {
-				case <-s.stop:
-					return
-				default:
-				}
-				s.deliver(m)
-			}
-		}
-	}
 }

@@ -48,16 +48,7 @@ type Bus struct {
 type stream struct {
 	key    string
 	lastID string
-	subs   []*sub
-}
-
-type sub struct {
-	mu      sync.Mutex
-	queue   [][]byte
-	wake    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	deliver func([]byte)
+	subs   []*collab.Inbox
 }
 
 var _ collab.Bus = (*Bus)(nil)
@@ -135,12 +126,12 @@ func (b *Bus) Subscribe(ctx context.Context, room string, deliver func([]byte)) 
 			lastID = last[0].ID
 		}
 	}
-	s := &sub{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), deliver: deliver}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
 		return nil, ErrClosed
 	}
+	s := collab.NewInbox(deliver)
 	st = b.streams[room]
 	if st == nil {
 		st = &stream{key: key, lastID: lastID}
@@ -148,7 +139,6 @@ func (b *Bus) Subscribe(ctx context.Context, room string, deliver func([]byte)) 
 	}
 	st.subs = append(st.subs, s)
 	b.mu.Unlock()
-	go s.run()
 	select {
 	case b.wake <- struct{}{}:
 	default:
@@ -158,14 +148,13 @@ func (b *Bus) Subscribe(ctx context.Context, room string, deliver func([]byte)) 
 		once.Do(func() {
 			b.mu.Lock()
 			if st := b.streams[room]; st != nil {
-				st.subs = slices.DeleteFunc(st.subs, func(x *sub) bool { return x == s })
+				st.subs = slices.DeleteFunc(st.subs, func(x *collab.Inbox) bool { return x == s })
 				if len(st.subs) == 0 {
 					delete(b.streams, room)
 				}
 			}
 			b.mu.Unlock()
-			close(s.stop)
-			<-s.done
+			s.Close()
 		})
 	}, nil
 }
@@ -179,7 +168,7 @@ func (b *Bus) Close() error {
 		return nil
 	}
 	b.closed = true
-	var subs []*sub
+	var subs []*collab.Inbox
 	for _, st := range b.streams {
 		subs = append(subs, st.subs...)
 	}
@@ -188,8 +177,7 @@ func (b *Bus) Close() error {
 	close(b.stop)
 	<-b.done
 	for _, s := range subs {
-		close(s.stop)
-		<-s.done
+		s.Close()
 	}
 	return nil
 }
@@ -254,46 +242,8 @@ func (b *Bus) dispatch(xs redis.XStream) {
 	for _, m := range xs.Messages {
 		v, _ := m.Values["m"].(string)
 		for _, s := range st.subs {
-			s.push([]byte(v))
+			s.Push([]byte(v))
 		}
 	}
 	st.lastID = xs.Messages[len(xs.Messages)-1].ID
-}
-
-func (s *sub) push(m []byte) {
-	s.mu.Lock()
-	s.queue = append(s.queue, m)
-	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (s *sub) run() {
-	defer close(s.done)
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-s.wake:
-		}
-		for {
-			s.mu.Lock()
-			q := s.queue
-			s.queue = nil
-			s.mu.Unlock()
-			if len(q) == 0 {
-				break
-			}
-			for _, m := range q {
-				select {
-				case <-s.stop:
-					return
-				default:
-				}
-				s.deliver(m)
-			}
-		}
-	}
 }
