@@ -2,9 +2,12 @@
 // route of the server (openapi.json, served at /api/v1/openapi.json) and
 // checks responses against it.
 //
-// Adding a route: add its path item to openapi.json (reuse
-// #/components/responses/Problem as the "default" response and put its
-// body shapes under #/components/schemas). The conformance test in this
+// Adding a route: add its path item to openapi.json, or, for a module,
+// to its own fragment modules/<module>.json ({"tags": [...], "paths":
+// {...}, "components": {"schemas": {...}}}), which is merged into the
+// document at init; a path, tag or schema defined twice is an error. Reuse
+// #/components/responses/Problem as the "default" response and put body
+// shapes under #/components/schemas. The conformance test in this
 // package fails for any route registered on the server mux that the
 // document lacks; module tests can wrap their handlers in
 // openapitest.Wrap so that every response they see is checked.
@@ -12,10 +15,11 @@ package openapi
 
 import (
 	"bytes"
-	_ "embed"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"mime"
 	"net/http"
 	"regexp"
@@ -28,7 +32,78 @@ import (
 )
 
 //go:embed openapi.json
-var document []byte
+var base []byte
+
+//go:embed modules/*.json
+var modules embed.FS
+
+// document is base with every module fragment merged in.
+var document = mustMerge(base, modules)
+
+// mustMerge merges the fragments under modules/ into the base document.
+// A fragment may add tags, paths and component schemas; a name the
+// document already has is a programming error and panics at init (every
+// test of this package, and every server start, would fail).
+func mustMerge(base []byte, fsys fs.FS) []byte {
+	var doc map[string]any
+	if err := json.Unmarshal(base, &doc); err != nil {
+		panic(fmt.Sprintf("openapi: parse openapi.json: %v", err))
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	components, _ := doc["components"].(map[string]any)
+	schemas, _ := components["schemas"].(map[string]any)
+	tags, _ := doc["tags"].([]any)
+	entries, err := fs.Glob(fsys, "modules/*.json")
+	if err != nil {
+		panic(err)
+	}
+	sort.Strings(entries)
+	for _, name := range entries {
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			panic(err)
+		}
+		var frag struct {
+			Tags       []any          `json:"tags"`
+			Paths      map[string]any `json:"paths"`
+			Components struct {
+				Schemas map[string]any `json:"schemas"`
+			} `json:"components"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&frag); err != nil {
+			panic(fmt.Sprintf("openapi: %s: %v", name, err))
+		}
+		for p, item := range frag.Paths {
+			if _, dup := paths[p]; dup {
+				panic(fmt.Sprintf("openapi: %s: path %s is defined twice", name, p))
+			}
+			paths[p] = item
+		}
+		for s, schema := range frag.Components.Schemas {
+			if _, dup := schemas[s]; dup {
+				panic(fmt.Sprintf("openapi: %s: schema %s is defined twice", name, s))
+			}
+			schemas[s] = schema
+		}
+		for _, t := range frag.Tags {
+			tn, _ := t.(map[string]any)["name"].(string)
+			for _, have := range tags {
+				if hn, _ := have.(map[string]any)["name"].(string); hn == tn {
+					panic(fmt.Sprintf("openapi: %s: tag %s is defined twice", name, tn))
+				}
+			}
+			tags = append(tags, t)
+		}
+	}
+	doc["tags"] = tags
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
 
 // Path is where the server serves the document.
 const Path = "/api/v1/openapi.json"
