@@ -19,16 +19,22 @@ const (
 	evMessage
 	evBus
 	evRevoke
+	evState   // in-process: Hub.State
+	evApply   // in-process: Hub.Apply
+	evWatch   // in-process: Hub.Watch
+	evUnwatch // in-process: Watcher.Close
 )
 
 type roomEvent struct {
 	kind   eventKind
 	c      *conn
 	msg    Message
-	frame  []byte     // evBus
-	reply  chan error // evJoin
-	userID string     // evRevoke
-	role   Role       // evRevoke; 0 = removed
+	frame  []byte            // evBus; the update for evApply
+	reply  chan error        // evJoin
+	result chan inprocResult // evState, evApply, evWatch
+	w      *Watcher          // evWatch, evUnwatch
+	userID string            // evRevoke
+	role   Role              // evRevoke; 0 = removed
 }
 
 // pendingUpdate is an update applied to the room's document but not yet
@@ -56,6 +62,7 @@ type room struct {
 	doc          *crdt.Doc
 	aw           *Awareness
 	conns        map[*conn]struct{}
+	watchers     map[*Watcher]struct{} // in-process followers (Hub.Watch)
 	pending      []pendingUpdate
 	pendingBytes int
 	emitted      [][]byte
@@ -197,6 +204,19 @@ func (r *room) handle(ctx context.Context, ev roomEvent) {
 		r.fromBus(ctx, ev.frame)
 	case evRevoke:
 		r.revoke(ev.userID, ev.role)
+	case evState:
+		ev.result <- r.state(ctx)
+	case evApply:
+		ev.result <- r.applyServer(ctx, ev.frame)
+	case evWatch:
+		if err := r.watch(ctx, ev.w); err != nil {
+			r.hub.dropRef(r)
+			ev.result <- inprocResult{err: err}
+			return
+		}
+		ev.result <- inprocResult{}
+	case evUnwatch:
+		r.endWatch(ev.w, nil)
 	}
 }
 
@@ -352,12 +372,15 @@ func (r *room) flush(ctx context.Context) {
 		for c := range r.conns {
 			c.fail(CloseUnavailable, "document storage unavailable")
 		}
+		r.endAllWatches(r.failed)
 		r.hub.detach(r)
 		return
 	}
 	r.logLen += len(all)
 	for _, p := range pending {
-		p.from.ack()
+		if p.from != nil { // nil: Hub.Apply
+			p.from.ack()
+		}
 	}
 	r.relay(ctx, pending)
 	if r.logLen >= r.hub.opts.CompactAfter {
@@ -393,6 +416,7 @@ func (r *room) relay(ctx context.Context, pending []pendingUpdate) {
 		}
 		merged = m
 	}
+	r.notifyWatchers(merged)
 	frame := EncodeSync(SyncUpdate, merged)
 	for c := range r.conns {
 		if !senders[c] {
@@ -431,6 +455,7 @@ func (r *room) relay(ctx context.Context, pending []pendingUpdate) {
 func (r *room) relayEach(ctx context.Context, pending []pendingUpdate) {
 	for _, p := range pending {
 		for _, u := range p.relay {
+			r.notifyWatchers(u)
 			frame := EncodeSync(SyncUpdate, u)
 			for c := range r.conns {
 				if c != p.from {
@@ -510,6 +535,7 @@ func (r *room) fromBus(ctx context.Context, raw []byte) {
 		}
 		emitted := r.emitted
 		r.emitted = nil
+		r.notifyWatchers(emitted...)
 		for _, u := range emitted {
 			frame := EncodeSync(SyncUpdate, u)
 			for c := range r.conns {
@@ -564,7 +590,7 @@ func (r *room) tick(ctx context.Context, now time.Time) {
 // unloadIfIdle detaches the room from the hub when nobody used it for
 // IdleTimeout (at once when it failed). It reports whether it did.
 func (r *room) unloadIfIdle(now time.Time) bool {
-	if len(r.conns) > 0 || r.compacting {
+	if len(r.conns) > 0 || len(r.watchers) > 0 || r.compacting {
 		return false
 	}
 	if r.failed == nil && now.Sub(r.idleSince) < r.hub.opts.IdleTimeout {
@@ -598,6 +624,7 @@ func (r *room) shutdown(ctx context.Context) {
 	for c := range r.conns {
 		c.fail(CloseGoingAway, "server shutting down")
 	}
+	r.endAllWatches(ErrHubClosed)
 	if r.compactDone != nil {
 		<-r.compactDone
 	}
@@ -605,9 +632,15 @@ func (r *room) shutdown(ctx context.Context) {
 	for {
 		select {
 		case ev := <-r.inbox:
-			if ev.kind == evJoin {
+			switch ev.kind {
+			case evJoin:
 				r.release(ev.c)
 				ev.reply <- ErrHubClosed
+			case evWatch:
+				r.hub.dropRef(r)
+				ev.result <- inprocResult{err: ErrHubClosed}
+			case evState, evApply:
+				ev.result <- inprocResult{err: ErrHubClosed}
 			}
 		default:
 			return
