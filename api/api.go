@@ -113,9 +113,11 @@ func NewHandler(d Deps) (http.Handler, error) {
 	mux.Handle("GET "+openapi.Path, openapi.Handler())
 
 	// Real-time collaboration (package collab), see collab.go.
-	if err := mountCollab(mux, d, auth.RoomTokens()); err != nil {
+	hub, docs, err := mountCollab(mux, d, auth.RoomTokens())
+	if err != nil {
 		return nil, err
 	}
+	_, _ = hub, docs // for the modules below that use project documents
 
 	if d.ExtraRoutes != nil {
 		d.ExtraRoutes(mux)

@@ -18,8 +18,11 @@ import (
 // room tokens from session. Updates are appended to the database log
 // before anyone sees them; with Redis, rooms are shared between nodes.
 // Lifecycle: Shutdown closes the hub (connections, then rooms flushed to
-// the log); Flush stops the log's committer and the Redis bus.
-func mountCollab(mux *http.ServeMux, d Deps, tokens *session.RoomTokens) error {
+// the log); Flush stops the log's committer and the Redis bus. The hub
+// and its DocStore are returned for modules that read, edit or follow
+// project documents in process (Hub.State, Hub.Apply, Hub.Watch) or manage
+// rooms (Hub.Revoke).
+func mountCollab(mux *http.ServeMux, d Deps, tokens *session.RoomTokens) (*collab.Hub, *store.DocStore, error) {
 	docs := store.NewDocStore(d.DB, nil)
 	var bus collab.Bus
 	var rb *redisbus.Bus
@@ -47,7 +50,7 @@ func mountCollab(mux *http.ServeMux, d Deps, tokens *session.RoomTokens) error {
 		OriginPatterns: origins,
 	})
 	if err != nil {
-		return fmt.Errorf("api: collab hub: %w", err)
+		return nil, nil, fmt.Errorf("api: collab hub: %w", err)
 	}
 	if err := d.Lifecycle.Go(func(ctx context.Context) {
 		<-ctx.Done() // Shutdown began
@@ -57,7 +60,7 @@ func mountCollab(mux *http.ServeMux, d Deps, tokens *session.RoomTokens) error {
 			d.Logger.Warn("collab: hub close", "err", err)
 		}
 	}); err != nil {
-		return err
+		return nil, nil, err
 	}
 	d.Lifecycle.OnFlush("collab update log", func(context.Context) error { return docs.Close() })
 	if rb != nil {
@@ -65,5 +68,5 @@ func mountCollab(mux *http.ServeMux, d Deps, tokens *session.RoomTokens) error {
 	}
 	mux.Handle("GET /collab/{projectId}", hub)
 	mux.HandleFunc("GET /hocuspocus", hub.ServeHocuspocus)
-	return nil
+	return hub, docs, nil
 }
