@@ -1,0 +1,71 @@
+-- +goose Up
+-- The payments ledger (package api/payments, docs/payments.md): a
+-- double-entry book in integer minor units. Accounts are created on first
+-- use; an entry is a set of postings whose signed amounts (debit positive,
+-- credit negative) sum to zero per currency. Entries and postings are
+-- append-only (the triggers refuse UPDATE and DELETE): corrections are
+-- reversing entries. idempotency_key makes a posting replay-safe: a second
+-- post with the same key returns the first entry.
+CREATE TABLE pay_ledger_accounts (
+    id         TEXT PRIMARY KEY,
+    code       TEXT NOT NULL,
+    owner_id   TEXT NOT NULL,
+    currency   TEXT NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('asset', 'liability', 'revenue', 'expense', 'equity')),
+    created_at TIMESTAMP NOT NULL,
+    UNIQUE (code, owner_id, currency)
+);
+CREATE INDEX pay_ledger_accounts_owner ON pay_ledger_accounts (owner_id);
+
+CREATE TABLE pay_ledger_entries (
+    id              TEXT PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    content_hash    TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    memo            TEXT NOT NULL,
+    stripe_ref      TEXT NOT NULL DEFAULT '',
+    reverses_id     TEXT REFERENCES pay_ledger_entries (id),
+    created_at      TIMESTAMP NOT NULL
+);
+CREATE INDEX pay_ledger_entries_stripe ON pay_ledger_entries (stripe_ref);
+CREATE UNIQUE INDEX pay_ledger_entries_reverses ON pay_ledger_entries (reverses_id);
+
+CREATE TABLE pay_ledger_postings (
+    entry_id   TEXT NOT NULL REFERENCES pay_ledger_entries (id),
+    seq        INTEGER NOT NULL,
+    account_id TEXT NOT NULL REFERENCES pay_ledger_accounts (id),
+    currency   TEXT NOT NULL,
+    amount     BIGINT NOT NULL CHECK (amount <> 0),
+    PRIMARY KEY (entry_id, seq)
+);
+CREATE INDEX pay_ledger_postings_account ON pay_ledger_postings (account_id);
+
+-- +goose StatementBegin
+CREATE TRIGGER pay_ledger_entries_no_update BEFORE UPDATE ON pay_ledger_entries
+BEGIN
+    SELECT RAISE(ABORT, 'pay_ledger_entries are immutable');
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER pay_ledger_entries_no_delete BEFORE DELETE ON pay_ledger_entries
+BEGIN
+    SELECT RAISE(ABORT, 'pay_ledger_entries are immutable');
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER pay_ledger_postings_no_update BEFORE UPDATE ON pay_ledger_postings
+BEGIN
+    SELECT RAISE(ABORT, 'pay_ledger_postings are immutable');
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER pay_ledger_postings_no_delete BEFORE DELETE ON pay_ledger_postings
+BEGIN
+    SELECT RAISE(ABORT, 'pay_ledger_postings are immutable');
+END;
+-- +goose StatementEnd
+
+-- +goose Down
+DROP TABLE pay_ledger_postings;
+DROP TABLE pay_ledger_entries;
+DROP TABLE pay_ledger_accounts;
