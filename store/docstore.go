@@ -362,3 +362,18 @@ func (s *DocStore) Compact(ctx context.Context, room string, baseSeq, upTo int64
 		return nil
 	})
 }
+
+// Delete removes room's snapshot and log for good (the projects module
+// purges a project's document this way). Connections to the room should
+// be gone first: a hub that still holds the room would append to it again.
+func (s *DocStore) Delete(ctx context.Context, room string) error {
+	return s.db.WithTx(ctx, func(tx *Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM collab_updates WHERE room = ?`, room); err != nil {
+			return fmt.Errorf("store: delete room %s: %w", room, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM collab_docs WHERE room = ?`, room); err != nil {
+			return fmt.Errorf("store: delete room %s: %w", room, err)
+		}
+		return nil
+	})
+}
