@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/maxbooster/maxbooster/api/openapi"
+	"github.com/maxbooster/maxbooster/api/projects"
 	"github.com/maxbooster/maxbooster/api/respond"
 	"github.com/maxbooster/maxbooster/internal/apperr"
 	"github.com/maxbooster/maxbooster/internal/errreport"
@@ -65,6 +66,9 @@ type Deps struct {
 	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
 	// client (rate limits, audit log); none means the peer address counts.
 	TrustedProxies []netip.Prefix
+	// Projects tunes the projects module (clock, purge interval, limits);
+	// the zero value means its defaults.
+	Projects projects.Settings
 	// ExtraRoutes, if set, mounts more routes after the modules, behind the
 	// same middleware. Tests use it for handlers that hang or panic.
 	ExtraRoutes func(mux *http.ServeMux)
@@ -113,11 +117,39 @@ func NewHandler(d Deps) (http.Handler, error) {
 	mux.Handle("GET "+openapi.Path, openapi.Handler())
 
 	// Real-time collaboration (package collab), see collab.go.
-	hub, docs, err := mountCollab(mux, d, auth.RoomTokens())
+	// The collab authorizer asks projects for the caller's current role at
+	// every join; the service is built below, before any request is served.
+	var projectsSvc *projects.Service
+	hub, docs, err := mountCollab(mux, d, auth.RoomTokens(), func(ctx context.Context, userID, projectID string) (string, error) {
+		return projectsSvc.Access(ctx, userID, projectID)
+	})
 	if err != nil {
 		return nil, err
 	}
 	_, _ = hub, docs // for the modules below that use project documents
+
+	// Projects: members, invitations, trash, checkpoints (package
+	// api/projects). Its Run sends invitation mail and purges the trash.
+	projectMail := mailer
+	if projectMail == nil {
+		projectMail = &mail.Outbox{Store: auth.Store(), Log: d.Logger}
+	}
+	projectsSvc, err = projects.New(projects.Options{
+		DB: d.DB, Docs: docs, Hub: hub, Tokens: auth.RoomTokens(), Logger: d.Logger, Mailer: projectMail,
+		PublicURL: d.PublicURL, Redis: d.Redis, Settings: d.Projects,
+		Audit: func(ctx context.Context, userID, event, detail string) {
+			if err := auth.Store().AddAudit(ctx, session.AuditEvent{UserID: userID, Event: event, Detail: detail}); err != nil {
+				d.Logger.ErrorContext(ctx, "projects: audit log write failed", "event", event, "error", err)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Lifecycle.Go(projectsSvc.Run); err != nil {
+		return nil, err
+	}
+	projectsSvc.Routes(mux)
 
 	if d.ExtraRoutes != nil {
 		d.ExtraRoutes(mux)

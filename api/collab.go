@@ -21,8 +21,10 @@ import (
 // the log); Flush stops the log's committer and the Redis bus. The hub
 // and its DocStore are returned for modules that read, edit or follow
 // project documents in process (Hub.State, Hub.Apply, Hub.Watch) or manage
-// rooms (Hub.Revoke).
-func mountCollab(mux *http.ServeMux, d Deps, tokens *session.RoomTokens) (*collab.Hub, *store.DocStore, error) {
+// rooms (Hub.Revoke). access, when not nil, is asked for the user's
+// current role at every join: a token issued before a role was lowered,
+// a member removed or the project deleted then no longer grants more.
+func mountCollab(mux *http.ServeMux, d Deps, tokens *session.RoomTokens, access func(ctx context.Context, userID, projectID string) (string, error)) (*collab.Hub, *store.DocStore, error) {
 	docs := store.NewDocStore(d.DB, nil)
 	var bus collab.Bus
 	var rb *redisbus.Bus
@@ -45,7 +47,17 @@ func mountCollab(mux *http.ServeMux, d Deps, tokens *session.RoomTokens) (*colla
 			if err != nil {
 				return collab.RoomGrant{}, err
 			}
-			return collab.RoomGrant{UserID: c.UserID, ProjectID: c.ProjectID, Role: c.Role}, nil
+			g := collab.RoomGrant{UserID: c.UserID, ProjectID: c.ProjectID, Role: c.Role}
+			if access != nil {
+				now, err := access(ctx, c.UserID, c.ProjectID)
+				if err != nil {
+					return collab.RoomGrant{}, err
+				}
+				if have, _ := collab.ParseRole(now); have < mustRole(c.Role) {
+					g.Role = now // lowered since the token was issued
+				}
+			}
+			return g, nil
 		}},
 		OriginPatterns: origins,
 	})
@@ -69,4 +81,11 @@ func mountCollab(mux *http.ServeMux, d Deps, tokens *session.RoomTokens) (*colla
 	mux.Handle("GET /collab/{projectId}", hub)
 	mux.HandleFunc("GET /hocuspocus", hub.ServeHocuspocus)
 	return hub, docs, nil
+}
+
+// mustRole is the collab role of a verified token's role name (Verify
+// accepts only known names).
+func mustRole(name string) collab.Role {
+	r, _ := collab.ParseRole(name)
+	return r
 }
