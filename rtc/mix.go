@@ -1,0 +1,321 @@
+package rtc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+
+	"github.com/maxbooster/maxbooster/audio"
+	"github.com/maxbooster/maxbooster/audio/dsp"
+	"github.com/maxbooster/maxbooster/collab/daw"
+	"github.com/maxbooster/maxbooster/crdt"
+)
+
+// DocSource follows project documents for the mix preview. The collab hub
+// satisfies it through a small adapter (api/rtc.go).
+type DocSource interface {
+	// Watch follows projectID's document: its Updates yield the full
+	// state first (a Yjs v1 update), then every applied update in order.
+	Watch(ctx context.Context, projectID string) (DocWatch, error)
+}
+
+// DocWatch is one subscription to a document's updates.
+type DocWatch interface {
+	Updates() <-chan []byte
+	Close()
+}
+
+// PCM is decoded audio: interleaved 48 kHz stereo samples.
+type PCM []float32
+
+// Mix renders a DAW document to 48 kHz stereo: clips at their positions
+// with offset, length, gain (dB) and linear fades; track volume (dB),
+// balance pan, mute and solo (any solo silences every track not soloed);
+// a master bus that sums the tracks and clips at ±1. Only audio tracks
+// sound. Assets holds each clip's decoded audio by asset id; a clip
+// whose asset is missing is silent.
+type Mix struct {
+	clips  []mixClip
+	frames int // end of the last clip, in samples per channel
+}
+
+type mixClip struct {
+	pcm          PCM
+	start, end   int // project samples [start, end)
+	offset       int // source sample at start
+	gl, gr       float32
+	fadeIn, fout int // fade lengths in samples
+}
+
+func secToSamples(s float64) int {
+	if math.IsNaN(s) || s <= 0 {
+		return 0
+	}
+	if s > 24*3600 {
+		s = 24 * 3600
+	}
+	return int(math.Round(s * SampleRate))
+}
+
+func dbToGain(db float64) float64 {
+	if math.IsNaN(db) || math.IsInf(db, 0) {
+		return 1
+	}
+	if db < -120 {
+		return 0
+	}
+	return math.Pow(10, math.Min(db, 24)/20)
+}
+
+// NewMix plans the render of doc with the decoded assets.
+func NewMix(doc daw.Document, assets map[string]PCM) *Mix {
+	m := &Mix{}
+	solo := false
+	for _, t := range doc.Tracks {
+		if t.Solo && t.Kind == daw.KindAudio {
+			solo = true
+		}
+	}
+	for _, t := range doc.Tracks {
+		if t.Kind != daw.KindAudio || t.Mute || (solo && !t.Solo) {
+			continue
+		}
+		pan := math.Max(-1, math.Min(1, t.Pan))
+		if math.IsNaN(pan) {
+			pan = 0
+		}
+		vol := dbToGain(t.Volume)
+		tl, tr := vol*math.Min(1, 1-pan), vol*math.Min(1, 1+pan)
+		for _, c := range t.Clips {
+			pcm := assets[c.AssetID]
+			length := secToSamples(c.Length)
+			if pcm == nil || length == 0 {
+				continue
+			}
+			g := dbToGain(c.Gain)
+			mc := mixClip{pcm: pcm, start: secToSamples(c.Position), offset: secToSamples(c.Offset),
+				gl: float32(tl * g), gr: float32(tr * g), fadeIn: secToSamples(c.FadeIn), fout: secToSamples(c.FadeOut)}
+			mc.end = mc.start + length
+			if avail := len(pcm)/2 - mc.offset; avail < length {
+				mc.end = mc.start + max(avail, 0)
+			}
+			if mc.end <= mc.start {
+				continue
+			}
+			m.clips = append(m.clips, mc)
+			m.frames = max(m.frames, mc.end)
+		}
+	}
+	return m
+}
+
+// Samples is the mix length in samples per channel.
+func (m *Mix) Samples() int { return m.frames }
+
+// Render writes the interleaved stereo samples starting at project sample
+// at into out (len(out)/2 samples per channel).
+func (m *Mix) Render(at int, out []float32) {
+	clear(out)
+	n := len(out) / 2
+	for i := range m.clips {
+		c := &m.clips[i]
+		lo, hi := max(at, c.start), min(at+n, c.end)
+		for s := lo; s < hi; s++ {
+			rel := s - c.start
+			f := float32(1)
+			if c.fadeIn > 0 && rel < c.fadeIn {
+				f = float32(rel) / float32(c.fadeIn)
+			}
+			if left := c.end - s; c.fout > 0 && left < c.fout {
+				f = min(f, float32(left)/float32(c.fout))
+			}
+			src := 2 * (c.offset + rel)
+			o := 2 * (s - at)
+			out[o] += c.pcm[src] * c.gl * f
+			out[o+1] += c.pcm[src+1] * c.gr * f
+		}
+	}
+	for i, v := range out { // master bus
+		out[i] = max(-1, min(1, v))
+	}
+}
+
+// mixSource is the project mix as a Source: it follows the document (a
+// goroutine applies updates and swaps in a new Mix) and encodes each
+// 20 ms block as it is played, so edits are heard within a frame or two.
+type mixSource struct {
+	mix    atomic.Pointer[Mix]
+	enc    opusEncoder
+	pcm    []float32
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// newMixSource starts following projectID. The first state is applied
+// before it returns.
+func newMixSource(ctx context.Context, s *Server, userID, projectID string) (*mixSource, error) {
+	enc, err := newOpusEncoder()
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w, err := s.opts.Docs.Watch(wctx, projectID)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("rtc: watch %s: %w", projectID, err)
+	}
+	ms := &mixSource{enc: enc, pcm: make([]float32, 2*FrameLen), cancel: cancel, done: make(chan struct{})}
+	f := &follower{s: s, userID: userID, projectID: projectID, doc: crdt.NewDoc(nil), pcm: map[string]PCM{}}
+	// The first update is the full state: apply it before answering.
+	select {
+	case u, ok := <-w.Updates():
+		if !ok {
+			w.Close()
+			cancel()
+			return nil, errors.New("rtc: document watch ended")
+		}
+		if err := crdt.ApplyUpdate(f.doc, u, "rtc"); err != nil {
+			w.Close()
+			cancel()
+			return nil, fmt.Errorf("rtc: apply state: %w", err)
+		}
+	case <-ctx.Done():
+		w.Close()
+		cancel()
+		return nil, ctx.Err()
+	}
+	ms.mix.Store(f.plan(wctx))
+	go func() {
+		defer close(ms.done)
+		defer w.Close()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case u, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if err := crdt.ApplyUpdate(f.doc, u, "rtc"); err != nil {
+					s.log.Warn("rtc: apply update", "project", projectID, "err", err)
+					continue
+				}
+				// Coalesce a burst of updates into one re-plan.
+			drain:
+				for {
+					select {
+					case u, ok := <-w.Updates():
+						if !ok {
+							break drain
+						}
+						_ = crdt.ApplyUpdate(f.doc, u, "rtc")
+					default:
+						break drain
+					}
+				}
+				ms.mix.Store(f.plan(wctx))
+			}
+		}
+	}()
+	return ms, nil
+}
+
+// follower holds the document and the decoded assets of one mix.
+type follower struct {
+	s         *Server
+	userID    string // whose access opens the assets
+	projectID string
+	doc       *crdt.Doc
+	pcm       map[string]PCM
+}
+
+// plan reads the document and decodes assets it has not seen yet.
+func (f *follower) plan(ctx context.Context) *Mix {
+	d := daw.Read(f.doc)
+	for _, t := range d.Tracks {
+		for _, c := range t.Clips {
+			if _, ok := f.pcm[c.AssetID]; ok || c.AssetID == "" {
+				continue
+			}
+			pcm, err := f.s.decodeAsset(ctx, f.userID, f.projectID, c.AssetID)
+			if err != nil {
+				f.s.log.Warn("rtc: mix asset", "project", f.projectID, "asset", c.AssetID, "err", err)
+			}
+			f.pcm[c.AssetID] = pcm // nil: silent, not retried until the mix restarts
+		}
+	}
+	return NewMix(d, f.pcm)
+}
+
+// decodeAsset decodes an asset to 48 kHz stereo.
+func (s *Server) decodeAsset(ctx context.Context, userID, projectID, assetID string) (PCM, error) {
+	if s.opts.Assets == nil {
+		return nil, errors.New("rtc: no asset store")
+	}
+	o, err := s.opts.Assets.Audio(ctx, userID, projectID, assetID)
+	if err != nil {
+		return nil, err
+	}
+	defer o.Close()
+	r, err := audio.NewReader(o, o.Size())
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return DecodePCM(r, s.lim.MaxMixAssetFrames)
+}
+
+// DecodePCM reads r whole as 48 kHz stereo (mono is copied to both sides,
+// more channels keep the first two), refusing more than maxFrames.
+func DecodePCM(r audio.Reader, maxFrames int64) (PCM, error) {
+	info := r.Info()
+	ch := info.Channels
+	if maxFrames*int64(ch) > math.MaxInt32 {
+		maxFrames = math.MaxInt32 / int64(ch)
+	}
+	limit := int(maxFrames) * ch
+	if info.SampleRate != SampleRate {
+		limit = int(float64(limit) * float64(info.SampleRate) / SampleRate)
+	}
+	x, err := audio.ReadAll(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	if info.SampleRate != SampleRate {
+		rs, err := dsp.NewResampler(ch, info.SampleRate, SampleRate)
+		if err != nil {
+			return nil, err
+		}
+		x = append(rs.Process(x), rs.Flush()...)
+	}
+	frames := len(x) / ch
+	out := make(PCM, 2*frames)
+	for i := range frames {
+		l := x[i*ch]
+		r := l
+		if ch > 1 {
+			r = x[i*ch+1]
+		}
+		out[2*i], out[2*i+1] = float32(l), float32(r)
+	}
+	return out, nil
+}
+
+// Frames implements Source.
+func (ms *mixSource) Frames() int { return (ms.mix.Load().Samples() + FrameLen - 1) / FrameLen }
+
+// Packet implements Source: it renders and encodes frame i.
+func (ms *mixSource) Packet(i int) ([]byte, error) {
+	ms.mix.Load().Render(i*FrameLen, ms.pcm)
+	return ms.enc.encode(ms.pcm)
+}
+
+// Close implements Source.
+func (ms *mixSource) Close() error {
+	ms.cancel()
+	<-ms.done
+	ms.enc.close()
+	return nil
+}
