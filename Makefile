@@ -26,6 +26,8 @@ STATICCHECK   := $(BIN)/staticcheck-$(STATICCHECK_VERSION)
 TEST_PG_DSN     ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 TEST_REDIS_ADDR ?= 127.0.0.1:6379
 port_open = $(shell (exec 3<>/dev/tcp/$(1)/$(2)) 2>/dev/null && echo yes)
+# npm present: make build/run rebuild the web studio first (see webclient below).
+HAVE_NPM := $(shell command -v npm >/dev/null 2>&1 && echo yes)
 
 .PHONY: help
 help: ## list targets
@@ -37,7 +39,7 @@ help: ## list targets
 # codecs answer "unsupported codec".
 AUDIO_CGO := $(shell pkg-config --exists opus opusfile vorbisfile 2>/dev/null && echo yes)
 
-build: ## build bin/maxbooster (without Ogg Opus/Vorbis when their libraries are missing)
+build: $(if $(HAVE_NPM),webclient) ## build bin/maxbooster (without Ogg Opus/Vorbis when their libraries are missing; rebuilds the web studio first when npm is present)
 	@if [ "$(AUDIO_CGO)" != yes ]; then echo "note: libopus/libopusfile/libvorbisfile not found (make audio-deps): building without Ogg Opus and Vorbis decoding"; fi
 	$(if $(filter yes,$(AUDIO_CGO)),,CGO_ENABLED=0) $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/maxbooster ./cmd/maxbooster
 
@@ -65,6 +67,8 @@ test: ## run every suite (with -race but for NORACE_PKGS); sets MB_TEST_* for th
 	plain=$$(comm -12 <(sort <<<"$$all") <(sort <<<"$$norace")); \
 	env "$${env_args[@]}" $(GO) test -race -count=1 -timeout 20m $$race; \
 	if [ -n "$$plain" ]; then env "$${env_args[@]}" $(GO) test -count=1 -timeout 20m $$plain; fi
+	@if [ -n "$${MB_TEST_WEBCLIENT:-}" ] || command -v node >/dev/null || [ "$${CI:-}" = true ]; then \
+		$(MAKE) --no-print-directory test-webclient; fi
 
 .PHONY: bench
 bench: ## run benchmarks (no tests), then the crdt B4 table beside yjs when Node is present
@@ -76,6 +80,39 @@ bench: ## run benchmarks (no tests), then the crdt B4 table beside yjs when Node
 .PHONY: bench-crdt
 bench-crdt: yjs-deps ## crdt vs yjs on the B4 editing trace, side by side (B4_BENCHTIME=3x)
 	$(YJS_DIR)/b4table.sh
+
+# --- web studio (webclient/) -------------------------------------------------
+# The Vite build in webclient/dist is committed and embedded into the binary,
+# so `go build` works without Node. With npm present, `make build`/`make run`
+# rebuild it when a source or the lockfile changed (npm ci only when
+# package-lock.json is newer than node_modules).
+WEBCLIENT_SRC := $(shell find webclient/src webclient/public -type f 2>/dev/null) \
+	webclient/index.html webclient/package.json webclient/package-lock.json \
+	webclient/vite.config.ts webclient/tsconfig.json
+CHROMIUM      ?= /usr/bin/chromium
+
+webclient/node_modules/.package-lock.json: webclient/package-lock.json
+	cd webclient && npm ci --no-audit --no-fund --loglevel=error
+
+webclient/dist/index.html: $(WEBCLIENT_SRC) webclient/node_modules/.package-lock.json
+	cd webclient && npm run build --silent
+	@touch $@
+
+.PHONY: webclient
+webclient: webclient/dist/index.html ## build the browser studio into webclient/dist when its sources changed (embedded by make build)
+
+.PHONY: test-webclient
+test-webclient: ## web studio: Vitest unit tests, then end-to-end in headless Chromium against a real server (CI=true fails when Node or Chromium is missing)
+	@if ! command -v npm >/dev/null; then \
+		if [ "$${CI:-}" = true ]; then echo "test-webclient: npm is missing (CI=true)"; exit 1; fi; \
+		echo "test-webclient: skipped, npm is not installed"; exit 0; fi
+	@$(MAKE) --no-print-directory webclient
+	cd webclient && npx vitest run
+	@$(MAKE) --no-print-directory build
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$${CI:-}" = true ]; then echo "test-webclient: $(CHROMIUM) is missing (apt-get install chromium)"; exit 1; fi; \
+		echo "test-webclient: end-to-end skipped, $(CHROMIUM) is missing (apt-get install chromium)"; exit 0; fi; \
+	cd webclient && MB_BIN=$(BIN)/maxbooster MB_CHROMIUM=$(CHROMIUM) node --test --test-concurrency=1 --test-timeout=240000 e2e/
 
 # --- audio -------------------------------------------------------------------
 # The audio packages use cgo: Ogg Opus through libopusfile/libopus

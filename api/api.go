@@ -30,6 +30,7 @@ import (
 	"github.com/maxbooster/maxbooster/session"
 	"github.com/maxbooster/maxbooster/session/mail"
 	"github.com/maxbooster/maxbooster/store"
+	"github.com/maxbooster/maxbooster/webclient"
 )
 
 // Deps is everything the HTTP layer and its modules are built from. Main
@@ -155,8 +156,15 @@ func NewHandler(d Deps) (http.Handler, error) {
 		d.ExtraRoutes(mux)
 	}
 
-	// Anything unmatched is a problem+json 404 rather than net/http's text.
+	// Anything unmatched is a problem+json 404 rather than net/http's text,
+	// but for GETs outside the API and realtime paths: those load the
+	// browser studio (package webclient), whose client-side routes they are.
+	studio := webclient.Handler()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !webclient.IsServerPath(r.URL.Path) {
+			studio.ServeHTTP(w, r)
+			return
+		}
 		respond.Error(w, r, apperr.E("api", apperr.NotFound, nil))
 	})
 
