@@ -146,7 +146,7 @@ func (m *memAssets) Preview(_ context.Context, _, project, asset string) (io.Rea
 
 type memObject struct{ *bytes.Reader }
 
-func (memObject) Close() error   { return nil }
+func (memObject) Close() error  { return nil }
 func (o memObject) Size() int64 { return o.Reader.Size() }
 
 func (m *memAssets) Audio(_ context.Context, _, project, asset string) (blob.Object, error) {

@@ -320,7 +320,14 @@ func (p *peer) offerLocked() {
 	p.timer = time.AfterFunc(p.s.lim.AnswerTimeout, func() {
 		p.fail(CloseTimeout, "answer_timeout", fmt.Sprintf("no answer within %s", p.s.lim.AnswerTimeout))
 	})
-	p.send(Message{Type: MsgOffer, SDP: offer.SDP})
+	sdp := offer.SDP
+	if p.mode == ModeLive {
+		// Pion refuses a local description that differs from its offer;
+		// ptime only tells the remote sender what to send, so the client
+		// gets it and the local description stays as made.
+		sdp = preferPtime(sdp, 10)
+	}
+	p.send(Message{Type: MsgOffer, SDP: sdp})
 }
 
 // answer applies the client's answer, then the candidates that came
@@ -390,4 +397,30 @@ func drainRTCP(s *webrtc.RTPSender) {
 			return
 		}
 	}
+}
+
+// preferPtime asks for ms-long packets in every audio section that has no
+// ptime yet (browsers honour a=ptime from the remote description: 10 ms
+// halves the packetization delay of live audio).
+func preferPtime(sdp string, ms int) string {
+	lines := strings.SplitAfter(sdp, "\r\n")
+	var b strings.Builder
+	audio, has := false, false
+	flush := func() {
+		if audio && !has {
+			fmt.Fprintf(&b, "a=ptime:%d\r\n", ms)
+		}
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(l, "m=") {
+			flush()
+			audio, has = strings.HasPrefix(l, "m=audio"), false
+		}
+		if strings.HasPrefix(l, "a=ptime:") {
+			has = true
+		}
+		b.WriteString(l)
+	}
+	flush()
+	return b.String()
 }

@@ -1,0 +1,4 @@
+package rtc
+
+// PreferPtime exports preferPtime to tests.
+var PreferPtime = preferPtime

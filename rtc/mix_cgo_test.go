@@ -1,0 +1,111 @@
+//go:build cgo
+
+package rtc_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/maxbooster/maxbooster/collab/daw"
+	"github.com/maxbooster/maxbooster/crdt"
+	"github.com/maxbooster/maxbooster/rtc"
+)
+
+// setTrack sets one field of the track at index i.
+func setTrack(i int, key string, v any) func(d *crdt.Doc) error {
+	return func(d *crdt.Doc) error {
+		return d.GetArray(daw.RootTracks).ToArray()[i].(*crdt.Map).Set(key, v)
+	}
+}
+
+// TestPreviewMixFollowsDocument renders the project mix from the DAW
+// document (two tracks panned hard left and right), and checks that a
+// mute and a solo made during playback are heard within 200 ms.
+func TestPreviewMixFollowsDocument(t *testing.T) {
+	checkLeaks(t)
+	e := newEnv(t, rtc.Limits{})
+	tone := func(f float64) []float64 {
+		return synth(6, func(int) float64 { return f }, func(int) float64 { return f })
+	}
+	e.assets.audio["p1/a440"] = wavBytes(t, tone(440))
+	e.assets.audio["p1/a660"] = wavBytes(t, tone(660))
+	e.docs.edit(t, "p1", func(d *crdt.Doc) error {
+		if err := daw.AddTrack(d, daw.Track{ID: "t1", Name: "left", Kind: daw.KindAudio, Pan: -1}); err != nil {
+			return err
+		}
+		if err := daw.AddTrack(d, daw.Track{ID: "t2", Name: "right", Kind: daw.KindAudio, Pan: 1, Volume: -6}); err != nil {
+			return err
+		}
+		// t1: the 440 Hz asset from its second 1, at project second 0.5, with fades.
+		if err := daw.AddClip(d, "t1", daw.Clip{ID: "c1", AssetID: "a440", Position: 0.5, Offset: 1, Length: 4, FadeIn: 0.1, FadeOut: 0.1}); err != nil {
+			return err
+		}
+		return daw.AddClip(d, "t2", daw.Clip{ID: "c2", AssetID: "a660", Position: 0, Length: 5, Gain: 3})
+	})
+	c := joinPreview(t, e, "p1", "u1", "")
+	st := c.waitState(t, 5*time.Second, func(rtc.Control) bool { return true })
+	if st.DurationMs != 5000 {
+		t.Errorf("mix duration %d ms, want 5000", st.DurationMs)
+	}
+	c.control(t, rtc.Control{Op: "play"})
+	time.Sleep(1200 * time.Millisecond)
+	frames, n := c.rx.since(0)
+	if len(frames) < 50 {
+		t.Fatalf("%d frames in 1.2 s", len(frames))
+	}
+	checkTones(t, "before the clip on the left", frames[3:20], 0, 660)
+	checkTones(t, "both clips", frames[30:55], 440, 660)
+
+	// Mute t1 during playback: the left side goes quiet within 200 ms.
+	edit := time.Now()
+	e.docs.edit(t, "p1", setTrack(0, "mute", true))
+	quietAfter(t, c, &n, edit, func(f frame) bool { return f.left == 0 && f.right == 660 }, "mute t1")
+
+	// Unmute t1 and solo it: now only the left side sounds.
+	edit = time.Now()
+	e.docs.edit(t, "p1", func(d *crdt.Doc) error {
+		return errorsJoin(setTrack(0, "mute", false)(d), setTrack(0, "solo", true)(d))
+	})
+	quietAfter(t, c, &n, edit, func(f frame) bool { return f.left == 440 && f.right == 0 }, "solo t1")
+}
+
+func errorsJoin(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// quietAfter waits for five frames in a row satisfying ok and wants the
+// first of them within 200 ms of the edit.
+func quietAfter(t *testing.T, c *previewClient, n *int, edit time.Time, ok func(frame) bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	var got []frame
+	for time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		var more []frame
+		more, *n = c.rx.since(*n)
+		got = append(got, more...)
+		run := 0
+		for i, f := range got {
+			if !ok(f) {
+				run = 0
+				continue
+			}
+			run++
+			if run == 5 {
+				first := got[i-4]
+				d := first.at.Sub(edit)
+				t.Logf("%s heard after %s", what, d)
+				if d > 200*time.Millisecond {
+					t.Errorf("%s heard after %s, want < 200 ms", what, d)
+				}
+				return
+			}
+		}
+	}
+	t.Errorf("%s never heard", what)
+}
