@@ -18,6 +18,7 @@ package payments
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 )
 
@@ -26,4 +27,12 @@ func newID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// idFromKey derives a stable id from a caller's idempotency key, so a
+// retried request names the same object (and the same Stripe idempotency
+// key) even when the first attempt died half-way.
+func idFromKey(userID, key string) string {
+	h := sha256.Sum256([]byte(userID + "\x00" + key))
+	return hex.EncodeToString(h[:12])
 }

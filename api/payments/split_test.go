@@ -14,7 +14,7 @@ func TestAllocateExamples(t *testing.T) {
 		weights []int64
 		want    []int64
 	}{
-		{"thirds: first party gets the extra cent", 100, []int64{3333, 3333, 3334}, []int64{33, 33, 34}},
+		{"thirds in basis points", 100, []int64{3333, 3333, 3334}, []int64{33, 33, 34}},
 		{"equal thirds tie by order", 100, []int64{1, 1, 1}, []int64{34, 33, 33}},
 		{"one cent, two halves", 1, []int64{5000, 5000}, []int64{1, 0}},
 		{"largest remainder wins", 10, []int64{1400, 2600, 6000}, []int64{1, 3, 6}},
