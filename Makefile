@@ -150,8 +150,8 @@ bench-collab: ## collab hub vs @y/websocket-server 0.1.1 and @hocuspocus/server:
 	else $(BIN)/collabbench -server-cpu ''; fi
 
 .PHONY: conformance
-conformance: yjs-deps ## crdt against real yjs: fixtures + live differential test (SEEDS=3000)
-	MB_TEST_YJS=1 MB_TEST_YJS_SEEDS=$${SEEDS:-3000} $(GO) test -count=1 -timeout 30m ./crdt/... -run 'Yjs|Golden'
+conformance: yjs-deps ## crdt against real yjs: fixtures + live differential tests (SEEDS=3000, UNDO_SEEDS=1000)
+	MB_TEST_YJS=1 MB_TEST_YJS_SEEDS=$${SEEDS:-3000} MB_TEST_YJS_UNDO_SEEDS=$${UNDO_SEEDS:-1000} $(GO) test -count=1 -timeout 30m ./crdt/... -run 'Yjs|Golden'
 
 # Every fuzz target as package:Target. `go test` (make test, CI) runs their seed corpora.
 FUZZ_TARGETS := ./crdt:FuzzDecodeUpdate ./crdt:FuzzDecodeUpdateV2 ./crdt:FuzzApplyUpdate \

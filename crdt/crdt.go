@@ -37,6 +37,13 @@
 // (see package lib0): nil, lib0.Undefined, bool, float64 (ints accepted),
 // string, []byte, []any, lib0.Object (map[string]any accepted), lib0.BigInt.
 //
+// # Undo
+//
+// An UndoManager (NewUndoManager) records the changes of chosen origins
+// to a set of types and undoes and redoes them as yjs's UndoManager does,
+// byte for byte: undo of a deletion re-inserts the content as new items,
+// and relative positions follow them.
+//
 // # Concurrency
 //
 // A Doc is not safe for concurrent use; callers serialize all calls on one

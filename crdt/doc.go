@@ -46,6 +46,10 @@ type Doc struct {
 	updateHandlers   []*updateHandler
 	updateV2Handlers []*updateHandler
 	afterTxHandlers  []*afterTxHandler
+
+	// trackParents counts the UndoManagers of the document: while
+	// positive, transactions record their changed parent types.
+	trackParents int
 }
 
 type updateHandler struct {

@@ -11,6 +11,7 @@ const (
 	itemHasParentSub   uint16 = 1 << 6
 	itemGC             uint16 = 1 << 7 // the struct is a GC struct, not an item
 	itemSkip           uint16 = 1 << 8 // the struct is a Skip (only in updates)
+	itemRedone         uint16 = 1 << 9 // the store's redone table has an entry for the item
 )
 
 // Item is one struct of a document: a run of content made by one client
@@ -26,8 +27,8 @@ type Item struct {
 	parent      *branch    // nil for GC/Skip, or when the parent is unknown
 	extra       *itemExtra // map key, unresolved parent; nil for most items
 	content     content
-	// yjs's redone link (set by the UndoManager) is not kept here: undo
-	// will track it beside the store, so that items stay small.
+	// yjs's redone link (set by the UndoManager) is not kept here but in
+	// the store's redone table (flag itemRedone), so that items stay small.
 	info uint16
 }
 
@@ -124,8 +125,8 @@ func (it *Item) prev() *Item {
 }
 
 // split cuts the item at diff (0 < diff < len) and returns the right part,
-// linked after it (yjs splitItem). The caller inserts it into the store.
-func (it *Item) split(tx *Transaction, diff uint64) *Item {
+// linked after it (yjs splitItem). The caller inserts it into the store s.
+func (it *Item) split(s *structStore, tx *Transaction, diff uint64) *Item {
 	r := &Item{
 		id:          ID{it.id.Client, it.id.Clock + diff},
 		len:         it.len - diff,
@@ -138,12 +139,21 @@ func (it *Item) split(tx *Transaction, diff uint64) *Item {
 		content:     it.content.splice(diff),
 		info:        itemHasOrigin | it.info&(itemHasRightOrigin|itemHasParentSub|itemCountable|itemDeleted|itemKeep),
 	}
+	if it.info&itemRedone != 0 {
+		// yjs: rightItem.redone = (redone.client, redone.clock + diff)
+		red := s.redone[it.id]
+		s.setRedone(r, ID{red.Client, red.Clock + diff})
+	}
 	it.right = r
 	if r.right != nil {
 		r.right.left = r
 	}
 	if tx != nil {
 		tx.mergeStructs = append(tx.mergeStructs, r)
+	}
+	if r.hasParentSub() && r.right == nil && r.parent != nil {
+		// The right part is now the last entry of its key.
+		r.parent.setKey(r.sub(), r)
 	}
 	it.len = diff
 	return r
@@ -341,6 +351,7 @@ func (it *Item) mergeWith(right *Item) bool {
 		it.id.Client != right.id.Client ||
 		it.id.Clock+it.len != right.id.Clock ||
 		it.deleted() != right.deleted() ||
+		(it.info|right.info)&itemRedone != 0 ||
 		it.content.ref() != right.content.ref() ||
 		!it.content.mergeWith(right.content) {
 		return false
@@ -471,3 +482,32 @@ func clockInt(v uint64) int {
 func uintOf(v int) uint64 {
 	return uint64(v) //nolint:gosec // G115: callers pass non-negative values
 }
+
+// ID returns the id of the item's first clock unit.
+func (it *Item) ID() ID { return it.id }
+
+// Deleted reports whether the item is deleted.
+func (it *Item) Deleted() bool { return it.deleted() }
+
+// Content returns the values the item holds: characters of a string one
+// UTF-16 unit each, elements of an array run, an embed, a nested shared
+// type. Deleted and formatting content has none.
+func (it *Item) Content() []any {
+	if !it.isItem() || it.content == nil {
+		return nil
+	}
+	return it.content.values()
+}
+
+// Parent returns the shared type the item is in, or nil when it has none
+// (garbage-collected structs).
+func (it *Item) Parent() SharedType {
+	if !it.isItem() || it.parent == nil {
+		return nil
+	}
+	return it.parent.owner
+}
+
+// Key returns the map key the item is the value of, and false for list
+// items.
+func (it *Item) Key() (string, bool) { return it.sub(), it.hasParentSub() }

@@ -127,12 +127,16 @@ type peerReply struct {
 		V2   string `json:"v2"`
 	} `json:"emitted"`
 	Diffs   []string          `json:"diffs"`
+	UM      []string          `json:"um"`
+	Indices []int             `json:"indices"`
 	Docless map[string]string `json:"docless"`
 	State   []struct {
 		JSON map[string]string `json:"json"`
 		SV   string            `json:"sv"`
 		V1   string            `json:"v1"`
 		V2   string            `json:"v2"`
+		// Stacks is [undo, redo] stack lengths with undo managers.
+		Stacks []int `json:"stacks"`
 	} `json:"state"`
 }
 
@@ -171,6 +175,7 @@ type liveOp struct {
 	Embed  any         `json:"embed,omitempty"`
 	Values []valueSpec `json:"values,omitempty"`
 	Value  *valueSpec  `json:"value,omitempty"`
+	Origin *string     `json:"origin,omitempty"`
 }
 
 // valueSpec is a value to insert: a new shared type, bytes, or a JSON value.
@@ -224,11 +229,23 @@ type liveRun struct {
 	formats bool
 	logf    func(string, ...any)
 	verbose bool
+
+	// With undo managers (TestYjsLiveUndo): one per peer, the events they
+	// emitted since the last command, and relative positions to resolve
+	// after every round on both sides.
+	undo     *liveUndo
+	ums      []*UndoManager
+	umEvents []string
+	rps      []liveRelPos
 }
 
 var liveRoots = [][2]string{{"t", "text"}, {"a", "array"}, {"m", "map"}, {"x", "xml"}}
 
 func runLiveSeed(p *yjsPeer, seed uint64, verbose bool, logf func(string, ...any)) (err error) {
+	return runLiveSeedWith(p, seed, false, verbose, logf)
+}
+
+func runLiveSeedWith(p *yjsPeer, seed uint64, withUndo bool, verbose bool, logf func(string, ...any)) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
@@ -251,6 +268,9 @@ func runLiveSeed(p *yjsPeer, seed uint64, verbose bool, logf func(string, ...any
 		}
 	}
 	r := &liveRun{rng: rng, p: p, online: make([]bool, n), inbox: make([][]int, n), formats: true, logf: logf, verbose: verbose}
+	if withUndo {
+		r.undo = &liveUndo{Scope: []string{"all", "tm", "doc"}[rng.IntN(3)], IgnoreRemoteMapChanges: rng.IntN(4) == 0}
+	}
 	for i, c := range clients {
 		d := NewDoc(&DocOptions{ClientID: c, DisableGC: !gc})
 		d.OnUpdate(func(u []byte, origin any, _ *Transaction) {
@@ -270,8 +290,15 @@ func runLiveSeed(p *yjsPeer, seed uint64, verbose bool, logf func(string, ...any
 		}
 		r.docs = append(r.docs, d)
 		r.online[i] = true
+		if r.undo != nil {
+			r.ums = append(r.ums, r.newUndoManager(d, i))
+		}
 	}
-	if _, err := p.call(map[string]any{"cmd": "reset", "clients": clients, "gc": gc}); err != nil {
+	reset := map[string]any{"cmd": "reset", "clients": clients, "gc": gc}
+	if r.undo != nil {
+		reset["undo"] = r.undo
+	}
+	if _, err := p.call(reset); err != nil {
 		return err
 	}
 	rounds := 6 + rng.IntN(6)
@@ -344,12 +371,29 @@ func (r *liveRun) round() error {
 			r.inbox[i] = nil // lost while offline
 		}
 	}
+	if r.undo != nil {
+		r.addRelPositions()
+	}
 	// Local edits.
 	k := 1 + r.rng.IntN(6)
 	ops := make([]liveOp, 0, k)
 	for range k {
 		peer := r.rng.IntN(len(r.docs))
-		op, ok := r.genOp(peer)
+		var op liveOp
+		var ok bool
+		if r.undo != nil && r.rng.IntN(4) == 0 {
+			op, ok = r.genUndoOp(peer), true
+		} else {
+			op, ok = r.genOp(peer)
+			if ok && r.undo != nil {
+				switch x := r.rng.IntN(20); {
+				case x < 5:
+					op.Origin = ptr("tracked")
+				case x < 8:
+					op.Origin = ptr("untracked")
+				}
+			}
+		}
 		if !ok {
 			continue
 		}
@@ -369,6 +413,9 @@ func (r *liveRun) round() error {
 	if err := r.collect(reply); err != nil {
 		return fmt.Errorf("ops: %w", err)
 	}
+	if err := r.compareUndoEvents(reply); err != nil {
+		return fmt.Errorf("ops: %w", err)
+	}
 	if r.rng.Float64() < 0.3 {
 		a, b := r.rng.IntN(len(r.docs)), r.rng.IntN(len(r.docs))
 		if a != b && r.online[a] && r.online[b] {
@@ -378,7 +425,10 @@ func (r *liveRun) round() error {
 	if err := r.deliver(syncs, false); err != nil {
 		return err
 	}
-	return r.checkState()
+	if err := r.checkState(); err != nil {
+		return err
+	}
+	return r.resolveRelPositions()
 }
 
 // collect compares what both sides emitted and queues it as messages.
@@ -489,6 +539,9 @@ func (r *liveRun) deliver(syncs [][2]int, flush bool) error {
 	}
 	reply, err := r.p.call(map[string]any{"cmd": "deliver", "msgs": msgs, "syncs": syncs})
 	if err != nil {
+		return err
+	}
+	if err := r.compareUndoEvents(reply); err != nil {
 		return err
 	}
 	for i, d := range reply.Diffs {
@@ -603,6 +656,12 @@ func (r *liveRun) checkState() error {
 		}
 		if g := hex.EncodeToString(v2); g != st.V2 {
 			return fmt.Errorf("peer %d encodeStateAsUpdateV2:\n go %s\nyjs %s", i, g, st.V2)
+		}
+		if r.undo != nil {
+			got := []int{len(r.ums[i].UndoStack()), len(r.ums[i].RedoStack())}
+			if !slices.Equal(got, st.Stacks) {
+				return fmt.Errorf("peer %d undo/redo stack lengths: go %v, yjs %v", i, got, st.Stacks)
+			}
 		}
 	}
 	return nil
@@ -888,7 +947,21 @@ func resolveLive(d *Doc, path []any) (any, error) {
 }
 
 // applyGo performs op on the Go doc.
-func (r *liveRun) applyGo(op liveOp) error {
+func (r *liveRun) applyGo(op liveOp) (err error) {
+	if r.undo != nil {
+		if done := r.applyUndoOp(op); done {
+			return nil
+		}
+		if op.Origin != nil {
+			r.docs[op.Peer].Transact(func(*Transaction) { err = r.applyGoOp(op) }, *op.Origin)
+			return err
+		}
+	}
+	return r.applyGoOp(op)
+}
+
+// applyGoOp performs the edit op on the Go doc.
+func (r *liveRun) applyGoOp(op liveOp) error {
 	target, err := resolveLive(r.docs[op.Peer], op.Path)
 	if err != nil {
 		return err

@@ -80,7 +80,9 @@ func relativePositionOf(b *branch, item *ID, assoc int) RelativePosition {
 // CreateAbsolutePositionFromRelativePosition resolves r in d (yjs
 // createAbsolutePositionFromRelativePosition). It reports false when d
 // does not have the item or type r names yet, or when it was garbage
-// collected. A position at a deleted item resolves to where the item was.
+// collected. A position at a deleted item resolves to where the item was;
+// when an UndoManager re-inserted the item, the position follows the new
+// one (yjs followUndoneDeletions, its default).
 func CreateAbsolutePositionFromRelativePosition(r RelativePosition, d *Doc) (AbsolutePosition, bool) {
 	s := d.store
 	var b *branch
@@ -91,11 +93,13 @@ func CreateAbsolutePositionFromRelativePosition(r RelativePosition, d *Doc) (Abs
 		if s.state(id.Client) <= id.Clock {
 			return AbsolutePosition{}, false
 		}
-		right := s.find(id)
+		// Follow the items that undo/redo re-inserted in place of the one
+		// named (yjs followUndoneDeletions, on by default).
+		right, rdiff := followRedone(s, id)
 		if right == nil || !right.isItem() || right.parent == nil {
 			return AbsolutePosition{}, false
 		}
-		diff := clockInt(id.Clock - right.id.Clock)
+		diff := clockInt(rdiff)
 		b = right.parent
 		if b.item == nil || !b.item.deleted() {
 			if !right.deleted() && right.countable() {
@@ -118,7 +122,7 @@ func CreateAbsolutePositionFromRelativePosition(r RelativePosition, d *Doc) (Abs
 			if s.state(id.Client) <= id.Clock {
 				return AbsolutePosition{}, false
 			}
-			it := s.find(id)
+			it, _ := followRedone(s, id)
 			if it == nil || !it.isItem() {
 				return AbsolutePosition{}, false
 			}

@@ -12,6 +12,27 @@ type structStore struct {
 	// pendingDS is a v2 update (no structs) with delete ranges beyond the
 	// current state.
 	pendingDS []byte
+	// redone maps the id of an item the UndoManager redid (flag
+	// itemRedone) to the id of the item that redid it (yjs Item.redone).
+	redone map[ID]ID
+}
+
+// setRedone records that it was redone as the item at id.
+func (s *structStore) setRedone(it *Item, id ID) {
+	if s.redone == nil {
+		s.redone = make(map[ID]ID)
+	}
+	s.redone[it.id] = id
+	it.info |= itemRedone
+}
+
+// redoneOf returns the id of the item that redid it, if any.
+func (s *structStore) redoneOf(it *Item) (ID, bool) {
+	if it.info&itemRedone == 0 {
+		return ID{}, false
+	}
+	id, ok := s.redone[it.id]
+	return id, ok
 }
 
 func newStructStore() *structStore {
@@ -159,7 +180,7 @@ func (s *structStore) findIndexCleanStart(tx *Transaction, client uint64, clock 
 	}
 	st := structs.at(i)
 	if st.id.Clock < clock && st.isItem() {
-		r := st.split(tx, clock-st.id.Clock)
+		r := st.split(s, tx, clock-st.id.Clock)
 		structs.insert(i+1, r)
 		return i + 1
 	}
@@ -184,7 +205,7 @@ func (s *structStore) getItemCleanEnd(tx *Transaction, id ID) *Item {
 	}
 	st := structs.at(i)
 	if id.Clock != st.id.Clock+st.len-1 && !st.isGC() {
-		r := st.split(tx, id.Clock-st.id.Clock+1)
+		r := st.split(s, tx, id.Clock-st.id.Clock+1)
 		structs.insert(i+1, r)
 	}
 	return st

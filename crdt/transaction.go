@@ -25,6 +25,11 @@ type Transaction struct {
 	clientsBuf   [2]uint64
 	parentEvents map[*branch][]Event
 	parentOrder  []*branch
+	// changedParents is yjs's transaction.changedParentTypes: every
+	// changed type and its ancestors with their events. It is only
+	// filled while the document has an UndoManager (Doc.trackParents).
+	changedParents     map[*branch][]Event
+	changedParentOrder []*branch
 
 	mergeStructs []*Item
 	meta         map[any]any
@@ -346,11 +351,21 @@ func (d *Doc) callObservers(tx *Transaction) {
 		if (b.ref == typeText || b.ref == typeXMLText) && b.hasFormatting && !tx.local {
 			tx.needFormattingCleanup = true
 		}
-		if !hasObservers(b) {
+		track := d.trackParents > 0 && b.ref != refUnknown
+		if !track && !hasObservers(b) {
 			continue
 		}
 		ev := newEvent(b, tx, cs)
 		for t := b; ; {
+			if track {
+				if tx.changedParents == nil {
+					tx.changedParents = make(map[*branch][]Event)
+				}
+				if _, ok := tx.changedParents[t]; !ok {
+					tx.changedParentOrder = append(tx.changedParentOrder, t)
+				}
+				tx.changedParents[t] = append(tx.changedParents[t], ev)
+			}
 			if len(t.deepObservers) > 0 {
 				if tx.parentEvents == nil {
 					tx.parentEvents = make(map[*branch][]Event)

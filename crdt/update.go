@@ -382,7 +382,7 @@ func applyDeleteSet(tx *Transaction, s *structStore, clients []uint64, ranges []
 			index := structs.findIndex(clock)
 			st := structs.at(index)
 			if !st.deleted() && st.id.Clock < clock {
-				structs.insert(index+1, st.split(tx, clock-st.id.Clock))
+				structs.insert(index+1, st.split(s, tx, clock-st.id.Clock))
 				index++
 			}
 			for index < structs.len() {
@@ -393,7 +393,7 @@ func applyDeleteSet(tx *Transaction, s *structStore, clients []uint64, ranges []
 				}
 				if !st.deleted() {
 					if clockEnd < st.id.Clock+st.len {
-						structs.insert(index, st.split(tx, clockEnd-st.id.Clock))
+						structs.insert(index, st.split(s, tx, clockEnd-st.id.Clock))
 					}
 					st.delete(tx)
 				}

@@ -7,6 +7,14 @@
 //                                                        apply updates (origin "remote"), then sync pairs
 //   {"cmd":"state"}                                      JSON, state vector, encodeStateAsUpdate v1/v2 per peer
 //   {"cmd":"docless","v1":[hex],"v2":[hex],"sv":hex}     mergeUpdates(V2), diffUpdate(V2), encodeStateVectorFromUpdate(V2), conversions
+//   {"cmd":"resolve","rps":[{peer,hex}]}                 createAbsolutePositionFromRelativePosition → index (-1: null)
+//
+// With "undo" in reset ({scope: "all"|"tm"|"doc", ignoreRemoteMapChanges}),
+// every peer gets a Y.UndoManager (trackedOrigins null and "tracked",
+// captureTimeout large: only stopCapturing splits items); ops may carry an
+// "origin" (the op runs in doc.transact with it) and may be undo, redo,
+// stop (stopCapturing) or clear. Replies then carry "um": the manager's
+// events and results in order, and state carries each stack's length.
 //
 // Every reply carries "emitted": the updates the peers' docs emitted with an
 // origin other than "remote" while the command ran (local edits, and the
@@ -17,6 +25,8 @@ import { hex, unhex, docJSON } from './common.mjs'
 
 const ROOTS = [['t', 'text'], ['a', 'array'], ['m', 'map'], ['x', 'xml']]
 let peers = []
+let ums = []
+let umEvents = []
 let emitted = []
 
 const newPeer = (i, clientID, gc) => {
@@ -86,14 +96,52 @@ const runOp = (op) => {
   throw new Error('unknown op ' + op.kind)
 }
 
+const newUndoManager = (d, i, opts) => {
+  const scope = opts.scope === 'doc' ? d : opts.scope === 'tm' ? [d.getText('t'), d.getMap('m')] : ROOTS.map(([n]) => root(d, n))
+  const um = new Y.UndoManager(scope, {
+    captureTimeout: 1e12,
+    trackedOrigins: new Set([null, 'tracked']),
+    ignoreRemoteMapChanges: !!opts.ignoreRemoteMapChanges
+  })
+  const ev = (name) => (e) => umEvents.push(`${i}:${name}:${e.type}:${e.origin === um ? 'um' : String(e.origin)}:${[...e.changedParentTypes.keys()].length}`)
+  um.on('stack-item-added', ev('added'))
+  um.on('stack-item-updated', ev('updated'))
+  um.on('stack-item-popped', ev('popped'))
+  um.on('stack-cleared', (e) => umEvents.push(`${i}:cleared:${e.undoStackCleared}:${e.redoStackCleared}`))
+  return um
+}
+
+const runUndoOp = (op) => {
+  const um = ums[op.peer]
+  switch (op.kind) {
+    case 'undo': umEvents.push(`${op.peer}:undo:${um.undo() !== null}`); return true
+    case 'redo': umEvents.push(`${op.peer}:redo:${um.redo() !== null}`); return true
+    case 'stop': um.stopCapturing(); return true
+    case 'clear': um.clear(); return true
+  }
+  return false
+}
+
 const handle = (c) => {
   switch (c.cmd) {
     case 'reset':
       peers = c.clients.map((id, i) => newPeer(i, id, c.gc))
+      ums = c.undo ? peers.map((d, i) => newUndoManager(d, i, c.undo)) : []
       return {}
     case 'ops':
-      for (const op of c.ops) runOp(op)
+      for (const op of c.ops) {
+        if (ums.length > 0 && runUndoOp(op)) continue
+        if (op.origin !== undefined) peers[op.peer].transact(() => runOp(op), op.origin)
+        else runOp(op)
+      }
       return {}
+    case 'resolve':
+      return {
+        indices: c.rps.map(({ peer, hex: h }) => {
+          const abs = Y.createAbsolutePositionFromRelativePosition(Y.decodeRelativePosition(unhex(h)), peers[peer])
+          return abs === null ? -1 : abs.index
+        })
+      }
     case 'deliver': {
       for (const m of c.msgs || []) {
         if (m.v2) Y.applyUpdateV2(peers[m.peer], unhex(m.hex), 'remote')
@@ -129,11 +177,12 @@ const handle = (c) => {
     }
     case 'state':
       return {
-        state: peers.map(d => ({
+        state: peers.map((d, i) => ({
           json: docJSON(d, ROOTS),
           sv: hex(Y.encodeStateVector(d)),
           v1: hex(Y.encodeStateAsUpdate(d)),
-          v2: hex(Y.encodeStateAsUpdateV2(d))
+          v2: hex(Y.encodeStateAsUpdateV2(d)),
+          stacks: ums.length > 0 ? [ums[i].undoStack.length, ums[i].redoStack.length] : null
         }))
       }
   }
@@ -143,10 +192,12 @@ const handle = (c) => {
 const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity })
 rl.on('line', line => {
   emitted = []
+  umEvents = []
   let reply
   try {
     reply = handle(JSON.parse(line))
     reply.emitted = emitted
+    reply.um = umEvents
   } catch (e) {
     reply = { error: String(e && e.stack ? e.stack : e), emitted }
   }
