@@ -48,6 +48,18 @@ type Config struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
+	// Assets (api/assets): limits, job workers and the blob store.
+	MaxUploadBytes   int64         // largest upload (plain or tus)
+	MaxAudioDuration time.Duration // longest audio accepted
+	StorageQuota     int64         // bytes of originals per user; 0 means none
+	JobWorkers       int           // audio jobs run at once on this node
+	JobTimeout       time.Duration // time one job attempt may take
+	S3Endpoint       string        // "" keeps blobs on local disk in DataDir/blobs
+	S3Bucket         string
+	S3Region         string
+	S3AccessKey      string
+	S3SecretKey      string
+	S3PathStyle      bool
 }
 
 // DefaultConfig returns the defaults: a single node on 127.0.0.1:8080 with
@@ -67,6 +79,12 @@ func DefaultConfig() Config {
 		ReadTimeout:       10 * time.Minute,
 		WriteTimeout:      10 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
+		MaxUploadBytes:    2 << 30,
+		MaxAudioDuration:  time.Hour,
+		JobWorkers:        2,
+		JobTimeout:        10 * time.Minute,
+		S3Region:          "us-east-1",
+		S3PathStyle:       true,
 	}
 }
 
@@ -327,6 +345,72 @@ var settings = []setting{
 		func(c *Config) *time.Duration { return &c.WriteTimeout }),
 	durationSetting("idle-timeout", "MB_IDLE_TIMEOUT", "how long an idle keep-alive connection stays open",
 		func(c *Config) *time.Duration { return &c.IdleTimeout }),
+	sizeSetting("max-upload-bytes", "MB_MAX_UPLOAD_BYTES", "largest audio upload, plain or resumable (tus), e.g. 2GiB",
+		func(c *Config) *int64 { return &c.MaxUploadBytes }, false),
+	durationSetting("max-audio-duration", "MB_MAX_AUDIO_DURATION", "longest audio an upload or job accepts",
+		func(c *Config) *time.Duration { return &c.MaxAudioDuration }),
+	sizeSetting("storage-quota", "MB_STORAGE_QUOTA", "bytes of uploaded originals each user may store, e.g. 20GiB (0: no quota)",
+		func(c *Config) *int64 { return &c.StorageQuota }, true),
+	{"job-workers", "MB_JOB_WORKERS", "N", "audio jobs (analysis, preview, processing) run at once on this node",
+		func(c *Config) string { return strconv.Itoa(c.JobWorkers) },
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 64 {
+				return errors.New("want a number from 1 to 64")
+			}
+			c.JobWorkers = n
+			return nil
+		}},
+	durationSetting("job-timeout", "MB_JOB_TIMEOUT", "time one audio job attempt may take before it fails",
+		func(c *Config) *time.Duration { return &c.JobTimeout }),
+	{"s3-endpoint", "MB_S3_ENDPOINT", "URL", "S3-compatible object storage for uploads and derived files, e.g. https://s3.eu-west-1.amazonaws.com (default none: local disk in DATA-DIR/blobs)",
+		func(c *Config) string { return c.S3Endpoint },
+		func(c *Config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+					return errors.New("want http(s)://host[:port] without credentials")
+				}
+			}
+			c.S3Endpoint = v
+			return nil
+		}},
+	{"s3-bucket", "MB_S3_BUCKET", "NAME", "S3 bucket (must exist; required with MB_S3_ENDPOINT)",
+		func(c *Config) string { return c.S3Bucket },
+		func(c *Config, v string) error { c.S3Bucket = v; return nil }},
+	{"s3-region", "MB_S3_REGION", "REGION", "S3 signing region",
+		func(c *Config) string { return c.S3Region },
+		func(c *Config, v string) error { c.S3Region = v; return nil }},
+	{"s3-access-key", "MB_S3_ACCESS_KEY", "KEY", "S3 access key id",
+		func(c *Config) string { return c.S3AccessKey },
+		func(c *Config, v string) error { c.S3AccessKey = v; return nil }},
+	{"s3-secret-key", "MB_S3_SECRET_KEY", "KEY", "S3 secret access key",
+		func(c *Config) string { return "" }, // a secret
+		func(c *Config, v string) error { c.S3SecretKey = v; return nil }},
+	{"s3-path-style", "MB_S3_PATH_STYLE", "BOOL", "address buckets as ENDPOINT/BUCKET (MinIO, SeaweedFS, versitygw) instead of BUCKET.ENDPOINT",
+		func(c *Config) string { return strconv.FormatBool(c.S3PathStyle) },
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("want true or false")
+			}
+			c.S3PathStyle = b
+			return nil
+		}},
+}
+
+// sizeSetting is a byte size such as 2GiB; zero only where allowed.
+func sizeSetting(flagName, env, usage string, field func(*Config) *int64, zeroOK bool) setting {
+	return setting{flagName, env, "SIZE", usage,
+		func(c *Config) string { return humanize.IBytes(uint64(max(*field(c), 0))) }, //nolint:gosec // non-negative
+		func(c *Config, v string) error {
+			n, err := humanize.ParseBytes(v)
+			if err != nil || n > 1<<50 || (n == 0 && !zeroOK) {
+				return errors.New("want a size such as 512MiB or 2GiB")
+			}
+			*field(c) = int64(n) //nolint:gosec // bounded above
+			return nil
+		}}
 }
 
 func durationSetting(flagName, env, usage string, field func(*Config) *time.Duration) setting {

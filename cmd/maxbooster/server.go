@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/maxbooster/maxbooster/api"
+	"github.com/maxbooster/maxbooster/api/assets"
+	"github.com/maxbooster/maxbooster/audio/blob"
 	"github.com/maxbooster/maxbooster/internal/errreport"
 	"github.com/maxbooster/maxbooster/internal/lifecycle"
 	"github.com/maxbooster/maxbooster/session/mail"
@@ -110,6 +113,11 @@ func (m *Main) Run(ctx context.Context) error {
 		collectors.NewBuildInfoCollector(),
 	)
 
+	assetCfg, err := m.assetsConfig(ctx)
+	if err != nil {
+		return err
+	}
+
 	handler, err := api.NewHandler(api.Deps{
 		Logger:         m.Logger,
 		DB:             m.DB,
@@ -125,6 +133,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Mail:           mail.Config{SMTPURL: cfg.SMTPURL, SendGridAPIKey: cfg.SendGridAPIKey, From: cfg.MailFrom},
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
+		Assets:         assetCfg,
 	})
 	if err != nil {
 		return err
@@ -293,4 +302,49 @@ type redisLogger struct{ l *slog.Logger }
 
 func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	r.l.LogAttrs(ctx, slog.LevelWarn, "redis", slog.String("detail", fmt.Sprintf(format, v...)))
+}
+
+// assetsConfig opens the blob store (S3-compatible when MB_S3_ENDPOINT is
+// set, else DATA-DIR/blobs) and the asset limits.
+func (m *Main) assetsConfig(ctx context.Context) (assets.Config, error) {
+	cfg := m.Config
+	tmp := filepath.Join(cfg.DataDir, "tmp")
+	if err := os.MkdirAll(tmp, 0o750); err != nil {
+		return assets.Config{}, fmt.Errorf("create temp directory: %w", err)
+	}
+	var blobs blob.Store
+	if cfg.S3Endpoint != "" {
+		if cfg.S3Bucket == "" {
+			return assets.Config{}, fmt.Errorf("%w: MB_S3_BUCKET (--s3-bucket) is required with MB_S3_ENDPOINT", ErrConfig)
+		}
+		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		s3, err := blob.NewS3(sctx, blob.S3Options{
+			Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, Region: cfg.S3Region, AccessKey: cfg.S3AccessKey,
+			SecretKey: cfg.S3SecretKey, PathStyle: cfg.S3PathStyle, TempDir: tmp,
+		})
+		cancel()
+		if err != nil {
+			return assets.Config{}, err
+		}
+		blobs = s3
+	} else {
+		local, err := blob.NewLocal(filepath.Join(cfg.DataDir, "blobs"))
+		if err != nil {
+			return assets.Config{}, err
+		}
+		if _, err := local.CleanTemp(time.Hour); err != nil {
+			m.Logger.Warn("blob: clean temporary files", "err", err)
+		}
+		blobs = local
+	}
+	return assets.Config{
+		Blobs:          blobs,
+		UploadDir:      filepath.Join(cfg.DataDir, "uploads"),
+		TempDir:        tmp,
+		MaxUploadBytes: cfg.MaxUploadBytes,
+		MaxSeconds:     cfg.MaxAudioDuration.Seconds(),
+		QuotaBytes:     cfg.StorageQuota,
+		Workers:        cfg.JobWorkers,
+		JobTimeout:     cfg.JobTimeout,
+	}, nil
 }

@@ -16,7 +16,7 @@ export class ApiError extends Error {
   }
 }
 
-export type Role = 'owner' | 'admin' | 'editor' | 'viewer' | string
+export type Role = 'owner' | 'editor' | 'viewer' | string
 
 export interface User {
   id: string
@@ -74,7 +74,7 @@ export interface Invite {
   expiresAt?: string
   projectId?: string
   projectName?: string
-  invitedBy?: string
+  inviterName?: string
 }
 
 export interface RoomToken {

@@ -60,6 +60,11 @@ export class ProjectSession {
   private token: RoomToken | null = null
   private closed = false
   private onlineHandler = () => this.provider?.connect()
+  // The browser knows it is offline before the socket times out.
+  private offlineHandler = () => {
+    this.provider?.disconnect()
+    this.set({ conn: 'offline' })
+  }
 
   constructor(
     readonly projectId: string,
@@ -138,6 +143,7 @@ export class ProjectSession {
       else this.set({ conn: 'error', problem: ev.reason || 'The server closed this project for you (access revoked?).' })
     })
     window.addEventListener('online', this.onlineHandler)
+    window.addEventListener('offline', this.offlineHandler)
     this.setLocalPresence({})
   }
 
@@ -222,6 +228,7 @@ export class ProjectSession {
     this.closed = true
     clearTimeout(this.refreshTimer)
     window.removeEventListener('online', this.onlineHandler)
+    window.removeEventListener('offline', this.offlineHandler)
     this.provider?.destroy()
     void this.idb?.destroy()
     this.doc.destroy()

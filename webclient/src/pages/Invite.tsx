@@ -39,7 +39,7 @@ export function InvitePage({ token }: { token: string }) {
             <>
               <p className="mb-4 text-sm text-muted-foreground">
                 You are invited to <span className="font-medium text-foreground">{invite.projectName ?? 'a project'}</span>
-                {invite.invitedBy ? ` by ${invite.invitedBy}` : ''} as <Badge>{invite.role}</Badge>.
+                {invite.inviterName ? ` by ${invite.inviterName}` : ''} as <Badge>{invite.role}</Badge>.
               </p>
               <div className="flex gap-2">
                 <Button onClick={accept} disabled={busy}>

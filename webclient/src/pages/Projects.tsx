@@ -23,8 +23,9 @@ function when(s?: string | null): string {
   return d.toLocaleDateString()
 }
 
+/** Only the owner renames, invites and manages members (api/projects). */
 export function canManage(role: Role): boolean {
-  return role === 'owner' || role === 'admin'
+  return role === 'owner'
 }
 
 export function ProjectsPage() {
@@ -259,7 +260,7 @@ export function NameDialog(props: {
   )
 }
 
-const ROLES: Role[] = ['viewer', 'editor', 'admin']
+const ROLES: Role[] = ['viewer', 'editor']
 
 export function MembersDialog({ project, onClose }: { project: Project; onClose: () => void }) {
   const { user } = useAuth()
@@ -298,7 +299,7 @@ export function MembersDialog({ project, onClose }: { project: Project; onClose:
       <DialogContent className="max-w-xl">
         <DialogHeader>
           <DialogTitle>Members of {project.name}</DialogTitle>
-          <DialogDescription>Viewers listen and comment in the studio; editors change the project; admins also manage people.</DialogDescription>
+          <DialogDescription>Viewers open the studio read-only; editors change the project; the owner also manages people.</DialogDescription>
         </DialogHeader>
         {error && <Alert>{error}</Alert>}
         {manage && (
@@ -309,7 +310,7 @@ export function MembersDialog({ project, onClose }: { project: Project; onClose:
               void act(async () => {
                 const inv = await api.invite(project.id, email.trim(), role)
                 setEmail('')
-                if (inv?.token) setLastLink(`${location.origin}/invite/${inv.token}`)
+                setLastLink(`Invitation mailed to ${inv?.email ?? email.trim()}.`)
               })
             }}
           >
@@ -329,7 +330,7 @@ export function MembersDialog({ project, onClose }: { project: Project; onClose:
         )}
         {lastLink && (
           <Alert tone="info" className="break-all">
-            Invitation link (also sent by mail): <span className="lcd select-all" data-testid="invite-link">{lastLink}</span>
+            {lastLink}
           </Alert>
         )}
         {data === null ? (

@@ -207,6 +207,9 @@ export function CommentsPanel({
   const sorted = [...comments].sort((a, b) => a.time - b.time)
   return (
     <div className="flex h-full flex-col">
+      {c.readOnly ? (
+        <p className="border-b border-border p-3 text-[12px] text-muted-foreground">Viewers can read comments; editors can add them.</p>
+      ) : (
       <form
         className="grid gap-2 border-b border-border p-3"
         onSubmit={(e) => {
@@ -230,6 +233,7 @@ export function CommentsPanel({
           </Button>
         </div>
       </form>
+      )}
       <ul className="min-h-0 flex-1 overflow-auto" aria-label="Comments">
         {sorted.length === 0 && <li className="p-3 text-[12px] text-muted-foreground">No comments yet.</li>}
         {sorted.map((cm) => (

@@ -10,6 +10,7 @@ import {
   addMarker, addTrack, createUndoManager, ensureSettings, projectEnd, removeClip, setSettings, splitClip, VALID_DENOMINATORS, type DocState,
 } from '@/lib/doc'
 import { clamp, formatBarsBeats, formatClock, secondsPerBar, SNAP_UNITS, type Meter, type SnapUnit } from '@/lib/time'
+import * as ops from '@/lib/doc'
 import { useAuth, Link } from '@/App'
 import { cn } from '@/lib/utils'
 import { Button } from '@/components/ui/button'
@@ -213,8 +214,8 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
 
   // expose a tiny handle for the end-to-end tests
   React.useEffect(() => {
-    ;(window as unknown as Record<string, unknown>).__mb = { doc, Y, session, transport, undo }
-  }, [doc, session, transport, undo])
+    ;(window as unknown as Record<string, unknown>).__mb = { doc, Y, session, transport, undo, ops, origin }
+  }, [doc, session, transport, undo, origin])
 
   const laneHeight = Math.max(state.tracks.length * TRACK_H, 200)
   const title = state.settings.name || projectName || 'Untitled project'

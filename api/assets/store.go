@@ -1,0 +1,294 @@
+package assets
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/maxbooster/maxbooster/internal/apperr"
+	"github.com/maxbooster/maxbooster/store"
+)
+
+// record is one row of the assets table.
+type record struct {
+	ID, OwnerID, Filename, ContentType, SHA256, Status string
+	ProjectID, Error, JobID, UploadID, SourceAssetID   sql.NullString
+	Size                                               int64
+	Metadata, Tags, Analysis                           string // JSON, "" until known
+	PreviewBlob, Peaks, SpectrogramBlob                string // Peaks: JSON map spp → key
+	CreatedAt, UpdatedAt                               time.Time
+}
+
+// peaks decodes the zoom-level map (samples per pixel → blob key).
+func (r *record) peaks() map[int]string {
+	if r.Peaks == "" {
+		return nil
+	}
+	var m map[string]string
+	if json.Unmarshal([]byte(r.Peaks), &m) != nil {
+		return nil
+	}
+	out := make(map[int]string, len(m))
+	for k, v := range m {
+		if n, err := strconv.Atoi(k); err == nil {
+			out[n] = v
+		}
+	}
+	return out
+}
+
+func nullable(ns sql.NullString) *string {
+	if !ns.Valid {
+		return nil
+	}
+	s := ns.String
+	return &s
+}
+
+func decodeInto[T any](s string) *T {
+	if s == "" {
+		return nil
+	}
+	v := new(T)
+	if json.Unmarshal([]byte(s), v) != nil {
+		return nil
+	}
+	return v
+}
+
+// asset is the API view of the row.
+func (r *record) asset() Asset {
+	a := Asset{
+		ID: r.ID, OwnerID: r.OwnerID, ProjectID: nullable(r.ProjectID), Filename: r.Filename,
+		ContentType: r.ContentType, Size: r.Size, SHA256: r.SHA256, Status: r.Status,
+		Error: nullable(r.Error), CreatedAt: r.CreatedAt, SourceAssetID: nullable(r.SourceAssetID),
+		JobID: nullable(r.JobID), Metadata: decodeInto[Metadata](r.Metadata), Tags: decodeInto[Tags](r.Tags),
+		Analysis: decodeInto[Analysis](r.Analysis), PreviewReady: r.PreviewBlob != "",
+		PeaksLevels: []int{},
+	}
+	for spp := range r.peaks() {
+		a.PeaksLevels = append(a.PeaksLevels, spp)
+	}
+	sort.Ints(a.PeaksLevels)
+	a.PeaksReady = len(a.PeaksLevels) > 0
+	return a
+}
+
+// Store is the SQL of the module.
+type Store struct {
+	db *store.DB
+}
+
+// NewStore returns the store on db (migrated: assets exists).
+func NewStore(db *store.DB) *Store { return &Store{db: db} }
+
+const recordCols = `id, owner_id, project_id, filename, content_type, size, sha256, status, error, job_id, upload_id,
+	source_asset_id, metadata, tags, analysis, preview_blob, peaks, spectrogram_blob, created_at, updated_at`
+
+func scanRecord(row interface{ Scan(...any) error }) (*record, error) {
+	var r record
+	if err := row.Scan(&r.ID, &r.OwnerID, &r.ProjectID, &r.Filename, &r.ContentType, &r.Size, &r.SHA256, &r.Status,
+		&r.Error, &r.JobID, &r.UploadID, &r.SourceAssetID, &r.Metadata, &r.Tags, &r.Analysis, &r.PreviewBlob,
+		&r.Peaks, &r.SpectrogramBlob, &r.CreatedAt, &r.UpdatedAt); err != nil {
+		return nil, err
+	}
+	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
+	return &r, nil
+}
+
+func ns(p *string) sql.NullString {
+	if p == nil || *p == "" {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: *p, Valid: true}
+}
+
+// insert adds a row. With ignoreDuplicate, an existing row with the same
+// id is left alone (a retried job inserting its result again).
+func (s *Store) insert(ctx context.Context, r *record, ignoreDuplicate bool) error {
+	q := `INSERT INTO assets (` + recordCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	if ignoreDuplicate {
+		q += ` ON CONFLICT (id) DO NOTHING`
+	}
+	_, err := s.db.ExecContext(ctx, q, r.ID, r.OwnerID, r.ProjectID, r.Filename, r.ContentType, r.Size, r.SHA256,
+		r.Status, r.Error, r.JobID, r.UploadID, r.SourceAssetID, r.Metadata, r.Tags, r.Analysis, r.PreviewBlob,
+		r.Peaks, r.SpectrogramBlob, r.CreatedAt, r.UpdatedAt)
+	if err != nil {
+		if store.IsUniqueViolation(err) {
+			return apperr.E("assets.insert", apperr.Conflict, err).WithCode("asset_exists")
+		}
+		return apperr.E("assets.insert", apperr.Internal, err)
+	}
+	return nil
+}
+
+// get returns a row, or errNotFound.
+func (s *Store) get(ctx context.Context, id string) (*record, error) {
+	r, err := scanRecord(s.db.QueryRowContext(ctx, `SELECT `+recordCols+` FROM assets WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, apperr.E("assets.get", apperr.Internal, err)
+	}
+	return r, nil
+}
+
+// byUpload returns the asset made from a tus upload.
+func (s *Store) byUpload(ctx context.Context, uploadID string) (*record, error) {
+	r, err := scanRecord(s.db.QueryRowContext(ctx, `SELECT `+recordCols+` FROM assets WHERE upload_id = ?`, uploadID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errUploadNotFound
+	}
+	if err != nil {
+		return nil, apperr.E("assets.byUpload", apperr.Internal, err)
+	}
+	return r, nil
+}
+
+// list returns up to limit assets, newest first: those of a project, or
+// the owner's own (project ones included) when projectID is "".
+func (s *Store) list(ctx context.Context, ownerID, projectID string, limit int) ([]*record, error) {
+	q, arg := `SELECT `+recordCols+` FROM assets WHERE owner_id = ? ORDER BY created_at DESC, id LIMIT ?`, ownerID
+	if projectID != "" {
+		q, arg = `SELECT `+recordCols+` FROM assets WHERE project_id = ? ORDER BY created_at DESC, id LIMIT ?`, projectID
+	}
+	rows, err := s.db.QueryContext(ctx, q, arg, limit)
+	if err != nil {
+		return nil, apperr.E("assets.list", apperr.Internal, err)
+	}
+	defer rows.Close()
+	var out []*record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, apperr.E("assets.list", apperr.Internal, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, apperr.E("assets.list", apperr.Internal, err)
+	}
+	return out, nil
+}
+
+// usage is the bytes of the owner's assets (originals).
+func (s *Store) usage(ctx context.Context, ownerID string) (int64, error) {
+	var n sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT SUM(size) FROM assets WHERE owner_id = ?`, ownerID).Scan(&n); err != nil {
+		return 0, apperr.E("assets.usage", apperr.Internal, err)
+	}
+	return n.Int64, nil
+}
+
+// setJob records the job that analyses the asset.
+func (s *Store) setJob(ctx context.Context, id, jobID string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE assets SET job_id = ?, updated_at = ? WHERE id = ?`, jobID, now, id)
+	if err != nil {
+		return apperr.E("assets.setJob", apperr.Internal, err)
+	}
+	return nil
+}
+
+// unqueued returns processing assets that never got a job (a crash
+// between the insert and the enqueue), created before the given time.
+func (s *Store) unqueued(ctx context.Context, before time.Time) ([]*record, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+recordCols+` FROM assets WHERE status = ? AND job_id IS NULL
+		AND created_at < ? LIMIT 1000`, StatusProcessing, before)
+	if err != nil {
+		return nil, apperr.E("assets.unqueued", apperr.Internal, err)
+	}
+	defer rows.Close()
+	var out []*record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, apperr.E("assets.unqueued", apperr.Internal, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// referenced reports whether any asset uses the blob.
+func (s *Store) referenced(ctx context.Context, key string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM assets WHERE sha256 = ? OR preview_blob = ?
+		OR spectrogram_blob = ? OR peaks LIKE ?`, key, key, key, "%"+key+"%").Scan(&n)
+	if err != nil {
+		return false, apperr.E("assets.referenced", apperr.Internal, err)
+	}
+	return n > 0, nil
+}
+
+// markReady stores the analysis and derived blobs of a processing asset
+// in one statement; an asset that is no longer processing is left alone.
+func (s *Store) markReady(ctx context.Context, r *record, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE assets SET status = ?, error = NULL, metadata = ?, tags = ?, analysis = ?,
+		preview_blob = ?, peaks = ?, spectrogram_blob = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		StatusReady, r.Metadata, r.Tags, r.Analysis, r.PreviewBlob, r.Peaks, r.SpectrogramBlob, now, r.ID, StatusProcessing)
+	if err != nil {
+		return apperr.E("assets.markReady", apperr.Internal, err)
+	}
+	return nil
+}
+
+// markFailed records why a processing asset could not be analysed.
+func (s *Store) markFailed(ctx context.Context, id, msg string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE assets SET status = ?, error = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		StatusFailed, msg, now, id, StatusProcessing)
+	if err != nil {
+		return apperr.E("assets.markFailed", apperr.Internal, err)
+	}
+	return nil
+}
+
+// delete removes the row and returns the blob keys no other asset still
+// references, which the caller may then delete.
+func (s *Store) delete(ctx context.Context, r *record) (orphans []string, err error) {
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		orphans = orphans[:0]
+		res, err := tx.ExecContext(ctx, `DELETE FROM assets WHERE id = ?`, r.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errNotFound
+		}
+		keys := []string{r.SHA256, r.PreviewBlob, r.SpectrogramBlob}
+		for _, k := range r.peaks() {
+			keys = append(keys, k)
+		}
+		for _, k := range keys {
+			if k == "" {
+				continue
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT 1 FROM assets WHERE sha256 = ? OR preview_blob = ?
+				OR spectrogram_blob = ? OR peaks LIKE ? LIMIT 1`, k, k, k, "%"+k+"%")
+			if err != nil {
+				return err
+			}
+			used := rows.Next()
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if !used {
+				orphans = append(orphans, k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if apperr.KindOf(err) == apperr.NotFound {
+			return nil, err
+		}
+		return nil, apperr.E("assets.delete", apperr.Internal, fmt.Errorf("delete %s: %w", r.ID, err))
+	}
+	return orphans, nil
+}
