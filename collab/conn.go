@@ -77,6 +77,7 @@ func ParseRole(s string) (Role, bool) {
 // fail and then wait before it returns.
 type socket struct {
 	ws        *websocket.Conn
+	cc        *corkConn // under ws; nil: write frame by frame
 	lim       *Limits
 	keepAlive []byte // frame sent after keepEvery of silence
 	keepEvery time.Duration
@@ -99,9 +100,9 @@ type socket struct {
 	wg         sync.WaitGroup
 }
 
-func newSocket(base context.Context, ws *websocket.Conn, lim *Limits, keepAlive []byte, keepEvery, pingEvery time.Duration) *socket {
+func newSocket(base context.Context, ws *websocket.Conn, cc *corkConn, lim *Limits, keepAlive []byte, keepEvery, pingEvery time.Duration) *socket {
 	now := time.Now()
-	s := &socket{ws: ws, lim: lim, keepAlive: keepAlive, keepEvery: keepEvery, pingEvery: pingEvery, base: base,
+	s := &socket{ws: ws, cc: cc, lim: lim, keepAlive: keepAlive, keepEvery: keepEvery, pingEvery: pingEvery, base: base,
 		done: make(chan struct{}), lastWrite: now, lastPing: now}
 	s.timer = time.AfterFunc(keepEvery, s.tick)
 	return s
@@ -133,6 +134,7 @@ func (s *socket) enqueue(frame []byte) {
 }
 
 // drain writes queued frames until the queue is empty or a write fails.
+// Each batch taken from the queue goes out corked (see cork.go).
 func (s *socket) drain() {
 	defer s.wg.Done()
 	for {
@@ -145,33 +147,21 @@ func (s *socket) drain() {
 			return
 		}
 		s.mu.Unlock()
-		for _, f := range q {
-			if !s.write(f) {
-				s.mu.Lock()
-				s.writing = false
-				s.mu.Unlock()
-				return
+		if slow, err := s.writeBatch(q); err != nil {
+			if slow {
+				s.fail(CloseSlowReader, "slow reader: write timeout")
+			} else {
+				s.fail(websocket.StatusAbnormalClosure, "")
 			}
+			s.mu.Lock()
+			s.writing = false
+			s.mu.Unlock()
+			return
 		}
+		s.mu.Lock()
+		s.lastWrite = time.Now()
+		s.mu.Unlock()
 	}
-}
-
-func (s *socket) write(frame []byte) bool {
-	wctx, cancel := context.WithTimeout(s.base, s.lim.WriteTimeout)
-	err := s.ws.Write(wctx, websocket.MessageBinary, frame)
-	cancel()
-	if err != nil {
-		if wctx.Err() != nil && s.base.Err() == nil {
-			s.fail(CloseSlowReader, "slow reader: write timeout")
-		} else {
-			s.fail(websocket.StatusAbnormalClosure, "")
-		}
-		return false
-	}
-	s.mu.Lock()
-	s.lastWrite = time.Now()
-	s.mu.Unlock()
-	return true
 }
 
 // tick runs on the timer: a keep-alive frame after silence (y-websocket
@@ -261,6 +251,9 @@ func (s *socket) fail(code websocket.StatusCode, reason string) {
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
+		if s.cc != nil {
+			s.cc.stop() // the close frame must not wait in a cork
+		}
 		if code == websocket.StatusAbnormalClosure {
 			_ = s.ws.CloseNow()
 		} else {

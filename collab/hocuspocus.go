@@ -141,7 +141,7 @@ func (h *Hub) ServeHocuspocus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.connWG.Done()
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	ws, cc, err := accept(w, r, &websocket.AcceptOptions{
 		OriginPatterns:     h.opts.OriginPatterns,
 		InsecureSkipVerify: h.opts.InsecureSkipOriginCheck,
 	})
@@ -149,7 +149,7 @@ func (h *Hub) ServeHocuspocus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
-	sock := newSocket(h.base, ws, &h.opts.Limits, []byte{hpPing}, h.opts.KeepAlive, h.opts.PingInterval)
+	sock := newSocket(h.base, ws, cc, &h.opts.Limits, []byte{hpPing}, h.opts.KeepAlive, h.opts.PingInterval)
 	defer sock.wait()
 	defer sock.fail(websocket.StatusNormalClosure, "")
 

@@ -205,7 +205,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.connWG.Done()
 
 	p, authErr := h.opts.Auth.Authorize(r, roomID)
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	ws, cc, err := accept(w, r, &websocket.AcceptOptions{
 		OriginPatterns:     h.opts.OriginPatterns,
 		InsecureSkipVerify: h.opts.InsecureSkipOriginCheck,
 	})
@@ -224,7 +224,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
-	sock := newSocket(h.base, ws, &h.opts.Limits, keepAliveFrame, h.opts.KeepAlive, h.opts.PingInterval)
+	sock := newSocket(h.base, ws, cc, &h.opts.Limits, keepAliveFrame, h.opts.KeepAlive, h.opts.PingInterval)
 	defer sock.wait()
 	c := &conn{id: h.nextConn.Add(1), sock: sock, userID: p.UserID}
 	c.setRole(p.Role)

@@ -641,6 +641,8 @@ func (r *room) shutdown(ctx context.Context) {
 				ev.result <- inprocResult{err: ErrHubClosed}
 			case evState, evApply:
 				ev.result <- inprocResult{err: ErrHubClosed}
+			case evLeave, evMessage, evBus, evRevoke, evUnwatch:
+				// Nobody waits for an answer; the room is gone.
 			}
 		default:
 			return
