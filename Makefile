@@ -21,6 +21,9 @@ GOLANGCI_LINT_VERSION := v2.15.0
 STATICCHECK_VERSION   := v0.8.2
 GOLANGCI_LINT := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 STATICCHECK   := $(BIN)/staticcheck-$(STATICCHECK_VERSION)
+# S3-compatible server for the S3 blob store tests (MB_TEST_S3), Apache-2.0.
+VERSITYGW_VERSION := v1.8.0
+VERSITYGW         := $(BIN)/versitygw-$(VERSITYGW_VERSION)
 
 # Services for the integration suites: used when reachable on loopback.
 TEST_PG_DSN     ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
@@ -61,6 +64,8 @@ test: ## run every suite (with -race but for NORACE_PKGS); sets MB_TEST_* for th
 		env_args+=("MB_TEST_REDIS_ADDR=$(TEST_REDIS_ADDR)"); fi; \
 	if [ -z "$${MB_TEST_YJS:-}" ] && command -v node >/dev/null; then \
 		$(MAKE) --no-print-directory yjs-deps; env_args+=("MB_TEST_YJS=1"); fi; \
+	if [ -z "$${MB_TEST_S3:-}" ] && $(MAKE) --no-print-directory s3-server; then \
+		env_args+=("MB_TEST_S3=$(VERSITYGW)"); fi; \
 	echo "test env: $$(env "$${env_args[@]}" | grep -E '^(MB_TEST_|CI=)' | sort | tr '\n' ' ')"; \
 	all=$$($(GO) list $(PKGS)); norace=$$($(GO) list $(NORACE_PKGS)); \
 	race=$$(comm -23 <(sort <<<"$$all") <(sort <<<"$$norace")); \
@@ -204,6 +209,14 @@ $(GOLANGCI_LINT):
 	@mkdir -p $(BIN)/.install
 	GOBIN=$(BIN)/.install $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	mv $(BIN)/.install/golangci-lint $@
+
+.PHONY: s3-server
+s3-server: $(VERSITYGW) ## install versitygw (S3-compatible server on a directory) into ./bin for the S3 tests
+
+$(VERSITYGW):
+	@mkdir -p $(BIN)/.install
+	GOBIN=$(BIN)/.install $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+	mv $(BIN)/.install/versitygw $@
 
 $(STATICCHECK):
 	@mkdir -p $(BIN)/.install
