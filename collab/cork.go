@@ -142,15 +142,18 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// coder/websocket writes through brw.Writer on the server side: point
-	// it at the corking connection (after writing out anything buffered).
+	// coder/websocket writes through the returned ReadWriter's Writer on
+	// the server side: point it at the corking connection, after writing
+	// out anything net/http buffered.
 	if err := brw.Flush(); err != nil {
 		_ = c.Close()
 		return nil, nil, err
 	}
+	// The corking connection is the write buffer that matters, so the
+	// 4 KiB one net/http allocated is dropped for a minimal one: an idle
+	// connection keeps no write buffer at all beyond these 16 bytes.
 	w.cc = &corkConn{Conn: c}
-	brw.Writer.Reset(w.cc)
-	return w.cc, brw, nil
+	return w.cc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.cc, 16)), nil
 }
 
 // Unwrap lets http.ResponseController reach the original writer.

@@ -140,14 +140,23 @@ func (h *Hub) ServeHocuspocus(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "collab: shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer h.connWG.Done()
 	ws, cc, err := accept(w, r, &websocket.AcceptOptions{
 		OriginPatterns:     h.opts.OriginPatterns,
 		InsecureSkipVerify: h.opts.InsecureSkipOriginCheck,
 	})
 	if err != nil {
+		h.connWG.Done()
 		return
 	}
+	// The socket lives on in its own goroutine so that net/http's
+	// per-request state (buffers, the deep handler stack) is released; the
+	// request is kept, detached from its context, for cookie auth.
+	go h.hocuspocusLoop(r.WithContext(h.base), ws, cc)
+}
+
+// hocuspocusLoop reads one Hocuspocus socket until it closes.
+func (h *Hub) hocuspocusLoop(r *http.Request, ws *websocket.Conn, cc *corkConn) {
+	defer h.connWG.Done()
 	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
 	sock := newSocket(h.base, ws, cc, &h.opts.Limits, []byte{hpPing}, h.opts.KeepAlive, h.opts.PingInterval)
 	defer sock.wait()

@@ -202,16 +202,23 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "collab: shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer h.connWG.Done()
-
 	p, authErr := h.opts.Auth.Authorize(r, roomID)
 	ws, cc, err := accept(w, r, &websocket.AcceptOptions{
 		OriginPatterns:     h.opts.OriginPatterns,
 		InsecureSkipVerify: h.opts.InsecureSkipOriginCheck,
 	})
 	if err != nil {
+		h.connWG.Done()
 		return // Accept answered the request
 	}
+	// The connection lives on in its own goroutine so that net/http's
+	// per-request state (buffers, the deep handler stack) is released.
+	go h.serveConn(roomID, p, authErr, ws, cc)
+}
+
+// serveConn runs one accepted y-websocket connection until it closes.
+func (h *Hub) serveConn(roomID string, p Principal, authErr error, ws *websocket.Conn, cc *corkConn) {
+	defer h.connWG.Done()
 	if authErr != nil {
 		// Close with a 44xx code: y-websocket treats it as permanent and
 		// stops reconnecting.
@@ -219,7 +226,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(authErr, ErrForbidden) {
 			code, reason = CloseForbidden, "forbidden: no access to this project"
 		}
-		h.log.LogAttrs(r.Context(), slog.LevelInfo, "collab: connection refused", slog.String("room", roomID), slog.Any("err", authErr))
+		h.log.LogAttrs(h.base, slog.LevelInfo, "collab: connection refused", slog.String("room", roomID), slog.Any("err", authErr))
 		_ = ws.Close(code, reason)
 		return
 	}
