@@ -19,6 +19,8 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/getsentry/sentry-go"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/maxbooster/maxbooster/api/payments"
 )
 
 // Config is the server's whole configuration. DefaultConfig gives the
@@ -60,6 +62,20 @@ type Config struct {
 	S3AccessKey      string
 	S3SecretKey      string
 	S3PathStyle      bool
+	// Payments (api/payments): Stripe Connect; not mounted without a key.
+	StripeSecretKey     string
+	StripeWebhookSecret string
+	StripeAPIBase       string   // "" means Stripe's API; stripe-mock in tests
+	PaymentsFeeBps      int64    // platform commission; 0 is zero commission
+	PaymentsAdmins      []string // emails that may replay webhook events and see reconciliation
+}
+
+// Payments returns the payments module's configuration.
+func (c Config) Payments() payments.Config {
+	return payments.Config{
+		SecretKey: c.StripeSecretKey, WebhookSecret: c.StripeWebhookSecret, APIBase: c.StripeAPIBase,
+		FeeBps: c.PaymentsFeeBps, AdminEmails: c.PaymentsAdmins,
+	}
 }
 
 // DefaultConfig returns the defaults: a single node on 127.0.0.1:8080 with
@@ -273,6 +289,61 @@ var settings = []setting{
 	{"sendgrid-api-key", "MB_SENDGRID_API_KEY", "KEY", "send account mail with the SendGrid Web API (default none)",
 		func(c *Config) string { return "" }, // a secret
 		func(c *Config, v string) error { c.SendGridAPIKey = v; return nil }},
+	{"stripe-secret-key", "MB_STRIPE_SECRET_KEY", "KEY", "Stripe secret key (sk_... or rk_...); with it the payments module is mounted (default none: payments off)",
+		func(c *Config) string { return "" }, // a secret
+		func(c *Config, v string) error {
+			if v != "" && !strings.HasPrefix(v, "sk_") && !strings.HasPrefix(v, "rk_") {
+				return errors.New("want a Stripe secret key (sk_...) or restricted key (rk_...)")
+			}
+			c.StripeSecretKey = v
+			return nil
+		}},
+	{"stripe-webhook-secret", "MB_STRIPE_WEBHOOK_SECRET", "SECRET", "signing secret (whsec_...) of the Stripe webhook endpoint /api/v1/payments/webhooks/stripe (default none: webhooks refused)",
+		func(c *Config) string { return "" }, // a secret
+		func(c *Config, v string) error {
+			if v != "" && !strings.HasPrefix(v, "whsec_") {
+				return errors.New("want a webhook signing secret (whsec_...)")
+			}
+			c.StripeWebhookSecret = v
+			return nil
+		}},
+	{"stripe-api-base", "MB_STRIPE_API_BASE", "URL", "Stripe API base URL, e.g. stripe-mock's http://127.0.0.1:12111 (default Stripe's)",
+		func(c *Config) string { return c.StripeAPIBase },
+		func(c *Config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return errors.New("want an http:// or https:// URL")
+				}
+			}
+			c.StripeAPIBase = strings.TrimSuffix(v, "/")
+			return nil
+		}},
+	{"payments-fee-bps", "MB_PAYMENTS_FEE_BPS", "BPS", "platform commission in basis points of each checkout, 0-9999 (0: zero commission)",
+		func(c *Config) string { return strconv.FormatInt(c.PaymentsFeeBps, 10) },
+		func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 || n > 9999 {
+				return errors.New("want an integer from 0 to 9999")
+			}
+			c.PaymentsFeeBps = n
+			return nil
+		}},
+	{"payments-admins", "MB_PAYMENTS_ADMINS", "LIST", "comma-separated emails of payments admins: webhook event list and replay, reconciliation (default none)",
+		func(c *Config) string { return strings.Join(c.PaymentsAdmins, ",") },
+		func(c *Config, v string) error {
+			c.PaymentsAdmins = nil
+			for e := range strings.SplitSeq(v, ",") {
+				if e = strings.TrimSpace(e); e == "" {
+					continue
+				}
+				if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
+					return fmt.Errorf("%q: want a bare email address", e)
+				}
+				c.PaymentsAdmins = append(c.PaymentsAdmins, e)
+			}
+			return nil
+		}},
 	{"cors-origins", "MB_CORS_ORIGINS", "LIST", "comma-separated origins (https://app.example.com) allowed to call the API from browsers (default none: CORS off)",
 		func(c *Config) string { return strings.Join(c.CORSOrigins, ",") },
 		func(c *Config, v string) error {

@@ -65,6 +65,11 @@ func TestConfigErrors(t *testing.T) {
 		{name: "unknown flag", args: []string{"--colour"}, want: "-colour"},
 		{name: "stray argument", args: []string{"serve", "now"}, want: "serve takes no arguments"},
 		{name: "migrate bad config", args: []string{"migrate", "--data-dir", ""}, want: "--data-dir"},
+		{name: "stripe key", env: map[string]string{"MB_STRIPE_SECRET_KEY": "pk_test_123"}, want: "MB_STRIPE_SECRET_KEY"},
+		{name: "stripe webhook secret", args: []string{"--stripe-webhook-secret", "secret"}, want: "--stripe-webhook-secret"},
+		{name: "stripe api base", env: map[string]string{"MB_STRIPE_API_BASE": "127.0.0.1:12111"}, want: "MB_STRIPE_API_BASE"},
+		{name: "payments fee", env: map[string]string{"MB_PAYMENTS_FEE_BPS": "10000"}, want: "MB_PAYMENTS_FEE_BPS"},
+		{name: "payments admins", env: map[string]string{"MB_PAYMENTS_ADMINS": "ops@example.com,Bob <bob@example.com>"}, want: "MB_PAYMENTS_ADMINS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -569,5 +574,29 @@ func TestMigrateCommand(t *testing.T) {
 	}
 	if code := run(context.Background(), func() {}, []string{"migrate", "down"}, &out, &errOut, env); code != exitUsage {
 		t.Errorf("migrate down: exit %d, want %d", code, exitUsage)
+	}
+}
+
+func TestPaymentsConfig(t *testing.T) {
+	def, _, err := parseConfig("serve", nil, envFunc(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Payments().Enabled() || def.PaymentsFeeBps != 0 {
+		t.Errorf("payments on by default: %+v", def.Payments())
+	}
+	env := envFunc(map[string]string{
+		"MB_STRIPE_SECRET_KEY": "sk_test_123", "MB_STRIPE_WEBHOOK_SECRET": "whsec_abc",
+		"MB_STRIPE_API_BASE": "http://127.0.0.1:12111/", "MB_PAYMENTS_FEE_BPS": "250",
+		"MB_PAYMENTS_ADMINS": "ops@example.com, cfo@example.com",
+	})
+	cfg, _, err := parseConfig("serve", []string{"--payments-fee-bps", "0"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Payments()
+	if !p.Enabled() || p.SecretKey != "sk_test_123" || p.WebhookSecret != "whsec_abc" || p.APIBase != "http://127.0.0.1:12111" ||
+		p.FeeBps != 0 || len(p.AdminEmails) != 2 || p.AdminEmails[1] != "cfo@example.com" {
+		t.Errorf("Payments() = %+v (the flag should win over MB_PAYMENTS_FEE_BPS)", p)
 	}
 }

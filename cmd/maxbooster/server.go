@@ -133,6 +133,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Mail:           mail.Config{SMTPURL: cfg.SMTPURL, SendGridAPIKey: cfg.SendGridAPIKey, From: cfg.MailFrom},
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
+		Payments:       cfg.Payments(),
 		Assets:         assetCfg,
 	})
 	if err != nil {
