@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/maxbooster/maxbooster/api/assets"
 	"github.com/maxbooster/maxbooster/api/openapi"
 	"github.com/maxbooster/maxbooster/api/payments"
 	"github.com/maxbooster/maxbooster/api/projects"
@@ -71,6 +72,10 @@ type Deps struct {
 	// Projects tunes the projects module (clock, purge interval, limits);
 	// the zero value means its defaults.
 	Projects projects.Settings
+	// Assets configures uploaded audio (api/assets): the blob store, the
+	// tus upload directory, limits and job workers. Without Assets.Blobs
+	// the asset, job and upload routes are not mounted.
+	Assets assets.Config
 	// Payments configures Stripe Connect payments (api/payments); without a
 	// secret key the module is not mounted.
 	Payments payments.Config
@@ -156,6 +161,25 @@ func NewHandler(d Deps) (http.Handler, error) {
 	}
 	projectsSvc.Routes(mux)
 
+	// Assets: plain and tus uploads, analysis, preview, peaks, processing
+	// jobs with progress events (package api/assets). Its Run works the
+	// audio job queue.
+	if d.Assets.Blobs != nil {
+		ac := d.Assets
+		ac.Projects = projectsSvc
+		if ac.Logger == nil {
+			ac.Logger = d.Logger
+		}
+		assetsSvc, err := assets.NewService(d.DB, ac)
+		if err != nil {
+			return nil, err
+		}
+		if err := d.Lifecycle.Go(assetsSvc.Run); err != nil {
+			return nil, err
+		}
+		assets.NewHandler(assetsSvc).Routes(mux)
+	}
+
 	// Payments: Stripe Connect, the ledger, webhooks, payouts, invoices
 	// (package api/payments); mounted only with a Stripe secret key.
 	if d.Payments.Enabled() {
@@ -190,7 +214,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if d.Metrics != nil {
 		reg = d.Metrics
 	}
-	return middleware.Wrap(auth.Middleware(mux), middleware.Options{
+	return middleware.Wrap(assets.TusPreflight(d.CORSOrigins, auth.Middleware(mux)), middleware.Options{
 		Logger:       d.Logger,
 		Registerer:   reg,
 		Reporter:     d.Reporter,
