@@ -55,7 +55,7 @@ func newOwner(b *branch) SharedType {
 	case typeText:
 		b.owner = &Text{b}
 	case typeXMLElement:
-		b.owner = &XmlElement{b}
+		b.owner = &XmlElement{XmlFragment{b}}
 	case typeXMLFragment:
 		b.owner = &XmlFragment{b}
 	case typeXMLHook:

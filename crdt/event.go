@@ -224,6 +224,14 @@ func (e *MapEvent) KeysChanged() []string { return append([]string(nil), e.cs.ke
 // changes in Keys.
 type XmlEvent struct{ baseEvent } //nolint:revive // named after yjs (Y.Xml*), like the rest of the API
 
+// ChildListChanged reports whether the node's children changed (yjs
+// childListChanged).
+func (e *XmlEvent) ChildListChanged() bool { return e.cs.list }
+
+// AttributesChanged returns the attributes set or removed, in the order
+// they were first changed (yjs attributesChanged).
+func (e *XmlEvent) AttributesChanged() []string { return append([]string(nil), e.cs.keys...) }
+
 // TextEvent is the event of a Text; its Delta carries formatting.
 type TextEvent struct {
 	baseEvent

@@ -128,6 +128,7 @@ type peerReply struct {
 	} `json:"emitted"`
 	Diffs   []string          `json:"diffs"`
 	UM      []string          `json:"um"`
+	XMLEv   []string          `json:"xmlev"`
 	Indices []int             `json:"indices"`
 	Docless map[string]string `json:"docless"`
 	State   []struct {
@@ -137,6 +138,8 @@ type peerReply struct {
 		V2   string            `json:"v2"`
 		// Stacks is [undo, redo] stack lengths with undo managers.
 		Stacks []int `json:"stacks"`
+		// XML summarizes the XML read API on root "x" (xmlSummary).
+		XML string `json:"xml"`
 	} `json:"state"`
 }
 
@@ -198,6 +201,8 @@ func (v valueSpec) goValue() any {
 		return NewXmlElement(v.Name)
 	case "xmltext":
 		return NewXmlText()
+	case "xmlhook":
+		return NewXmlHook(v.Name)
 	}
 	if v.Bin != nil {
 		b, _ := hex.DecodeString(*v.Bin)
@@ -237,6 +242,9 @@ type liveRun struct {
 	ums      []*UndoManager
 	umEvents []string
 	rps      []liveRelPos
+
+	// xmlEvents are the deep events of root "x" since the last command.
+	xmlEvents []string
 }
 
 var liveRoots = [][2]string{{"t", "text"}, {"a", "array"}, {"m", "map"}, {"x", "xml"}}
@@ -290,6 +298,11 @@ func runLiveSeedWith(p *yjsPeer, seed uint64, withUndo bool, verbose bool, logf 
 		}
 		r.docs = append(r.docs, d)
 		r.online[i] = true
+		d.GetXmlFragment("x").ObserveDeep(func(evs []Event, _ *Transaction) {
+			for _, e := range evs {
+				r.xmlEvents = append(r.xmlEvents, fmt.Sprintf("%d %s", i, xmlEventDesc(e)))
+			}
+		})
 		if r.undo != nil {
 			r.ums = append(r.ums, r.newUndoManager(d, i))
 		}
@@ -657,6 +670,9 @@ func (r *liveRun) checkState() error {
 		if g := hex.EncodeToString(v2); g != st.V2 {
 			return fmt.Errorf("peer %d encodeStateAsUpdateV2:\n go %s\nyjs %s", i, g, st.V2)
 		}
+		if g := xmlSummary(d); g != st.XML {
+			return fmt.Errorf("peer %d XML summary:\n go %s\nyjs %s", i, g, st.XML)
+		}
 		if r.undo != nil {
 			got := []int{len(r.ums[i].UndoStack()), len(r.ums[i].RedoStack())}
 			if !slices.Equal(got, st.Stacks) {
@@ -771,7 +787,10 @@ func (r *liveRun) randJSON(depth int) any {
 
 func (r *liveRun) randValue(pathLen int, xml bool) valueSpec {
 	if xml {
-		if r.rng.IntN(2) == 0 {
+		switch r.rng.IntN(12) {
+		case 0:
+			return valueSpec{Type: "xmlhook", Name: "hook"}
+		case 1, 2, 3, 4, 5:
 			return valueSpec{Type: "xmltext"}
 		}
 		return valueSpec{Type: "xmlelement", Name: []string{"p", "div", "span"}[r.rng.IntN(3)]}
@@ -888,20 +907,15 @@ func (r *liveRun) genOp(peer int) (liveOp, bool) {
 			op.Value = &v
 		}
 	case *XmlFragment:
-		n := t.Len()
-		if x < 0.75 || n == 0 {
-			op.Kind, op.Index = "xmlInsert", r.rng.IntN(n+1)
-			op.Values = []valueSpec{r.randValue(len(tg.path), true)}
-		} else {
-			op.Kind, op.Index = "xmlDelete", r.rng.IntN(n)
-			op.Len = 1
-		}
+		r.genXMLListOp(&op, t, x, len(tg.path))
 	case *XmlElement:
-		if x < 0.5 {
-			op.Kind, op.Index = "xmlInsert", r.rng.IntN(t.Len()+1)
-			op.Values = []valueSpec{r.randValue(len(tg.path), true)}
-		} else {
-			op.Kind, op.Key, op.Text = "xmlSetAttr", []string{"class", "id"}[r.rng.IntN(2)], r.randString()
+		switch {
+		case x < 0.55:
+			r.genXMLListOp(&op, &t.XmlFragment, r.rng.Float64(), len(tg.path))
+		case x < 0.85:
+			op.Kind, op.Key, op.Text = "xmlSetAttr", []string{"class", "id", "href"}[r.rng.IntN(3)], r.randString()
+		default:
+			op.Kind, op.Key = "xmlRemoveAttr", []string{"class", "id", "href"}[r.rng.IntN(3)]
 		}
 	default:
 		return op, false
@@ -997,21 +1011,13 @@ func (r *liveRun) applyGoOp(op liveOp) error {
 	case "mapDelete":
 		target.(*Map).Delete(op.Key)
 		return nil
-	case "xmlInsert":
-		nodes := make([]SharedType, len(op.Values))
-		for i, v := range op.Values {
-			nodes[i] = v.goValue().(SharedType)
-		}
-		switch x := target.(type) {
-		case *XmlFragment:
-			return x.Insert(op.Index, nodes...)
-		case *XmlElement:
-			return x.Insert(op.Index, nodes...)
-		}
-	case "xmlDelete":
-		return target.(*XmlFragment).Delete(op.Index, op.Len)
+	case "xmlInsert", "xmlInsertAfter", "xmlPush", "xmlUnshift", "xmlDelete":
+		return applyXMLListOp(op, target)
 	case "xmlSetAttr":
 		return target.(*XmlElement).SetAttribute(op.Key, op.Text)
+	case "xmlRemoveAttr":
+		target.(*XmlElement).RemoveAttribute(op.Key)
+		return nil
 	}
 	return errors.New("unknown op " + op.Kind)
 }

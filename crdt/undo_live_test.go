@@ -144,7 +144,16 @@ func (r *liveRun) applyUndoOp(op liveOp) bool {
 	return true
 }
 
+// compareUndoEvents compares the deep events of root "x" and the undo
+// managers' events of both sides since the last command.
 func (r *liveRun) compareUndoEvents(reply *peerReply) error {
+	xev := r.xmlEvents
+	r.xmlEvents = nil
+	if len(xev) > 0 || len(reply.XMLEv) > 0 {
+		if !slices.Equal(xev, reply.XMLEv) {
+			return fmt.Errorf("XML events:\n go %q\nyjs %q", xev, reply.XMLEv)
+		}
+	}
 	got := r.umEvents
 	r.umEvents = nil
 	if r.undo == nil {

@@ -21,12 +21,13 @@
 // formatting cleanups yjs runs after remote changes), in order.
 import * as Y from 'yjs'
 import readline from 'node:readline'
-import { hex, unhex, docJSON } from './common.mjs'
+import { hex, unhex, docJSON, canon } from './common.mjs'
 
 const ROOTS = [['t', 'text'], ['a', 'array'], ['m', 'map'], ['x', 'xml']]
 let peers = []
 let ums = []
 let umEvents = []
+let xmlEvents = []
 let emitted = []
 
 const newPeer = (i, clientID, gc) => {
@@ -39,7 +40,35 @@ const newPeer = (i, clientID, gc) => {
   // track of formatting: a YText made after format items were integrated
   // keeps using search markers and ignores the formats before a marker.)
   for (const [name] of ROOTS) root(d, name)
+  d.getXmlFragment('x').observeDeep(evs => { for (const e of evs) xmlEvents.push(`${i} ${xmlEventDesc(e)}`) })
   return d
+}
+
+// desc names an XML node for the xml summaries: the Go test writes the same.
+const desc = (n) => n === null || n === undefined ? 'null'
+  : n instanceof Y.XmlElement ? `<${n.nodeName}>`
+    : n instanceof Y.XmlText ? `#text(${n.toString()})`
+      : n instanceof Y.XmlHook ? `#hook(${n.hookName})` : '?'
+
+const xmlEventDesc = (e) => {
+  const delta = canon(e.delta.map(op => Array.isArray(op.insert) ? { ...op, insert: op.insert.map(v => v instanceof Y.AbstractType ? desc(v) : v) } : op))
+  const path = JSON.stringify(e.path)
+  if (e instanceof Y.YXmlEvent) {
+    const keys = {}
+    for (const [k, v] of e.keys) keys[k] = v.action === 'add' ? { action: v.action } : { action: v.action, oldValue: v.oldValue }
+    return `xml ${path} ${desc(e.target)} ${e.childListChanged} ${[...e.attributesChanged].sort().join(',')} ${delta} ${canon(keys)}`
+  }
+  return `other ${path} ${delta}`
+}
+
+// xmlSummary exercises the XML read API: tree walker, query selectors,
+// siblings, first child, slice, attributes.
+const xmlSummary = (d) => {
+  const x = d.getXmlFragment('x')
+  const walk = Array.from(x.createTreeWalker()).map(desc).join(' ')
+  const elems = Array.from(x.createTreeWalker(n => n instanceof Y.XmlElement)).map(e =>
+    `${e.nodeName}[${desc(e.prevSibling)},${desc(e.nextSibling)},${desc(e.firstChild)},${e.length},${canon(e.getAttributes())},${e.hasAttribute('id')},${e.querySelectorAll('span').length}]`).join(' ')
+  return `${walk} | ${x.querySelectorAll('P').length} ${desc(x.querySelector('span'))} | ${elems} | ${desc(x.firstChild)} ${x.slice(1, 3).map(desc).join(',')} ${x.toArray().length}`
 }
 
 const root = (d, name) => {
@@ -70,6 +99,7 @@ const value = (spec) => {
       case 'map': return new Y.Map()
       case 'xmlelement': return new Y.XmlElement(spec.name)
       case 'xmltext': return new Y.XmlText()
+      case 'xmlhook': return new Y.XmlHook(spec.name)
     }
     throw new Error('unknown type ' + spec.type)
   }
@@ -92,6 +122,10 @@ const runOp = (op) => {
     case 'xmlInsert': return t.insert(op.index, op.values.map(value))
     case 'xmlDelete': return t.delete(op.index, op.len)
     case 'xmlSetAttr': return t.setAttribute(op.key, op.text)
+    case 'xmlRemoveAttr': return t.removeAttribute(op.key)
+    case 'xmlInsertAfter': return t.insertAfter(op.index < 0 ? null : t.get(op.index), op.values.map(value))
+    case 'xmlPush': return t.push(op.values.map(value))
+    case 'xmlUnshift': return t.unshift(op.values.map(value))
   }
   throw new Error('unknown op ' + op.kind)
 }
@@ -182,7 +216,8 @@ const handle = (c) => {
           sv: hex(Y.encodeStateVector(d)),
           v1: hex(Y.encodeStateAsUpdate(d)),
           v2: hex(Y.encodeStateAsUpdateV2(d)),
-          stacks: ums.length > 0 ? [ums[i].undoStack.length, ums[i].redoStack.length] : null
+          stacks: ums.length > 0 ? [ums[i].undoStack.length, ums[i].redoStack.length] : null,
+          xml: xmlSummary(d)
         }))
       }
   }
@@ -193,11 +228,13 @@ const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity 
 rl.on('line', line => {
   emitted = []
   umEvents = []
+  xmlEvents = []
   let reply
   try {
     reply = handle(JSON.parse(line))
     reply.emitted = emitted
     reply.um = umEvents
+    reply.xmlev = xmlEvents
   } catch (e) {
     reply = { error: String(e && e.stack ? e.stack : e), emitted }
   }
