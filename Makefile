@@ -24,6 +24,9 @@ STATICCHECK   := $(BIN)/staticcheck-$(STATICCHECK_VERSION)
 # S3-compatible server for the S3 blob store tests (MB_TEST_S3), Apache-2.0.
 VERSITYGW_VERSION := v1.8.0
 VERSITYGW         := $(BIN)/versitygw-$(VERSITYGW_VERSION)
+# stripe-mock, Stripe's official mock API server, for the payments tests.
+STRIPE_MOCK_VERSION := v0.203.0
+STRIPE_MOCK         := $(BIN)/stripe-mock-$(STRIPE_MOCK_VERSION)
 
 # Services for the integration suites: used when reachable on loopback.
 TEST_PG_DSN     ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
@@ -66,6 +69,8 @@ test: ## run every suite (with -race but for NORACE_PKGS); sets MB_TEST_* for th
 		$(MAKE) --no-print-directory yjs-deps; env_args+=("MB_TEST_YJS=1"); fi; \
 	if [ -z "$${MB_TEST_S3:-}" ] && $(MAKE) --no-print-directory s3-server; then \
 		env_args+=("MB_TEST_S3=$(VERSITYGW)"); fi; \
+	if [ -z "$${MB_TEST_STRIPE_MOCK:-}" ] && $(MAKE) --no-print-directory stripe-mock; then \
+		env_args+=("MB_TEST_STRIPE_MOCK=$(STRIPE_MOCK)"); fi; \
 	echo "test env: $$(env "$${env_args[@]}" | grep -E '^(MB_TEST_|CI=)' | sort | tr '\n' ' ')"; \
 	all=$$($(GO) list $(PKGS)); norace=$$($(GO) list $(NORACE_PKGS)); \
 	race=$$(comm -23 <(sort <<<"$$all") <(sort <<<"$$norace")); \
@@ -217,6 +222,14 @@ $(VERSITYGW):
 	@mkdir -p $(BIN)/.install
 	GOBIN=$(BIN)/.install $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 	mv $(BIN)/.install/versitygw $@
+
+.PHONY: stripe-mock
+stripe-mock: $(STRIPE_MOCK) ## install stripe-mock (pinned) into ./bin; the payments tests start it on 127.0.0.1 themselves
+
+$(STRIPE_MOCK):
+	@mkdir -p $(BIN)/.install-stripe-mock
+	GOBIN=$(BIN)/.install-stripe-mock $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+	mv $(BIN)/.install-stripe-mock/stripe-mock $@
 
 $(STATICCHECK):
 	@mkdir -p $(BIN)/.install
