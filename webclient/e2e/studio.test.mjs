@@ -211,6 +211,78 @@ test('offline edits are kept and merge on reconnect', opts, async () => {
   assert.equal(da, db, 'documents differ after reconnect')
 })
 
+/** A 6 s stereo 48 kHz 16-bit WAV: a 220 Hz tone swelling in and out, with a beat of noise bursts. */
+function makeWav() {
+  const sr = 48000
+  const n = sr * 6
+  const buf = Buffer.alloc(44 + n * 4)
+  buf.write('RIFF', 0)
+  buf.writeUInt32LE(36 + n * 4, 4)
+  buf.write('WAVEfmt ', 8)
+  buf.writeUInt32LE(16, 16)
+  buf.writeUInt16LE(1, 20)
+  buf.writeUInt16LE(2, 22)
+  buf.writeUInt32LE(sr, 24)
+  buf.writeUInt32LE(sr * 4, 28)
+  buf.writeUInt16LE(4, 32)
+  buf.writeUInt16LE(16, 34)
+  buf.write('data', 36)
+  buf.writeUInt32LE(n * 4, 40)
+  let seed = 1
+  for (let i = 0; i < n; i++) {
+    const t = i / sr
+    const env = 0.25 + 0.55 * Math.abs(Math.sin(Math.PI * t / 3))
+    seed = (seed * 1103515245 + 12345) >>> 0
+    const burst = t % 0.5 < 0.06 ? ((seed >>> 16) / 65536 - 0.5) * 0.9 : 0
+    const v = env * 0.6 * Math.sin(2 * Math.PI * 220 * t) + burst
+    const s16 = Math.max(-32767, Math.min(32767, Math.round(v * 32767)))
+    buf.writeInt16LE(s16, 44 + i * 4)
+    buf.writeInt16LE(s16, 46 + i * 4)
+  }
+  return buf
+}
+
+test('upload audio with progress, see its analysis, drop it on a track and see the waveform', opts, async () => {
+  const a = pages.alice
+  const b = pages.bob
+  await a.getByRole('tab', { name: 'Audio' }).click()
+  await a.getByLabel('Choose audio files to upload').setInputFiles({ name: 'synth-swell.wav', mimeType: 'audio/wav', buffer: makeWav() })
+  await a.waitForFunction(
+    () => fetch(location.pathname.replace('/projects/', '/api/v1/assets?projectId=')).then((r) => r.json()).then((j) => j.assets?.[0]?.status === 'ready' && j.assets[0].peaksReady),
+    undefined,
+    { timeout: 60000, polling: 500 },
+  )
+  await a.getByRole('listitem').filter({ hasText: 'synth-swell.wav' }).waitFor()
+  await a.waitForSelector('ul[aria-label=Assets] li:has-text("LUFS")', { timeout: 10000 })
+  // drag the asset onto the first track at bar 5
+  const box = await a.getByTestId('timeline').boundingBox()
+  await a.locator('ul[aria-label=Assets] li').first().dragTo(a.getByTestId('timeline'), { targetPosition: { x: 8 * 60 + 10, y: 30 } })
+  const ms = await within(b, () => window.__mb.ops.readDoc(window.__mb.doc).tracks[0].clips.some((c) => c.assetId), undefined, 3000)
+  const clip = await b.evaluate(() => window.__mb.ops.readDoc(window.__mb.doc).tracks[0].clips.find((c) => c.assetId))
+  assert.equal(clip.position, 8)
+  assert.ok(Math.abs(clip.length - 6) < 0.01, `clip length ${clip.length}`)
+  results.assetDropMs = ms
+  // the waveform is drawn from /peaks: lit pixels inside the clip, not just its centre line
+  await b.waitForTimeout(800)
+  const lit = await b.evaluate(() => {
+    const c = document.querySelector('[data-testid=timeline]')
+    const ctx = c.getContext('2d')
+    const x0 = 8 * 60 + 20
+    const d = ctx.getImageData(x0, 20, 300, 40).data
+    const rows = new Set()
+    for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 300) rows.add(Math.floor(i / 4 / 300))
+    return rows.size
+  })
+  assert.ok(lit > 10, `waveform spans only ${lit} rows`)
+  void box
+  await shot(b, '08-waveform')
+  await a.getByRole('button', { name: 'Analysis of synth-swell.wav' }).click()
+  await a.getByRole('img', { name: 'Loudness meter' }).waitFor()
+  await a.waitForTimeout(300)
+  await shot(a, '09-analysis')
+  await a.keyboard.press('Escape')
+})
+
 test('32 tracks and 500 clips stay smooth while scrolling, zooming and playing', opts, async () => {
   const a = pages.alice
   const p = await apiCall(ctxs.alice, server.base, 'POST', '/api/v1/projects', { name: 'Perf 32x500' })
@@ -265,6 +337,8 @@ test('32 tracks and 500 clips stay smooth while scrolling, zooming and playing',
   )
   results.perf = { buildDocMs: Math.round(built), fps: +m.fps.toFixed(1), p50FrameMs: +m.p50.toFixed(1), p95FrameMs: +m.p95.toFixed(1), maxFrameMs: +m.max.toFixed(1) }
   await shot(a, '07-perf-after')
-  // The bar is 60 fps on a quiet machine; CI boxes are shared, so fail only well below it.
-  assert.ok(m.fps > 30, `only ${m.fps.toFixed(1)} fps`)
+  // The bar is 60 fps: the typical (median) frame must take one 60 Hz refresh.
+  // The average is reported too; on a shared 2-core box other jobs steal whole
+  // frames, which shows in p95 and the average, not in the median.
+  assert.ok(m.p50 <= 17.5, `median frame ${m.p50.toFixed(1)} ms (${m.fps.toFixed(1)} fps average)`)
 })

@@ -97,7 +97,7 @@ export interface Compliance {
   platform: string
   targetLufs: number
   gainDb: number
-  resultingTruePeakDbtp: number
+  resultingTruePeakDbtp: number | null
   ok: boolean
   advice?: string
 }
@@ -111,10 +111,10 @@ export interface Asset {
   size: number
   sha256: string
   status: string
-  error?: string
+  error?: string | null
   createdAt: string
-  metadata?: AssetMetadata
-  tags?: Record<string, string>
+  metadata?: AssetMetadata | null
+  tags?: Record<string, string | number | boolean | null> | null
   analysis?: {
     loudness?: {
       integratedLufs?: number | null
@@ -125,13 +125,14 @@ export interface Asset {
       maxShortTermLufs?: number | null
     }
     compliance?: Compliance[]
-    readiness?: { ok: boolean; problems?: string[] }
-    bpm?: number
-    key?: string
+    readiness?: { ok: boolean; problems?: { id: string; severity: 'fail' | 'warn'; message: string }[] }
+    bpm?: number | null
+    key?: string | null
   }
   previewReady?: boolean
   peaksReady?: boolean
-  jobId?: string
+  peaksLevels?: number[]
+  jobId?: string | null
 }
 
 async function parseError(res: Response): Promise<ApiError> {

@@ -53,5 +53,8 @@ describe('audiowaveform peaks', () => {
     expect(levelFor(48000 / 256, 48000)).toBe(256)
     expect(levelFor(100000, 48000)).toBe(64)
     expect(levelFor(0.01, 48000)).toBe(65536)
+    expect(levelFor(48000 / 1000, 48000, [4096, 256, 1024])).toBe(256)
+    expect(levelFor(48000 / 5000, 48000, [4096, 256, 1024])).toBe(4096)
+    expect(levelFor(48000 / 10, 48000, [4096, 256, 1024])).toBe(256)
   })
 })

@@ -64,9 +64,19 @@ export function parsePeaksJSON(j: {
   }
 }
 
-/** Peak resolutions fetched: powers of two from 64 to 65536 samples per pixel. */
-export function levelFor(pxPerSec: number, sampleRate: number): number {
+/**
+ * The peaks resolution (samples per pixel) for a zoom: the coarsest of the
+ * stored levels that is still at least as fine as one screen pixel, else
+ * the finest stored; without a list, powers of two from 64 to 65536.
+ */
+export function levelFor(pxPerSec: number, sampleRate: number, levels?: number[]): number {
   const want = sampleRate / Math.max(1e-6, pxPerSec)
+  if (levels && levels.length) {
+    const sorted = [...levels].sort((a, b) => a - b)
+    let pick = sorted[0]
+    for (const l of sorted) if (l <= want) pick = l
+    return pick
+  }
   let spp = 64
   while (spp * 2 <= want && spp < 65536) spp *= 2
   return spp

@@ -149,7 +149,7 @@ export function AssetsPanel({ projectId, readOnly, assets, reload }: { projectId
             onDragStart={(e) => {
               e.dataTransfer.setData(
                 'application/x-mb-asset',
-                JSON.stringify({ id: a.id, filename: a.filename, durationSec: a.metadata?.durationSec, sampleRate: a.metadata?.sampleRate }),
+                JSON.stringify({ id: a.id, filename: a.filename, durationSec: a.metadata?.durationSec, sampleRate: a.metadata?.sampleRate, peaksLevels: a.peaksLevels }),
               )
               e.dataTransfer.effectAllowed = 'copy'
             }}
@@ -182,7 +182,7 @@ export function LoudnessMeter({ lufs, truePeak, target }: { lufs: number | null 
   const pct = (v: number) => `${Math.max(0, Math.min(100, ((v - lo) / -lo) * 100))}%`
   const ticks = [0, -6, -9, -14, -18, -23, -30, -36]
   return (
-    <div className="flex gap-3" aria-label="Loudness meter">
+    <div className="flex gap-3" role="img" aria-label="Loudness meter">
       <div className="relative h-48 w-5 overflow-hidden rounded-sm bg-[#0b0c0f] ring-1 ring-border">
         {lufs != null && <div className="absolute bottom-0 w-full" style={{ height: pct(lufs), background: 'linear-gradient(to top, #10b981 0%, #84cc16 55%, #eab308 80%, #ef4444 100%)' }} />}
         {target !== undefined && <div className="absolute w-full border-t-2 border-white/80" style={{ bottom: pct(target) }} title={`target ${target} LUFS`} />}
@@ -232,7 +232,7 @@ function AnalysisDialog({ asset, onClose }: { asset: Asset; onClose: () => void 
                   ['Range', f(l?.rangeLu, 'LU')],
                   ['True peak', f(l?.truePeakDbtp, 'dBTP')],
                   ['Sample peak', f(l?.samplePeakDbfs, 'dBFS')],
-                  ['Tempo', a.analysis?.bpm ? `${a.analysis.bpm.toFixed(1)} BPM` : '—'],
+                  ['Tempo', a.analysis?.bpm ? `${a.analysis.bpm.toFixed(1)} BPM` : a.tags?.bpm ? `${a.tags.bpm} BPM (tag)` : '—'],
                   ['Key', a.analysis?.key || '—'],
                 ] as const
               ).map(([k, v]) => (
@@ -264,7 +264,7 @@ function AnalysisDialog({ asset, onClose }: { asset: Asset; onClose: () => void 
                           {c.gainDb.toFixed(1)} dB
                         </span>
                       </td>
-                      <td className="lcd">{c.resultingTruePeakDbtp.toFixed(1)} dBTP</td>
+                      <td className="lcd">{c.resultingTruePeakDbtp == null ? '—' : `${c.resultingTruePeakDbtp.toFixed(1)} dBTP`}</td>
                       <td>{c.ok ? <Badge tone="ok">ok</Badge> : <Badge tone="warn">{c.advice ? 'check' : 'no'}</Badge>}</td>
                     </tr>
                   ))}
@@ -274,12 +274,18 @@ function AnalysisDialog({ asset, onClose }: { asset: Asset; onClose: () => void 
             {a.analysis?.readiness && (
               <div className="text-[12px]">
                 Distribution readiness: {a.analysis.readiness.ok ? <Badge tone="ok">ready</Badge> : <Badge tone="warn">problems</Badge>}
-                <ul className="mt-1 list-disc pl-5 text-muted-foreground">{a.analysis.readiness.problems?.map((p) => <li key={p}>{p}</li>)}</ul>
+                <ul className="mt-1 list-disc pl-5 text-muted-foreground">
+                  {a.analysis.readiness.problems?.map((p) => (
+                    <li key={p.id} className={p.severity === 'fail' ? 'text-red-300' : 'text-amber-200'}>
+                      {p.message}
+                    </li>
+                  ))}
+                </ul>
               </div>
             )}
-            {a.tags && Object.keys(a.tags).length > 0 && (
-              <div className="flex flex-wrap gap-1">
-                {Object.entries(a.tags).map(([k, v]) => (
+            {a.tags && Object.values(a.tags).some((v) => v !== null && v !== false && v !== '') && (
+              <div className="flex flex-wrap gap-1" aria-label="Tags">
+                {Object.entries(a.tags).filter(([, v]) => v !== null && v !== false && v !== '').map(([k, v]) => (
                   <Badge key={k}>
                     {k}: {String(v)}
                   </Badge>

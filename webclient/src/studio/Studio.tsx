@@ -107,9 +107,21 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
   }, [assets, loadAssets])
   const assetInfo = React.useMemo(() => {
     const m = new Map<string, AssetInfo>()
-    for (const a of assets) m.set(a.id, { id: a.id, filename: a.filename, durationSec: a.metadata?.durationSec, sampleRate: a.metadata?.sampleRate })
+    for (const a of assets) m.set(a.id, { id: a.id, filename: a.filename, durationSec: a.metadata?.durationSec, sampleRate: a.metadata?.sampleRate, peaksLevels: a.peaksLevels })
     return m
   }, [assets])
+  // a collaborator dropped an asset this browser has not listed yet: list again (at most every 3 s)
+  const lastAssetLoad = React.useRef(0)
+  React.useEffect(() => {
+    const unknown = state.tracks.some((t) => t.clips.some((c) => c.assetId && !assetInfo.has(c.assetId)))
+    if (!unknown) return
+    const wait = Math.max(0, lastAssetLoad.current + 3000 - Date.now())
+    const t = setTimeout(() => {
+      lastAssetLoad.current = Date.now()
+      loadAssets()
+    }, wait)
+    return () => clearTimeout(t)
+  }, [state.tracks, assetInfo, loadAssets])
   const names = React.useMemo(() => {
     const m = new Map<string, string>()
     for (const x of members) m.set(x.userId, x.displayName || x.email)
@@ -132,6 +144,7 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
     }
   }, [session, transport, started])
 
+  const selectTrack = React.useCallback((id: string) => setSelection((s) => (s.trackId === id ? s : { trackId: id, clipId: null })), [])
   const selTrack = state.tracks.find((t) => t.id === selection.trackId) ?? null
   const selClip = selTrack?.clips.find((c) => c.id === selection.clipId) ?? null
 
@@ -303,7 +316,7 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
             <div id="ruler-slot" className="min-w-0 flex-1 overflow-hidden" />
           </div>
           <div data-lanes-scroll className="min-h-0 flex-1 overflow-y-auto overflow-x-hidden">
-            <div className="flex" style={{ height: laneHeight }}>
+            <div className="flex min-h-full" style={{ height: laneHeight }}>
               <div className="w-60 shrink-0 border-r border-border bg-panel">
                 <TrackHeaders
                   tracks={state.tracks}
@@ -311,7 +324,7 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
                   origin={origin}
                   readOnly={readOnly}
                   selectedTrack={selection.trackId}
-                  onSelect={(id) => setSelection((s) => (s.trackId === id ? s : { trackId: id, clipId: null }))}
+                  onSelect={selectTrack}
                   presence={presence}
                   onError={setError}
                 />

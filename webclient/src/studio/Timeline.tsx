@@ -25,6 +25,7 @@ export interface AssetInfo {
   filename: string
   durationSec?: number
   sampleRate?: number
+  peaksLevels?: number[]
 }
 
 type Drag =
@@ -630,7 +631,7 @@ function drawClip(
   // waveform
   const asset = P.assets.get(c.assetId)
   const sr = asset?.sampleRate || 48000
-  const spp = levelFor(pps, sr)
+  const spp = levelFor(pps, sr, asset?.peaksLevels)
   const peaks = c.assetId ? bestPeaks(c.assetId, spp) : undefined
   const mid = top + 13 + (hgt - 13) / 2
   const amp = (hgt - 17) / 2

@@ -18,7 +18,7 @@ export interface TrackHeadersProps {
   onError: (m: string) => void
 }
 
-export function TrackHeaders(p: TrackHeadersProps) {
+export const TrackHeaders = React.memo(function TrackHeaders(p: TrackHeadersProps) {
   const [dragOver, setDragOver] = React.useState<number | null>(null)
   return (
     <div role="list" aria-label="Tracks" className="relative">
@@ -30,11 +30,18 @@ export function TrackHeaders(p: TrackHeadersProps) {
           {...p}
           dragOver={dragOver === i}
           setDragOver={setDragOver}
-          here={p.presence.filter((u) => !u.self && u.selection?.trackId === t.id)}
+          here={hereOf(p.presence, t.id)}
         />
       ))}
     </div>
   )
+})
+
+const NOBODY: PresenceUser[] = []
+
+function hereOf(presence: PresenceUser[], trackId: string): PresenceUser[] {
+  const h = presence.filter((u) => !u.self && u.selection?.trackId === trackId)
+  return h.length ? h : NOBODY
 }
 
 const TrackHeader = React.memo(function TrackHeader({
