@@ -53,10 +53,10 @@ func readDat(r io.Reader) (*Waveform, error) {
 	}
 	for i := range w.Min {
 		if size == 1 {
-			w.Min[i], w.Max[i] = float32(int8(buf[2*i]))/scale, float32(int8(buf[2*i+1]))/scale
+			w.Min[i], w.Max[i] = float32(int8(buf[2*i]))/scale, float32(int8(buf[2*i+1]))/scale //nolint:gosec // G115: two's complement bytes
 		} else {
-			w.Min[i] = float32(int16(le.Uint16(buf[4*i:]))) / scale
-			w.Max[i] = float32(int16(le.Uint16(buf[4*i+2:]))) / scale
+			w.Min[i] = float32(int16(le.Uint16(buf[4*i:]))) / scale   //nolint:gosec // G115: two's complement samples
+			w.Max[i] = float32(int16(le.Uint16(buf[4*i+2:]))) / scale //nolint:gosec // G115: two's complement samples
 		}
 	}
 	return w, nil

@@ -195,6 +195,18 @@ func (s *Store) setJob(ctx context.Context, id, jobID string, now time.Time) err
 	return nil
 }
 
+// txReferenced reports, inside tx, whether any asset uses the blob.
+func txReferenced(ctx context.Context, tx *store.Tx, key string) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT 1 FROM assets WHERE sha256 = ? OR preview_blob = ?
+		OR spectrogram_blob = ? OR peaks LIKE ? LIMIT 1`, key, key, key, "%"+key+"%")
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	used := rows.Next()
+	return used, rows.Err()
+}
+
 // unqueued returns processing assets that never got a job (a crash
 // between the insert and the enqueue), created before the given time.
 func (s *Store) unqueued(ctx context.Context, before time.Time) ([]*record, error) {
@@ -268,14 +280,8 @@ func (s *Store) delete(ctx context.Context, r *record) (orphans []string, err er
 			if k == "" {
 				continue
 			}
-			rows, err := tx.QueryContext(ctx, `SELECT 1 FROM assets WHERE sha256 = ? OR preview_blob = ?
-				OR spectrogram_blob = ? OR peaks LIKE ? LIMIT 1`, k, k, k, "%"+k+"%")
+			used, err := txReferenced(ctx, tx, k)
 			if err != nil {
-				return err
-			}
-			used := rows.Next()
-			rows.Close()
-			if err := rows.Err(); err != nil {
 				return err
 			}
 			if !used {

@@ -178,7 +178,7 @@ func (u *uploads) remove(ctx context.Context, id string) {
 	if err != nil {
 		u.log.Warn("assets: remove finished upload", "upload", id, "err", err)
 	}
-	_ = os.Remove(filepath.Join(u.dir, id+".lock"))
+	_ = os.Remove(filepath.Join(u.dir, id+".lock")) //nolint:gosec // G703: id passed validUploadID (alphanumeric)
 }
 
 // exposeTusHeaders lets browsers read tus's response headers when the

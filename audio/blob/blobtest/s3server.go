@@ -90,7 +90,7 @@ func startVersity(tb testing.TB, bin string) (endpoint, access, secret string) {
 			versity.err = err
 			return
 		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 		if err != nil {
 			versity.err = err
 			return
@@ -98,7 +98,7 @@ func startVersity(tb testing.TB, bin string) (endpoint, access, secret string) {
 		addr := l.Addr().String()
 		l.Close()
 		//nolint:gosec // G204: the binary comes from the test environment
-		cmd := exec.Command(bin, "--access", versityAccess, "--secret", versitySecret,
+		cmd := exec.CommandContext(context.Background(), bin, "--access", versityAccess, "--secret", versitySecret,
 			"--port", addr, "posix", dir)
 		cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID=", "ROOT_SECRET_ACCESS_KEY=")
 		var out syncBuilder
@@ -118,7 +118,8 @@ func startVersity(tb testing.TB, bin string) (endpoint, access, secret string) {
 		endpoint := "http://" + addr
 		deadline := time.Now().Add(20 * time.Second)
 		for time.Now().Before(deadline) {
-			resp, err := http.Get(endpoint) //nolint:noctx // readiness probe
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, endpoint, nil)
+			resp, err := http.DefaultClient.Do(req) //nolint:gosec // G107: our own loopback server
 			if err == nil {
 				resp.Body.Close()
 				versity.endpoint = endpoint
