@@ -237,7 +237,7 @@ func TestMainServesSQLite(t *testing.T) {
 		t.Errorf("/readyz reports redis, which is not configured: %+v", ready)
 	}
 	var p respond.Problem
-	if code := get(t, m.URL()+"/no/such/page", &p); code != http.StatusNotFound || p.Code != "not_found" || p.RequestID == "" {
+	if code := get(t, m.URL()+"/api/v1/no/such/page", &p); code != http.StatusNotFound || p.Code != "not_found" || p.RequestID == "" {
 		t.Errorf("unknown path = %d %+v", code, p)
 	}
 	code, metrics := getText(t, m.URL()+"/metrics")
