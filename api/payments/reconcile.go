@@ -56,6 +56,13 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	var rep ReconcileReport
 	now := s.now().UTC()
 
+	// Findings about operations that have completed since are resolved.
+	if _, err := s.db.ExecContext(ctx, `UPDATE pay_reconciliation SET resolved_at = ?
+		WHERE kind = ? AND resolved_at IS NULL AND stripe_ref IN (SELECT stripe_key FROM pay_operations WHERE status <> 'pending')`,
+		now, DriftPendingOperation); err != nil {
+		return rep, err
+	}
+
 	// 1. Stripe calls whose outcome the ledger never recorded.
 	rows, err := s.db.QueryContext(ctx, `SELECT stripe_key, kind, ref FROM pay_operations
 		WHERE status = 'pending' AND created_at < ?`, now.Add(-pendingGrace))

@@ -211,9 +211,9 @@ func (s *Service) OnboardingLink(ctx context.Context, userID string) (AccountLin
 		return AccountLink{}, err
 	}
 	base := strings.TrimSuffix(s.opts.PublicURL.String(), "/")
-	// No idempotency key: each call must mint a fresh link (they expire in
-	// minutes and are single-use), and minting one moves no money.
-	return s.gw.CreateAccountLink(ctx, "", a.StripeAccountID,
+	// A fresh key per request: retries of this call are deduplicated, but
+	// each request mints a new link (links expire in minutes, single-use).
+	return s.gw.CreateAccountLink(ctx, "account_link:"+newID(), a.StripeAccountID,
 		base+"/payments/onboarding/refresh", base+"/payments/onboarding/return")
 }
 
