@@ -274,9 +274,9 @@ func (b *branch) listInsertAfter(tx *Transaction, ref *Item, values []any) {
 		case SharedType:
 			flush()
 			insert(&contentType{t: x.shared()})
-		case *SubdocRef:
+		case *Doc:
 			flush()
-			insert(&contentDoc{guid: x.GUID, opts: normalizeDocOpts(normalizeAny(x.Opts))})
+			insert(newContentDoc(x))
 		default:
 			plain = append(plain, normalizeAny(v))
 		}
@@ -296,7 +296,10 @@ func checkValues(values []any) error {
 			}
 			continue
 		}
-		if _, ok := v.(*SubdocRef); ok {
+		if sub, ok := v.(*Doc); ok {
+			if err := checkSubdoc(sub); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := checkAny(v); err != nil {
@@ -476,8 +479,8 @@ func (b *branch) mapSet(tx *Transaction, key string, value any) {
 		c = &contentBinary{b: x}
 	case SharedType:
 		c = &contentType{t: x.shared()}
-	case *SubdocRef:
-		c = &contentDoc{guid: x.GUID, opts: normalizeDocOpts(normalizeAny(x.Opts))}
+	case *Doc:
+		c = newContentDoc(x)
 	default:
 		c = &contentAny{vals: []any{normalizeAny(value)}}
 	}

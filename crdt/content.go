@@ -3,6 +3,7 @@ package crdt
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/maxbooster/maxbooster/crdt/lib0"
 )
@@ -172,7 +173,13 @@ func readContent(dec updateDecoder, ref uint8) (content, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &contentDoc{guid: guid, opts: normalizeDocOpts(opts)}, nil
+		// yjs builds the subdocument from the options as read, loading it
+		// when they say shouldLoad or autoLoad, and keeps only the options
+		// it writes back.
+		o, _ := opts.(lib0.Object)
+		sl, _ := o.Get("shouldLoad")
+		al, _ := o.Get("autoLoad")
+		return &contentDoc{guid: guid, opts: normalizeDocOpts(opts), load: jsTruthy(sl) || jsTruthy(al)}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown content ref %d", ErrMalformedUpdate, ref)
 }
@@ -477,33 +484,60 @@ func (c *contentAny) write(enc updateEncoder, offset uint64) {
 	}
 }
 
-// contentDoc is a subdocument reference: its guid and its options object
-// (only non-default options: gc, autoLoad, meta).
+// contentDoc is a subdocument: its guid and its options object (only
+// non-default options: gc, autoLoad, meta), and the Doc, made when the
+// content is first used (Doc-less update processing never needs it).
 type contentDoc struct {
 	guid string
-	opts any
+	opts lib0.Object
+	load bool // the options read said shouldLoad or autoLoad
+	doc  *Doc
 }
 
-func (c *contentDoc) length() uint64                { return 1 }
-func (c *contentDoc) countable() bool               { return true }
-func (c *contentDoc) ref() uint8                    { return refDoc }
-func (c *contentDoc) values() []any                 { return []any{&SubdocRef{GUID: c.guid, Opts: c.opts}} }
-func (c *contentDoc) copy() content                 { return &contentDoc{guid: c.guid, opts: c.opts} }
-func (c *contentDoc) splice(uint64) content         { panic("crdt: splice of doc content") }
-func (c *contentDoc) mergeWith(content) bool        { return false }
-func (c *contentDoc) integrate(*Transaction, *Item) {}
-func (c *contentDoc) delete(*Transaction)           {}
-func (c *contentDoc) gc(*structStore)               {}
+// subdoc returns the content's Doc, making it if needed (yjs
+// createDocFromOpts).
+func (c *contentDoc) subdoc() *Doc {
+	if c.doc == nil {
+		c.doc = docFromOpts(c.guid, c.opts, c.load)
+	}
+	return c.doc
+}
+
+func (c *contentDoc) length() uint64  { return 1 }
+func (c *contentDoc) countable() bool { return true }
+func (c *contentDoc) ref() uint8      { return refDoc }
+func (c *contentDoc) values() []any   { return []any{c.subdoc()} }
+func (c *contentDoc) copy() content {
+	al, _ := c.opts.Get("autoLoad")
+	return &contentDoc{guid: c.guid, opts: c.opts, load: jsTruthy(al)}
+}
+func (c *contentDoc) splice(uint64) content  { panic("crdt: splice of doc content") }
+func (c *contentDoc) mergeWith(content) bool { return false }
+
+// integrate makes the subdocument part of the transaction's document.
+func (c *contentDoc) integrate(tx *Transaction, it *Item) {
+	d := c.subdoc()
+	d.item = it
+	tx.subdocsAdded = addDoc(tx.subdocsAdded, d)
+	if d.shouldLoad {
+		tx.subdocsLoaded = addDoc(tx.subdocsLoaded, d)
+	}
+}
+
+// delete removes the subdocument (or forgets it was added in the same
+// transaction).
+func (c *contentDoc) delete(tx *Transaction) {
+	d := c.subdoc()
+	if slices.Contains(tx.subdocsAdded, d) {
+		tx.subdocsAdded = removePtr(tx.subdocsAdded, d)
+	} else {
+		tx.subdocsRemoved = addDoc(tx.subdocsRemoved, d)
+	}
+}
+func (c *contentDoc) gc(*structStore) {}
 func (c *contentDoc) write(enc updateEncoder, _ uint64) {
 	enc.WriteString(c.guid)
 	enc.WriteAny(c.opts)
-}
-
-// SubdocRef is the value a subdocument takes inside an Array or Map: the
-// guid of the subdocument and its options object as stored in the update.
-type SubdocRef struct {
-	GUID string
-	Opts any
 }
 
 // normalizeDocOpts returns the options object yjs writes for a subdocument

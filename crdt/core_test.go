@@ -350,7 +350,7 @@ func TestUpdateV2Events(t *testing.T) {
 
 func TestSubdocRefBytes(t *testing.T) {
 	d := NewDoc(&DocOptions{ClientID: 7})
-	ref := &SubdocRef{GUID: "g1", Opts: map[string]any{"meta": map[string]any{"x": 1}, "autoLoad": true, "gc": false}}
+	ref := NewDoc(&DocOptions{GUID: "g1", Meta: map[string]any{"x": 1}, AutoLoad: true, DisableGC: true})
 	if err := d.GetArray("a").Push(ref); err != nil {
 		t.Fatal(err)
 	}

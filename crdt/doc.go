@@ -19,6 +19,18 @@ type DocOptions struct {
 	DisableGC bool
 	// GUID names the document (yjs guid); empty picks a random one.
 	GUID string
+	// CollectionID groups documents for providers (yjs collectionid); a
+	// subdocument without one takes its parent's.
+	CollectionID string
+	// Meta is stored with the document where it is a subdocument (yjs
+	// meta), a lib0 "any" value; nil means none.
+	Meta any
+	// AutoLoad asks every peer to load the document as soon as it sees it
+	// as a subdocument (yjs autoLoad).
+	AutoLoad bool
+	// DeferLoad leaves a subdocument unloaded until Load is called (yjs
+	// shouldLoad: false); the default loads it when it is integrated.
+	DeferLoad bool
 }
 
 // Doc is a Y.js document: a set of named root types whose state converges
@@ -50,6 +62,17 @@ type Doc struct {
 	// trackParents counts the UndoManagers of the document: while
 	// positive, transactions record their changed parent types.
 	trackParents int
+
+	// Subdocuments (subdoc.go).
+	collectionID    string
+	meta            any
+	autoLoad        bool
+	shouldLoad      bool
+	item            *Item  // the item of the parent that holds this document
+	subdocs         []*Doc // in the order they were added (a JS Set)
+	destroyed       bool
+	subdocsHandlers []*subdocsHandler
+	destroyHandlers []*destroyHandler
 }
 
 type updateHandler struct {
@@ -68,11 +91,15 @@ func NewDoc(opts *DocOptions) *Doc {
 		o = *opts
 	}
 	d := &Doc{
-		clientID: o.ClientID,
-		gc:       !o.DisableGC,
-		guid:     o.GUID,
-		store:    newStructStore(),
-		share:    make(map[string]*branch),
+		clientID:     o.ClientID,
+		gc:           !o.DisableGC,
+		guid:         o.GUID,
+		store:        newStructStore(),
+		share:        make(map[string]*branch),
+		collectionID: o.CollectionID,
+		meta:         o.Meta,
+		autoLoad:     o.AutoLoad,
+		shouldLoad:   !o.DeferLoad,
 	}
 	if d.clientID == 0 {
 		d.clientID = newClientID()

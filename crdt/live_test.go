@@ -129,6 +129,7 @@ type peerReply struct {
 	Diffs   []string          `json:"diffs"`
 	UM      []string          `json:"um"`
 	XMLEv   []string          `json:"xmlev"`
+	Subdocs []string          `json:"subdocs"`
 	Indices []int             `json:"indices"`
 	Docless map[string]string `json:"docless"`
 	State   []struct {
@@ -140,6 +141,8 @@ type peerReply struct {
 		Stacks []int `json:"stacks"`
 		// XML summarizes the XML read API on root "x" (xmlSummary).
 		XML string `json:"xml"`
+		// Subdocs describes the peer's subdocuments (subdocSummary).
+		Subdocs string `json:"subdocs"`
 	} `json:"state"`
 }
 
@@ -203,6 +206,8 @@ func (v valueSpec) goValue() any {
 		return NewXmlText()
 	case "xmlhook":
 		return NewXmlHook(v.Name)
+	case "doc":
+		return subdocFromSpec(v)
 	}
 	if v.Bin != nil {
 		b, _ := hex.DecodeString(*v.Bin)
@@ -245,6 +250,10 @@ type liveRun struct {
 
 	// xmlEvents are the deep events of root "x" since the last command.
 	xmlEvents []string
+	// subdocEvents are the peers' subdocs events since the last command;
+	// docIDs numbers documents in order of first mention, as peer.mjs.
+	subdocEvents []string
+	docIDs       map[*Doc]int
 }
 
 var liveRoots = [][2]string{{"t", "text"}, {"a", "array"}, {"m", "map"}, {"x", "xml"}}
@@ -298,6 +307,9 @@ func runLiveSeedWith(p *yjsPeer, seed uint64, withUndo bool, verbose bool, logf 
 		}
 		r.docs = append(r.docs, d)
 		r.online[i] = true
+		d.OnSubdocs(func(e SubdocsEvent, _ *Transaction) {
+			r.subdocEvents = append(r.subdocEvents, fmt.Sprintf("%d A[%s] R[%s] L[%s]", i, r.subdocList(e.Added), r.subdocList(e.Removed), r.subdocList(e.Loaded)))
+		})
 		d.GetXmlFragment("x").ObserveDeep(func(evs []Event, _ *Transaction) {
 			for _, e := range evs {
 				r.xmlEvents = append(r.xmlEvents, fmt.Sprintf("%d %s", i, xmlEventDesc(e)))
@@ -311,6 +323,7 @@ func runLiveSeedWith(p *yjsPeer, seed uint64, withUndo bool, verbose bool, logf 
 	if r.undo != nil {
 		reset["undo"] = r.undo
 	}
+	r.docIDs = map[*Doc]int{}
 	if _, err := p.call(reset); err != nil {
 		return err
 	}
@@ -670,6 +683,9 @@ func (r *liveRun) checkState() error {
 		if g := hex.EncodeToString(v2); g != st.V2 {
 			return fmt.Errorf("peer %d encodeStateAsUpdateV2:\n go %s\nyjs %s", i, g, st.V2)
 		}
+		if g := r.subdocSummary(d); g != st.Subdocs {
+			return fmt.Errorf("peer %d subdocuments:\n go %s\nyjs %s", i, g, st.Subdocs)
+		}
 		if g := xmlSummary(d); g != st.XML {
 			return fmt.Errorf("peer %d XML summary:\n go %s\nyjs %s", i, g, st.XML)
 		}
@@ -797,6 +813,8 @@ func (r *liveRun) randValue(pathLen int, xml bool) valueSpec {
 	}
 	x := r.rng.IntN(10)
 	switch {
+	case x == 2 && r.rng.IntN(2) == 0:
+		return r.randSubdoc()
 	case x == 0 && pathLen < 4:
 		return valueSpec{Type: []string{"text", "array", "map"}[r.rng.IntN(3)]}
 	case x == 1:
@@ -856,6 +874,13 @@ func (r *liveRun) randAttrs() jsonObject {
 
 // genOp makes a random edit for peer on a random shared type of its doc.
 func (r *liveRun) genOp(peer int) (liveOp, bool) {
+	if subs := r.docs[peer].Subdocs(); len(subs) > 0 && r.rng.IntN(8) == 0 {
+		kind := "subdocLoad"
+		if r.rng.IntN(3) == 0 {
+			kind = "subdocDestroy"
+		}
+		return liveOp{Peer: peer, Kind: kind, Index: r.rng.IntN(len(subs))}, true
+	}
 	targets := liveTargets(r.docs[peer])
 	tg := targets[r.rng.IntN(len(targets))]
 	op := liveOp{Peer: peer, Path: tg.path}
@@ -976,6 +1001,14 @@ func (r *liveRun) applyGo(op liveOp) (err error) {
 
 // applyGoOp performs the edit op on the Go doc.
 func (r *liveRun) applyGoOp(op liveOp) error {
+	switch op.Kind {
+	case "subdocLoad":
+		r.docs[op.Peer].Subdocs()[op.Index].Load()
+		return nil
+	case "subdocDestroy":
+		r.docs[op.Peer].Subdocs()[op.Index].Destroy()
+		return nil
+	}
 	target, err := resolveLive(r.docs[op.Peer], op.Path)
 	if err != nil {
 		return err

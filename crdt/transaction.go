@@ -35,6 +35,9 @@ type Transaction struct {
 	meta         map[any]any
 
 	needFormattingCleanup bool
+
+	// Subdocuments added, removed and loaded, in order (JS Sets).
+	subdocsAdded, subdocsRemoved, subdocsLoaded []*Doc
 }
 
 type changedType struct {
@@ -259,6 +262,9 @@ func (d *Doc) finishTransaction(tx *Transaction) {
 				h.f(u, tx.origin, tx)
 			}
 		}
+	}
+	if len(tx.subdocsAdded) > 0 || len(tx.subdocsRemoved) > 0 || len(tx.subdocsLoaded) > 0 {
+		d.finishSubdocs(tx)
 	}
 }
 

@@ -154,6 +154,13 @@ func (r *liveRun) compareUndoEvents(reply *peerReply) error {
 			return fmt.Errorf("XML events:\n go %q\nyjs %q", xev, reply.XMLEv)
 		}
 	}
+	sev := r.subdocEvents
+	r.subdocEvents = nil
+	if len(sev) > 0 || len(reply.Subdocs) > 0 {
+		if !slices.Equal(sev, reply.Subdocs) {
+			return fmt.Errorf("subdocs events:\n go %q\nyjs %q", sev, reply.Subdocs)
+		}
+	}
 	got := r.umEvents
 	r.umEvents = nil
 	if r.undo == nil {

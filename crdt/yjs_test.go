@@ -310,8 +310,8 @@ func writeCanon(b *strings.Builder, v any) {
 		b.WriteString(s)
 	case []byte:
 		b.WriteString("bin(" + hex.EncodeToString(v) + ")")
-	case *SubdocRef:
-		s, _ := lib0.StringifyJSON(v.GUID)
+	case *Doc:
+		s, _ := lib0.StringifyJSON(v.GUID())
 		b.WriteString("doc(" + s + ")")
 	case []any:
 		b.WriteString("[")

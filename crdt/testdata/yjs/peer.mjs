@@ -28,6 +28,8 @@ let peers = []
 let ums = []
 let umEvents = []
 let xmlEvents = []
+let subdocEvents = []
+let docIds = new Map() // Doc → small id, in order of first mention (the Go test numbers them alike)
 let emitted = []
 
 const newPeer = (i, clientID, gc) => {
@@ -41,7 +43,16 @@ const newPeer = (i, clientID, gc) => {
   // keeps using search markers and ignores the formats before a marker.)
   for (const [name] of ROOTS) root(d, name)
   d.getXmlFragment('x').observeDeep(evs => { for (const e of evs) xmlEvents.push(`${i} ${xmlEventDesc(e)}`) })
+  d.on('subdocs', ({ added, removed, loaded }) => {
+    const list = (set) => Array.from(set).map(subdocDesc).join(' ')
+    subdocEvents.push(`${i} A[${list(added)}] R[${list(removed)}] L[${list(loaded)}]`)
+  })
   return d
+}
+
+const subdocDesc = (sd) => {
+  if (!docIds.has(sd)) docIds.set(sd, docIds.size)
+  return `#${docIds.get(sd)}:${sd.guid}:${sd.shouldLoad}:${sd.autoLoad}:${sd.gc}:${canon(sd.meta)}:${sd.isDestroyed}`
 }
 
 // desc names an XML node for the xml summaries: the Go test writes the same.
@@ -100,6 +111,7 @@ const value = (spec) => {
       case 'xmlelement': return new Y.XmlElement(spec.name)
       case 'xmltext': return new Y.XmlText()
       case 'xmlhook': return new Y.XmlHook(spec.name)
+      case 'doc': return new Y.Doc({ guid: spec.name, ...spec.v })
     }
     throw new Error('unknown type ' + spec.type)
   }
@@ -109,7 +121,7 @@ const value = (spec) => {
 
 const runOp = (op) => {
   const d = peers[op.peer]
-  const t = resolve(d, op.path)
+  const t = op.path ? resolve(d, op.path) : null
   switch (op.kind) {
     case 'textInsert': return op.attrs ? t.insert(op.index, op.text, op.attrs) : t.insert(op.index, op.text)
     case 'textDelete': return t.delete(op.index, op.len)
@@ -125,6 +137,8 @@ const runOp = (op) => {
     case 'xmlRemoveAttr': return t.removeAttribute(op.key)
     case 'xmlInsertAfter': return t.insertAfter(op.index < 0 ? null : t.get(op.index), op.values.map(value))
     case 'xmlPush': return t.push(op.values.map(value))
+    case 'subdocLoad': return Array.from(d.getSubdocs())[op.index].load()
+    case 'subdocDestroy': return Array.from(d.getSubdocs())[op.index].destroy()
     case 'xmlUnshift': return t.unshift(op.values.map(value))
   }
   throw new Error('unknown op ' + op.kind)
@@ -159,6 +173,7 @@ const runUndoOp = (op) => {
 const handle = (c) => {
   switch (c.cmd) {
     case 'reset':
+      docIds = new Map()
       peers = c.clients.map((id, i) => newPeer(i, id, c.gc))
       ums = c.undo ? peers.map((d, i) => newUndoManager(d, i, c.undo)) : []
       return {}
@@ -217,7 +232,8 @@ const handle = (c) => {
           v1: hex(Y.encodeStateAsUpdate(d)),
           v2: hex(Y.encodeStateAsUpdateV2(d)),
           stacks: ums.length > 0 ? [ums[i].undoStack.length, ums[i].redoStack.length] : null,
-          xml: xmlSummary(d)
+          xml: xmlSummary(d),
+          subdocs: Array.from(d.getSubdocs()).map(sd => `${subdocDesc(sd)}:${sd.clientID === d.clientID}:${sd.collectionid}`).join(' ')
         }))
       }
   }
@@ -229,12 +245,14 @@ rl.on('line', line => {
   emitted = []
   umEvents = []
   xmlEvents = []
+  subdocEvents = []
   let reply
   try {
     reply = handle(JSON.parse(line))
     reply.emitted = emitted
     reply.um = umEvents
     reply.xmlev = xmlEvents
+    reply.subdocs = subdocEvents
   } catch (e) {
     reply = { error: String(e && e.stack ? e.stack : e), emitted }
   }

@@ -1,0 +1,75 @@
+package crdt
+
+import (
+	"fmt"
+	"strings"
+)
+
+// randSubdoc is a new subdocument with one of a few guids (so that the
+// same guid is inserted, moved and replaced) and random options.
+func (r *liveRun) randSubdoc() valueSpec {
+	opts := map[string]any{}
+	if r.rng.IntN(3) == 0 {
+		opts["gc"] = false
+	}
+	if r.rng.IntN(3) == 0 {
+		opts["autoLoad"] = true
+	}
+	if r.rng.IntN(2) == 0 {
+		opts["meta"] = r.randJSON(1)
+	}
+	if r.rng.IntN(4) == 0 {
+		opts["shouldLoad"] = false
+	}
+	return valueSpec{Type: "doc", Name: []string{"track-1", "track-2", "take-1"}[r.rng.IntN(3)], V: opts}
+}
+
+// subdocFromSpec makes the Doc peer.mjs makes with new Y.Doc({guid, ...opts}).
+func subdocFromSpec(v valueSpec) *Doc {
+	o := DocOptions{GUID: v.Name}
+	m, _ := v.V.(map[string]any)
+	if g, ok := m["gc"]; ok && g == false {
+		o.DisableGC = true
+	}
+	if m["autoLoad"] == true {
+		o.AutoLoad = true
+	}
+	if mv, ok := m["meta"]; ok {
+		o.Meta = mv
+	}
+	if sl, ok := m["shouldLoad"]; ok && sl == false {
+		o.DeferLoad = true
+	}
+	return NewDoc(&o)
+}
+
+// subdocDesc describes a subdocument as subdocDesc in peer.mjs does.
+func (r *liveRun) subdocDesc(sd *Doc) string {
+	id, ok := r.docIDs[sd]
+	if !ok {
+		id = len(r.docIDs)
+		r.docIDs[sd] = id
+	}
+	return fmt.Sprintf("#%d:%s:%t:%t:%t:%s:%t", id, sd.GUID(), sd.ShouldLoad(), sd.AutoLoad(), sd.GC(), canonJSON(sd.Meta()), sd.Destroyed())
+}
+
+func (r *liveRun) subdocList(docs []*Doc) string {
+	parts := make([]string, len(docs))
+	for i, sd := range docs {
+		parts[i] = r.subdocDesc(sd)
+	}
+	return strings.Join(parts, " ")
+}
+
+// subdocSummary lists a peer's subdocuments as peer.mjs's state does.
+func (r *liveRun) subdocSummary(d *Doc) string {
+	var parts []string
+	for _, sd := range d.Subdocs() {
+		coll := sd.CollectionID()
+		if coll == "" {
+			coll = "null"
+		}
+		parts = append(parts, fmt.Sprintf("%s:%t:%s", r.subdocDesc(sd), sd.ClientID() == d.ClientID(), coll))
+	}
+	return strings.Join(parts, " ")
+}
