@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -25,6 +26,7 @@ type room struct {
 type publication struct {
 	owner *peer
 	track *webrtc.TrackLocalStaticRTP
+	subs  atomic.Int64 // len(senders), read by the forwarding loop
 	// senders of this track on other peers' connections
 	senders map[*peer]*webrtc.RTPSender
 }
@@ -102,6 +104,7 @@ func (pub *publication) attach(q *peer) error {
 		return errors.New("cannot add a participant's track")
 	}
 	pub.senders[q] = s
+	pub.subs.Store(int64(len(pub.senders)))
 	go drainRTCP(s)
 	return nil
 }
@@ -122,6 +125,8 @@ func (rm *room) publish(p *peer, remote *webrtc.TrackRemote, recv *webrtc.RTPRec
 		return
 	}
 	rm.live[p] = pub
+	rm.s.stats.tracks.Add(1)
+	defer rm.s.stats.tracks.Add(-1)
 	var renegotiate []*peer
 	for q := range rm.live {
 		if q != p && pub.attach(q) == nil {
@@ -138,7 +143,7 @@ func (rm *room) publish(p *peer, remote *webrtc.TrackRemote, recv *webrtc.RTPRec
 			levelID = ext.ID
 		}
 	}
-	rm.forward(p, remote, local, levelID)
+	rm.forward(p, remote, local, levelID, pub)
 }
 
 // speakingLevel is the loudness (dBov, as RFC 6464 sends it negated) at
@@ -153,7 +158,7 @@ const (
 // levels are read for the speaking indicator, header extensions stripped
 // (their ids are negotiated per connection), muted participants dropped,
 // and packets recorded when recording is on.
-func (rm *room) forward(p *peer, remote *webrtc.TrackRemote, local *webrtc.TrackLocalStaticRTP, levelID int) {
+func (rm *room) forward(p *peer, remote *webrtc.TrackRemote, local *webrtc.TrackLocalStaticRTP, levelID int, pub *publication) {
 	var (
 		speaking  bool
 		lastLoud  time.Time
@@ -187,16 +192,15 @@ func (rm *room) forward(p *peer, remote *webrtc.TrackRemote, local *webrtc.Track
 				}
 			}
 		}
-		p.mu.Lock()
-		rec := p.rec
-		p.mu.Unlock()
-		if rec != nil {
+		if rec := p.rec.Load(); rec != nil {
 			rec.write(pkt)
 		}
 		pkt.Extension, pkt.Extensions, pkt.ExtensionProfile = false, nil, 0
+		rm.s.stats.received.Add(1)
 		if err := local.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			continue // one subscriber's failure is not the others'
 		}
+		rm.s.stats.forwarded.Add(uint64(pub.subs.Load())) //nolint:gosec // G115: a count, never negative
 	}
 }
 
@@ -211,15 +215,17 @@ func (rm *room) leaveLive(p *peer) {
 	delete(rm.live, p)
 	var renegotiate []*peer
 	if pub != nil {
+		pub.subs.Store(0)
 		for q, s := range pub.senders {
 			if _, still := rm.live[q]; still && q.pc.RemoveTrack(s) == nil {
 				renegotiate = append(renegotiate, q)
 			}
 		}
 	}
-	for _, q := range rm.live { // p's senders of others' tracks go with its connection
-		if q != nil {
-			delete(q.senders, p)
+	for _, other := range rm.live { // p's senders of others' tracks go with its connection
+		if other != nil {
+			delete(other.senders, p)
+			other.subs.Store(int64(len(other.senders)))
 		}
 	}
 	rm.mu.Unlock()

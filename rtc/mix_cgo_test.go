@@ -48,10 +48,12 @@ func TestPreviewMixFollowsDocument(t *testing.T) {
 		t.Errorf("mix duration %d ms, want 5000", st.DurationMs)
 	}
 	c.control(t, rtc.Control{Op: "play"})
-	time.Sleep(1200 * time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); c.rx.count() < 60 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	frames, n := c.rx.since(0)
-	if len(frames) < 50 {
-		t.Fatalf("%d frames in 1.2 s", len(frames))
+	if len(frames) < 60 {
+		t.Fatalf("%d frames in 5 s", len(frames))
 	}
 	checkTones(t, "before the clip on the left", frames[3:20], 0, 660)
 	checkTones(t, "both clips", frames[30:55], 440, 660)

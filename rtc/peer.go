@@ -40,7 +40,7 @@ type peer struct {
 
 	// live
 	muted atomic.Bool
-	rec   *recorder // guarded by mu
+	rec   atomic.Pointer[recorder]
 	// preview
 	player *player
 }
@@ -141,9 +141,9 @@ func (p *peer) release() {
 	if p.timer != nil {
 		p.timer.Stop()
 	}
-	rm, pc, pl, rec := p.room, p.pc, p.player, p.rec
-	p.rec = nil
+	rm, pc, pl := p.room, p.pc, p.player
 	p.mu.Unlock()
+	rec := p.rec.Swap(nil)
 	if rec != nil {
 		rec.abort()
 	}

@@ -111,14 +111,21 @@ func TestPreviewAsset(t *testing.T) {
 	if tta > 100*time.Millisecond {
 		t.Errorf("time to first audio %s, want < 100 ms", tta)
 	}
-	time.Sleep(900 * time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); c.rx.count() < 40 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	frames, n := c.rx.since(0)
+	if len(frames) < 40 {
+		t.Fatalf("%d frames in 5 s", len(frames))
+	}
 	checkTones(t, "second 0", frames[3:40], 440, 660)
 
 	// Seek to 3 s: lands on 1100/1650 Hz within a few frames.
 	seek := time.Now()
 	c.control(t, rtc.Control{Op: "seek", Ms: ms(3000)})
-	time.Sleep(600 * time.Millisecond)
+	for deadline, m := time.Now().Add(5*time.Second), n; c.rx.count() < m+30 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	frames, n = c.rx.since(n)
 	landed := -1
 	for i, f := range frames {
@@ -127,7 +134,7 @@ func TestPreviewAsset(t *testing.T) {
 			break
 		}
 	}
-	if landed < 0 || landed > 5 {
+	if landed < 0 || landed > 5 || len(frames) < landed+20 {
 		t.Fatalf("seek to 3000 ms: landed at frame %d of %d", landed, len(frames))
 	}
 	t.Logf("seek → new position heard %s", frames[landed].at.Sub(seek))

@@ -120,25 +120,21 @@ func (p *peer) record(ctx context.Context, peerID string, on bool) {
 			return
 		}
 	}
-	target.mu.Lock()
-	cur := target.rec
 	if on {
-		if cur != nil {
-			target.mu.Unlock()
+		if target.rec.Load() != nil {
 			return // already recording
 		}
 		rec, err := newRecorder(p.s.lim.MaxRecordBytes)
 		if err != nil {
-			target.mu.Unlock()
 			p.send(Message{Type: MsgError, Code: "internal", Message: "cannot start recording"})
 			return
 		}
-		target.rec = rec
-		target.mu.Unlock()
+		if !target.rec.CompareAndSwap(nil, rec) {
+			rec.abort() // started meanwhile
+		}
 		return
 	}
-	target.rec = nil
-	target.mu.Unlock()
+	cur := target.rec.Swap(nil)
 	if cur == nil {
 		p.send(Message{Type: MsgError, Code: "bad_message", Message: "not recording"})
 		return

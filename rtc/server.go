@@ -122,6 +122,26 @@ type Server struct {
 	peers  map[*peer]struct{}
 	wg     sync.WaitGroup
 	nextID atomic.Uint64
+	stats  struct {
+		received, forwarded atomic.Uint64
+		tracks              atomic.Int64
+	}
+}
+
+// Stats are counters since the server started.
+type Stats struct {
+	Peers            int    // signalling connections
+	Rooms            int    // projects with peers
+	Tracks           int    // live tracks being forwarded
+	ReceivedPackets  uint64 // live RTP packets received from publishers
+	ForwardedPackets uint64 // live RTP packets sent on (one per subscriber)
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	rooms, peers := s.Rooms()
+	return Stats{Peers: peers, Rooms: rooms, Tracks: int(s.stats.tracks.Load()),
+		ReceivedPackets: s.stats.received.Load(), ForwardedPackets: s.stats.forwarded.Load()}
 }
 
 // NewServer returns a Server on opts.Engine.

@@ -181,3 +181,20 @@ func (r *receiver) count() int {
 	defer r.mu.Unlock()
 	return len(r.frames)
 }
+
+// benchOgg is a 6 s preview for benchmarks.
+func benchOgg(tb testing.TB) []byte {
+	return oggOpus(tb, synth(len(stepFreqs), func(s int) float64 { return stepFreqs[s] }, func(s int) float64 { return 1.5 * stepFreqs[s] }))
+}
+
+// BenchmarkReadOggOpus splits a 6 s preview into packets.
+func BenchmarkReadOggOpus(b *testing.B) {
+	ogg := benchOgg(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(ogg)))
+	for b.Loop() {
+		if _, err := rtc.ReadOggOpus(bytesReader(ogg), 1<<30); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package rtc_test
+
+import (
+	"bytes"
+	"io"
+	"math"
+	"testing"
+
+	"github.com/maxbooster/maxbooster/collab/daw"
+	"github.com/maxbooster/maxbooster/rtc"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// TestMixRender checks the mix arithmetic on constant signals: positions,
+// offset, length, gain, fades, volume, pan, mute and solo, and the
+// master clip.
+func TestMixRender(t *testing.T) {
+	ones := make(rtc.PCM, 2*rtc.SampleRate) // 1 s of 0.5 on both sides
+	for i := range ones {
+		ones[i] = 0.5
+	}
+	ramp := make(rtc.PCM, 2*rtc.SampleRate) // sample i is i/48000 on both sides
+	for i := range len(ramp) / 2 {
+		ramp[2*i], ramp[2*i+1] = float32(i)/rtc.SampleRate, float32(i)/rtc.SampleRate
+	}
+	assets := map[string]rtc.PCM{"ones": ones, "ramp": ramp}
+	at := func(m *rtc.Mix, sec float64) (float64, float64) {
+		out := make([]float32, 2)
+		m.Render(int(math.Round(sec*rtc.SampleRate)), out)
+		return float64(out[0]), float64(out[1])
+	}
+	tests := []struct {
+		name   string
+		tracks []daw.Track
+		sec    float64
+		l, r   float64
+	}{
+		{"before the clip", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Position: 1, Length: 0.5}}}}, 0.5, 0, 0},
+		{"inside the clip", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Position: 1, Length: 0.5}}}}, 1.25, 0.5, 0.5},
+		{"after the clip's length", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Position: 1, Length: 0.5}}}}, 1.6, 0, 0},
+		{"offset reads later source", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ramp", Position: 2, Offset: 0.25, Length: 0.5}}}}, 2.25, 0.5, 0.5},
+		{"clip gain +6 dB", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1, Gain: 6.0206}}}}, 0.5, 1, 1},
+		{"fade in halfway", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1, FadeIn: 0.2}}}}, 0.1, 0.25, 0.25},
+		{"fade out halfway", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1, FadeOut: 0.2}}}}, 0.9, 0.25, 0.25},
+		{"track volume -6 dB", []daw.Track{{Kind: "audio", Volume: -6.0206, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0.25, 0.25},
+		{"pan left", []daw.Track{{Kind: "audio", Pan: -1, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0.5, 0},
+		{"pan half right", []daw.Track{{Kind: "audio", Pan: 0.5, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0.25, 0.5},
+		{"muted", []daw.Track{{Kind: "audio", Mute: true, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0, 0},
+		{"solo silences the others", []daw.Track{
+			{Kind: "audio", Pan: -1, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}},
+			{Kind: "audio", Pan: 1, Solo: true, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0, 0.5},
+		{"tracks sum, master clips at 1", []daw.Track{
+			{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1}}},
+			{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1}}},
+			{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 1, 1},
+		{"midi and bus tracks are silent", []daw.Track{{Kind: "midi", Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0, 0},
+		{"missing asset is silent", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "nope", Length: 1}}}}, 0.5, 0, 0},
+		{"length past the asset end stops there", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Offset: 0.5, Length: 5}}}}, 0.7, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := rtc.NewMix(daw.Document{Tracks: tt.tracks}, assets)
+			l, r := at(m, tt.sec)
+			if math.Abs(l-tt.l) > 0.002 || math.Abs(r-tt.r) > 0.002 {
+				t.Errorf("at %.2f s: %.4f / %.4f, want %.4f / %.4f", tt.sec, l, r, tt.l, tt.r)
+			}
+		})
+	}
+	m := rtc.NewMix(daw.Document{Tracks: []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Position: 2, Offset: 0.5, Length: 5}}}}}, assets)
+	if got := m.Samples(); got != int(2.5*rtc.SampleRate) {
+		t.Errorf("mix length %d samples, want %d (clip cut at the asset's end)", got, int(2.5*rtc.SampleRate))
+	}
+}
+
+func TestReadOggOpusRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+	}{
+		{"empty", nil},
+		{"not ogg", []byte("RIFF1234WAVEfmt ")},
+		{"truncated page", []byte("OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x05\x10")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := rtc.ReadOggOpus(bytes.NewReader(tt.in), 1<<20); err == nil {
+				t.Error("accepted")
+			}
+		})
+	}
+	if _, err := rtc.ReadOggOpus(bytes.NewReader(make([]byte, 100)), 50); err == nil {
+		t.Error("accepted input over the limit")
+	}
+}
+
+func TestOpusPacketSamples(t *testing.T) {
+	tests := []struct {
+		toc  []byte
+		want int
+	}{
+		{[]byte{0xfc}, 960},       // CELT FB 20 ms, code 0
+		{[]byte{0xf8 | 1}, 1920},  // CELT 20 ms, two frames
+		{[]byte{0x08}, 960},       // SILK NB 20 ms
+		{[]byte{0x70}, 480},       // hybrid FB 10 ms
+		{[]byte{0xe3, 0x03}, 360}, // CELT 2.5 ms, code 3 with 3 frames
+		{nil, 0},
+	}
+	for _, tt := range tests {
+		if got := rtc.OpusPacketSamples(tt.toc); got != tt.want {
+			t.Errorf("OpusPacketSamples(%x) = %d, want %d", tt.toc, got, tt.want)
+		}
+	}
+}
