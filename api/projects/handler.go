@@ -293,7 +293,7 @@ func (s *Service) handleCheckpointUpdate(w http.ResponseWriter, r *http.Request)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, max-age=0")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(state) // a failed write means the client left
+	_, _ = w.Write(state) //nolint:gosec // G705: binary attachment (octet-stream, nosniff), never rendered; a failed write means the client left
 }
 
 func (s *Service) handleCheckpointDocument(w http.ResponseWriter, r *http.Request) {
