@@ -178,8 +178,12 @@ func decode(t *testing.T, r *response, v any) {
 	}
 }
 
+// rate is the test tone's sample rate: 48 kHz, so the Opus preview needs
+// no resampling (the tests run under the race detector).
+const rate = 48000
+
 // tone is a 16-bit stereo WAV of a 440 Hz sine at amplitude 0.5 (about
-// −6 LUFS), and its samples.
+// −6.7 LUFS), and its samples.
 func tone(t *testing.T, seconds float64) ([]byte, []float64) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "tone.wav")
@@ -187,14 +191,14 @@ func tone(t *testing.T, seconds float64) ([]byte, []float64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := audio.NewWAVWriter(f, audio.WAVOptions{SampleRate: 44100, Channels: 2, Format: audio.PCM16})
+	w, err := audio.NewWAVWriter(f, audio.WAVOptions{SampleRate: rate, Channels: 2, Format: audio.PCM16})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := int(seconds * 44100)
+	n := int(seconds * rate)
 	x := make([]float64, 2*n)
 	for i := range n {
-		v := 0.5 * math.Sin(2*math.Pi*440*float64(i)/44100)
+		v := 0.5 * math.Sin(2*math.Pi*440*float64(i)/rate)
 		x[2*i], x[2*i+1] = v, v
 	}
 	if err := w.Write(x); err != nil {
@@ -318,7 +322,7 @@ func TestAssets(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, nil)
 		owner, stranger := e.register(t, "owner"), e.register(t, "stranger")
-		wav, samples := tone(t, 2)
+		wav, samples := tone(t, 1.5)
 		sum := sha256.Sum256(wav)
 
 		// Plain upload: 201, processing, metadata already read.
@@ -327,7 +331,7 @@ func TestAssets(t *testing.T) {
 			a.OwnerID != owner.id || a.ProjectID != nil || a.JobID == nil || a.ContentType != "audio/wav" {
 			t.Fatalf("created %+v", a)
 		}
-		if a.Metadata == nil || a.Metadata.SampleRate != 44100 || a.Metadata.Channels != 2 || a.Metadata.BitDepth != 16 || a.Metadata.DurationSec != 2 {
+		if a.Metadata == nil || a.Metadata.SampleRate != rate || a.Metadata.Channels != 2 || a.Metadata.BitDepth != 16 || a.Metadata.DurationSec != 1.5 {
 			t.Errorf("metadata %+v", a.Metadata)
 		}
 
@@ -381,7 +385,7 @@ func TestAssets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if info.Codec != "opus" || info.SampleRate != 48000 || info.Channels != 2 || math.Abs(info.DurationSeconds()-2) > 0.05 {
+			if info.Codec != "opus" || info.SampleRate != 48000 || info.Channels != 2 || math.Abs(info.DurationSeconds()-1.5) > 0.05 {
 				t.Errorf("preview info %+v (%.3f s)", info, info.DurationSeconds())
 			}
 			r, err := audio.NewReader(bytes.NewReader(res.Body), int64(len(res.Body)))
@@ -404,7 +408,7 @@ func TestAssets(t *testing.T) {
 		t.Run("peaks", func(t *testing.T) {
 			// 768 = 3 × 256: merged by the server from the stored 256 level.
 			for _, spp := range []int{512, 768} {
-				an, err := analysis.New(44100, 2, analysis.Options{PeakResolutions: []int{spp}, SkipTempo: true, SkipKey: true})
+				an, err := analysis.New(rate, 2, analysis.Options{PeakResolutions: []int{spp}, SkipTempo: true, SkipKey: true})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -743,10 +747,10 @@ func fmtNum(p *float64) string {
 	return strconv.FormatFloat(*p, 'f', 2, 64)
 }
 
-// integrated measures samples (44.1 kHz stereo) with audio/loudness.
+// integrated measures samples (48 kHz stereo) with audio/loudness.
 func integrated(t *testing.T, samples []float64) float64 {
 	t.Helper()
-	m, err := loudness.New(44100, audio.DefaultLayout(2).LoudnessWeights(), loudness.Options{})
+	m, err := loudness.New(rate, audio.DefaultLayout(2).LoudnessWeights(), loudness.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

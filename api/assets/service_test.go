@@ -95,6 +95,23 @@ func waitStatus(t *testing.T, s *Service, c Caller, id string, status string) *A
 	}
 }
 
+// waitJobStatus waits for the worker to record the job's outcome, which
+// it does just after the job's handler has updated the asset.
+func waitJobStatus(t *testing.T, s *Service, id, status string) *jobs.Job {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		j, err := s.q.Get(context.Background(), id)
+		if err == nil && j.Status == status {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %+v (%v), want %s", j, err, status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestCrashMidJob: a worker claims the ingest job and dies (it never
 // renews its lease). Until the lease runs out the asset stays processing
 // with nothing half-written; then a live worker runs the job again and the
@@ -124,9 +141,8 @@ func TestCrashMidJob(t *testing.T) {
 		if !got.PreviewReady || !got.PeaksReady || got.Analysis == nil {
 			t.Errorf("ready but incomplete: %+v", got)
 		}
-		done, err := s.q.Get(ctx, j.ID)
-		if err != nil || done.Status != jobs.StatusDone || done.Attempts != 2 {
-			t.Errorf("job after the retry: %+v, %v", done, err)
+		if done := waitJobStatus(t, s, j.ID, jobs.StatusDone); done.Attempts != 2 {
+			t.Errorf("job after the retry: %+v", done)
 		}
 	})
 }
@@ -173,9 +189,8 @@ func TestMissingBlobFails(t *testing.T) {
 	}
 	run(t, s)
 	got := waitStatus(t, s, c, a.ID, StatusFailed)
-	j, err := s.q.Get(ctx, *got.JobID)
-	if err != nil || j.Status != jobs.StatusFailed || j.Attempts != 1 {
-		t.Errorf("job %+v, %v", j, err)
+	if j := waitJobStatus(t, s, *got.JobID, jobs.StatusFailed); j.Attempts != 1 {
+		t.Errorf("job %+v", j)
 	}
 }
 
