@@ -330,6 +330,15 @@ func TestProjectFlow(t *testing.T) {
 			t.Errorf("editor sees %+v", ms)
 		}
 		bob.do(t, http.MethodPost, base+"/invites", map[string]string{"email": "eve@example.com", "role": "viewer"}).WantProblem(t, http.StatusForbidden, projects.CodeInsufficientRole)
+		// Dave had no account when invited: he registers, then accepts.
+		dave := e.register(t, "dave@example.com", "Dave")
+		dp := decode[projects.Project](t, dave.do(t, http.MethodPost, "/api/v1/invites/"+e.inviteToken(t, "dave@example.com", 0)+"/accept", nil), http.StatusOK)
+		if dp.Role != projects.RoleViewer {
+			t.Errorf("dave joined as %q", dp.Role)
+		}
+		if ms := decode[members](t, alice.do(t, http.MethodGet, base+"/members", nil), http.StatusOK); len(ms.Members) != 3 || len(ms.Invites) != 0 {
+			t.Errorf("after dave joined: %+v", ms)
+		}
 
 		// Bob edits through y-websocket as an editor.
 		rt := decode[projects.RoomToken](t, bob.do(t, http.MethodPost, base+"/room-token", nil), http.StatusOK)
