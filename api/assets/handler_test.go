@@ -757,3 +757,46 @@ func integrated(t *testing.T, samples []float64) float64 {
 	m.Write(samples)
 	return m.Result().Integrated
 }
+
+// TestTusPreflight: browsers from configured origins may send the tus
+// headers; other preflights and requests pass through to the API.
+func TestTusPreflight(t *testing.T) {
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	h := assets.TusPreflight([]string{"https://studio.example.com"}, next)
+	tests := []struct {
+		name, method, path, origin string
+		want                       int
+	}{
+		{"tus preflight", "OPTIONS", "/api/v1/uploads/abc", "https://studio.example.com", http.StatusNoContent},
+		{"creation preflight", "OPTIONS", "/api/v1/uploads/", "https://studio.example.com", http.StatusNoContent},
+		{"other origin", "OPTIONS", "/api/v1/uploads/abc", "https://evil.example.com", http.StatusTeapot},
+		{"other path", "OPTIONS", "/api/v1/assets", "https://studio.example.com", http.StatusTeapot},
+		{"not a preflight", "PATCH", "/api/v1/uploads/abc", "https://studio.example.com", http.StatusTeapot},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.path, nil)
+			req.Header.Set("Origin", tt.origin)
+			req.Header.Set("Access-Control-Request-Method", "PATCH")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.want {
+				t.Fatalf("status %d, want %d", rec.Code, tt.want)
+			}
+			if tt.want == http.StatusNoContent {
+				allow := rec.Header().Get("Access-Control-Allow-Headers")
+				for _, hd := range []string{"Tus-Resumable", "Upload-Offset", "Upload-Length", "Upload-Metadata", "Authorization"} {
+					if !strings.Contains(allow, hd) {
+						t.Errorf("Allow-Headers %q lacks %s", allow, hd)
+					}
+				}
+				if rec.Header().Get("Access-Control-Allow-Origin") != tt.origin || rec.Header().Get("Access-Control-Allow-Credentials") != "true" {
+					t.Errorf("headers %v", rec.Header())
+				}
+			}
+		})
+	}
+	if got := assets.TusPreflight(nil, next); fmt.Sprintf("%p", got) != fmt.Sprintf("%p", next) {
+		t.Error("without origins the handler should be next itself")
+	}
+}
