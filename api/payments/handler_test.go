@@ -13,7 +13,7 @@ import (
 	"github.com/maxbooster/maxbooster/api"
 	"github.com/maxbooster/maxbooster/api/apitest"
 	"github.com/maxbooster/maxbooster/api/openapi/openapitest"
-	"github.com/maxbooster/maxbooster/api/payments"
+	"github.com/maxbooster/maxbooster/api/payments" //nolint:depguard // this package's own external tests
 	"github.com/maxbooster/maxbooster/session"
 	"github.com/maxbooster/maxbooster/store"
 	"github.com/maxbooster/maxbooster/store/storetest"

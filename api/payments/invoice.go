@@ -259,20 +259,8 @@ func invoiceByID(ctx context.Context, q querier, id string) (Invoice, error) {
 
 // Invoices lists the user's invoices as a seller, newest first.
 func (s *Service) Invoices(ctx context.Context, userID string) ([]Invoice, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM pay_invoices WHERE seller_id = ? ORDER BY number DESC LIMIT 500`, userID)
+	ids, err := queryStrings(ctx, s.db, `SELECT id FROM pay_invoices WHERE seller_id = ? ORDER BY number DESC LIMIT 500`, userID)
 	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			_ = rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil {
 		return nil, err
 	}
 	out := make([]Invoice, 0, len(ids))

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -487,20 +486,8 @@ func (l *Ledger) UnbalancedEntries(ctx context.Context) ([]string, error) {
 
 // EntriesByRef returns the entries mirroring a Stripe object, oldest first.
 func (l *Ledger) EntriesByRef(ctx context.Context, stripeRef string) ([]Entry, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT idempotency_key FROM pay_ledger_entries WHERE stripe_ref = ? ORDER BY created_at, id`, stripeRef)
+	keys, err := queryStrings(ctx, l.db, `SELECT idempotency_key FROM pay_ledger_entries WHERE stripe_ref = ? ORDER BY created_at, id`, stripeRef)
 	if err != nil {
-		return nil, err
-	}
-	var keys []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			_ = rows.Close()
-			return nil, err
-		}
-		keys = append(keys, k)
-	}
-	if err := rows.Close(); err != nil {
 		return nil, err
 	}
 	out := make([]Entry, 0, len(keys))
@@ -514,5 +501,20 @@ func (l *Ledger) EntriesByRef(ctx context.Context, stripeRef string) ([]Entry, e
 	return out, nil
 }
 
-// itoa is strconv.FormatInt for int64 amounts in keys and messages.
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+// queryStrings runs a query returning one text column and collects it.
+func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

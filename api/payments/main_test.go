@@ -26,10 +26,10 @@ import (
 const StripeMockEnv = "MB_TEST_STRIPE_MOCK"
 
 var (
-	mockOnce sync.Once
-	mockURL  string
-	mockErr  error
-	mockCmd  *exec.Cmd
+	mockOnce     sync.Once
+	mockURL      string
+	errMockStart error
+	mockCmd      *exec.Cmd
 )
 
 func TestMain(m *testing.M) {
@@ -44,12 +44,12 @@ func TestMain(m *testing.M) {
 // stripeMock returns the base URL of a running stripe-mock.
 func stripeMock(tb testing.TB) string {
 	tb.Helper()
-	mockOnce.Do(func() { mockURL, mockErr = startStripeMock() })
-	if mockErr != nil {
+	mockOnce.Do(func() { mockURL, errMockStart = startStripeMock() })
+	if errMockStart != nil {
 		if os.Getenv("CI") == "true" {
-			tb.Fatalf("stripe-mock: %v (CI=true requires it)", mockErr)
+			tb.Fatalf("stripe-mock: %v (CI=true requires it)", errMockStart)
 		}
-		tb.Skipf("stripe-mock: %v; run `make stripe-mock` or set %s", mockErr, StripeMockEnv)
+		tb.Skipf("stripe-mock: %v; run `make stripe-mock` or set %s", errMockStart, StripeMockEnv)
 	}
 	return mockURL
 }

@@ -64,27 +64,13 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	}
 
 	// 1. Stripe calls whose outcome the ledger never recorded.
-	rows, err := s.db.QueryContext(ctx, `SELECT stripe_key, kind, ref FROM pay_operations
-		WHERE status = 'pending' AND created_at < ?`, now.Add(-pendingGrace))
+	pending, err := pendingOperations(ctx, s.db, now.Add(-pendingGrace))
 	if err != nil {
 		return rep, err
 	}
-	type pend struct{ key, kind, ref string }
-	var pending []pend
-	for rows.Next() {
-		var p pend
-		if err := rows.Scan(&p.key, &p.kind, &p.ref); err != nil {
-			_ = rows.Close()
-			return rep, err
-		}
-		pending = append(pending, p)
-	}
-	if err := rows.Close(); err != nil {
-		return rep, err
-	}
 	for _, p := range pending {
-		n, err := s.recordDrift(ctx, DriftRecord{Kind: DriftPendingOperation, StripeRef: p.key,
-			Detail: fmt.Sprintf("%s for %s was started but its outcome is not in the ledger; retry it with the same key or check Stripe", p.kind, p.ref)})
+		n, err := s.recordDrift(ctx, DriftRecord{Kind: DriftPendingOperation, StripeRef: p.Key,
+			Detail: fmt.Sprintf("%s for %s was started but its outcome is not in the ledger; retry it with the same key or check Stripe", p.Kind, p.Ref)})
 		if err != nil {
 			return rep, err
 		}
@@ -218,6 +204,26 @@ func (s *Service) Drift(ctx context.Context, all bool) ([]DriftRecord, error) {
 			d.ResolvedAt = &t
 		}
 		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+type pendingOp struct{ Key, Kind, Ref string }
+
+func pendingOperations(ctx context.Context, q querier, before time.Time) ([]pendingOp, error) {
+	rows, err := q.QueryContext(ctx, `SELECT stripe_key, kind, ref FROM pay_operations
+		WHERE status = 'pending' AND created_at < ?`, before)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []pendingOp
+	for rows.Next() {
+		var p pendingOp
+		if err := rows.Scan(&p.Key, &p.Kind, &p.Ref); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
 	}
 	return out, rows.Err()
 }

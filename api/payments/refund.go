@@ -301,28 +301,8 @@ func (s *Service) applyDispute(ctx context.Context, d *stripe.Dispute, eventCrea
 // Disputes lists disputes on checkouts the user is a party to, with the
 // evidence deadline and the user's held part.
 func (s *Service) Disputes(ctx context.Context, userID string) ([]Dispute, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT d.id, d.checkout_id, d.amount, d.currency, d.reason, d.status,
-		d.evidence_due_by, d.created_at FROM pay_disputes d JOIN pay_checkout_parties p ON p.checkout_id = d.checkout_id
-		WHERE p.user_id = ? ORDER BY d.created_at DESC, d.id LIMIT 200`, userID)
+	out, err := disputesOf(ctx, s.db, userID)
 	if err != nil {
-		return nil, err
-	}
-	out := []Dispute{}
-	for rows.Next() {
-		var d Dispute
-		var due sql.NullTime
-		if err := rows.Scan(&d.ID, &d.CheckoutID, &d.Amount, &d.Currency, &d.Reason, &d.Status, &due, &d.CreatedAt); err != nil {
-			_ = rows.Close()
-			return nil, err
-		}
-		if due.Valid {
-			t := due.Time.UTC()
-			d.EvidenceDueBy = &t
-		}
-		d.CreatedAt = d.CreatedAt.UTC()
-		out = append(out, d)
-	}
-	if err := rows.Close(); err != nil {
 		return nil, err
 	}
 	for i := range out {
@@ -337,4 +317,29 @@ func (s *Service) Disputes(ctx context.Context, userID string) ([]Dispute, error
 		}
 	}
 	return out, nil
+}
+
+func disputesOf(ctx context.Context, q querier, userID string) ([]Dispute, error) {
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT d.id, d.checkout_id, d.amount, d.currency, d.reason, d.status,
+		d.evidence_due_by, d.created_at FROM pay_disputes d JOIN pay_checkout_parties p ON p.checkout_id = d.checkout_id
+		WHERE p.user_id = ? ORDER BY d.created_at DESC, d.id LIMIT 200`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	out := []Dispute{}
+	for rows.Next() {
+		var d Dispute
+		var due sql.NullTime
+		if err := rows.Scan(&d.ID, &d.CheckoutID, &d.Amount, &d.Currency, &d.Reason, &d.Status, &due, &d.CreatedAt); err != nil {
+			return nil, err
+		}
+		if due.Valid {
+			t := due.Time.UTC()
+			d.EvidenceDueBy = &t
+		}
+		d.CreatedAt = d.CreatedAt.UTC()
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }

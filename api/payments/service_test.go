@@ -338,7 +338,7 @@ func TestSplitCheckoutFlow(t *testing.T) {
 		due := f.clock.Now().Add(7 * 24 * time.Hour).Unix()
 		dispute := map[string]any{"id": "dp_1", "object": "dispute", "amount": 501, "currency": "usd", "reason": "fraudulent",
 			"status": "needs_response", "payment_intent": c.PaymentIntentID, "charge": "ch_split_1",
-			"evidence_details": map[string]any{"due_by": due},
+			"evidence_details":     map[string]any{"due_by": due},
 			"balance_transactions": []any{map[string]any{"id": "txn_dp", "object": "balance_transaction", "amount": -501, "fee": 1500}}}
 		deliver(t, f.s, nextEventID(), "charge.dispute.created", f.clock.Now().Unix(), "", dispute)
 		ds, err := f.s.Disputes(ctx, "bob")

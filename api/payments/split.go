@@ -71,7 +71,7 @@ func mulDiv(a, b, c int64) (int64, int64) {
 	// Allocate calls this with b <= c, so a×b/c <= a fits and hi < c, as
 	// bits.Div64 requires.
 	q, r := bits.Div64(hi, lo, uint64(c)) //nolint:gosec // c > 0
-	return int64(q), int64(r) //nolint:gosec // q <= a and r < c
+	return int64(q), int64(r)             //nolint:gosec // q <= a and r < c
 }
 
 // Share is one party's part of a split in basis points.

@@ -85,7 +85,7 @@ func TestAllocateProperties(t *testing.T) {
 		for j, p := range parts {
 			sum += p
 			floor, rem := mulDiv(amount, weights[j], total)
-			if p != floor && !(rem > 0 && p == floor+1) {
+			if p != floor && (rem == 0 || p != floor+1) {
 				t.Fatalf("Allocate(%d, %v)[%d] = %d, quota floor %d rem %d", amount, weights, j, p, floor, rem)
 			}
 			for k := range j {

@@ -124,21 +124,9 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 func (s *Service) ProcessInbox(ctx context.Context) (int, error) {
 	done := 0
 	for {
-		rows, err := s.db.QueryContext(ctx, `SELECT id FROM pay_webhook_events
+		ids, err := queryStrings(ctx, s.db, `SELECT id FROM pay_webhook_events
 			WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created, id LIMIT 50`, s.now().UTC())
 		if err != nil {
-			return done, err
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				_ = rows.Close()
-				return done, err
-			}
-			ids = append(ids, id)
-		}
-		if err := rows.Close(); err != nil {
 			return done, err
 		}
 		if len(ids) == 0 {
@@ -226,7 +214,7 @@ func (s *Service) handleEvent(ctx context.Context, ev stripe.Event) (bool, error
 		return false, errors.New("event without data")
 	}
 	raw := ev.Data.Raw
-	switch ev.Type {
+	switch string(ev.Type) { // the types acted on; every other type is ignored
 	case "account.updated":
 		var a stripe.Account
 		if err := json.Unmarshal(raw, &a); err != nil {
