@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -278,6 +279,41 @@ type conn struct {
 	room   *room
 
 	awarenessBucket bucket // owned by the room goroutine
+	// awarenessHeld is the newest throttled entry per client id, sent on a
+	// later tick; nil when nothing is held. Owned by the room goroutine.
+	awarenessHeld map[uint64]AwarenessEntry
+}
+
+// holdAwareness keeps entries for later, newest clock per client id, at
+// most max client ids (further ones are dropped: the connection is over
+// its awareness budget anyway).
+func (c *conn) holdAwareness(entries []AwarenessEntry, max int) {
+	if c.awarenessHeld == nil {
+		c.awarenessHeld = make(map[uint64]AwarenessEntry, len(entries))
+	}
+	for _, e := range entries {
+		old, ok := c.awarenessHeld[e.ClientID]
+		if ok && old.Clock > e.Clock {
+			continue
+		}
+		if !ok && len(c.awarenessHeld) >= max {
+			continue
+		}
+		c.awarenessHeld[e.ClientID] = e
+	}
+}
+
+// takeHeldAwareness returns the held entries that entries does not
+// supersede, followed by entries, and forgets them.
+func (c *conn) takeHeldAwareness(entries []AwarenessEntry) []AwarenessEntry {
+	out := make([]AwarenessEntry, 0, len(c.awarenessHeld)+len(entries))
+	for id, h := range c.awarenessHeld {
+		if !slices.ContainsFunc(entries, func(e AwarenessEntry) bool { return e.ClientID == id && e.Clock >= h.Clock }) {
+			out = append(out, h)
+		}
+	}
+	c.awarenessHeld = nil
+	return append(out, entries...)
 }
 
 func (c *conn) Role() Role     { return Role(c.role.Load() & 0xff) }

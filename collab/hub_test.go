@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -427,5 +428,40 @@ func TestHubBatchesRelay(t *testing.T) {
 	m2 := readUntil(t, b, "update", isSync(collab.SyncUpdate))
 	if got, want := textOf(t, m1.Payload, m2.Payload), textOf(t, u1, u2); got != want {
 		t.Errorf("b got %q, want a's %q", got, want)
+	}
+}
+
+func TestHubThrottledAwarenessKeepsTheLastState(t *testing.T) {
+	checkGoroutines(t)
+	env := newEnv(t, nil, func(o *collab.Options) {
+		o.Limits.AwarenessPerSecond = 5
+		o.Limits.AwarenessBurst = 2
+	})
+	a := env.dial(t, "p1", env.token(t, "ua", "p1", "editor"))
+	b := env.dial(t, "p1", env.token(t, "ub", "p1", "editor"))
+	readUntil(t, b, "sync step 1", isSync(collab.SyncStep1))
+	const n = 60
+	for i := 1; i <= n; i++ {
+		st := fmt.Sprintf(`{"cursor":%d}`, i)
+		write(t, a, collab.EncodeAwareness(collab.EncodeAwarenessUpdate([]collab.AwarenessEntry{{ClientID: 7, Clock: uint64(i), State: json.RawMessage(st)}})))
+	}
+	// b sees far fewer than n frames, and the last one carries clock n.
+	frames := 0
+	for {
+		m := readUntil(t, b, "awareness", func(m collab.Message) bool { return m.Type == collab.MessageAwareness })
+		frames++
+		es, err := collab.DecodeAwarenessUpdate(m.Payload, collab.AwarenessLimits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) == 1 && es[0].Clock == n {
+			if string(es[0].State) != fmt.Sprintf(`{"cursor":%d}`, n) {
+				t.Errorf("last state %s", es[0].State)
+			}
+			break
+		}
+	}
+	if frames >= n/2 {
+		t.Errorf("b received %d awareness frames for %d throttled updates", frames, n)
 	}
 }

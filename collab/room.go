@@ -494,11 +494,33 @@ func (r *room) awarenessFrom(ctx context.Context, c *conn, payload []byte) {
 		return
 	}
 	if !c.awarenessBucket.take(time.Now(), 1, lim.AwarenessPerSecond, lim.AwarenessBurst) {
-		return // throttled: a newer state will follow
+		// Throttled: keep the newest entry per client and send it when the
+		// budget allows (on a tick), so the last cursor position of a burst
+		// is never lost.
+		c.holdAwareness(entries, lim.MaxAwarenessEntries)
+		return
+	}
+	if c.awarenessHeld != nil {
+		entries = c.takeHeldAwareness(entries)
 	}
 	accepted := r.aw.Apply(entries, c.id, time.Now(), lim.MaxAwarenessPerConn)
 	if len(accepted) > 0 {
 		r.relayAwareness(ctx, c, accepted)
+	}
+}
+
+// releaseHeldAwareness sends what throttled connections held back, as far
+// as their budgets allow. It runs on each tick.
+func (r *room) releaseHeldAwareness(ctx context.Context, now time.Time) {
+	lim := &r.hub.opts.Limits
+	for c := range r.conns {
+		if c.awarenessHeld == nil || !c.awarenessBucket.take(now, 1, lim.AwarenessPerSecond, lim.AwarenessBurst) {
+			continue
+		}
+		accepted := r.aw.Apply(c.takeHeldAwareness(nil), c.id, now, lim.MaxAwarenessPerConn)
+		if len(accepted) > 0 {
+			r.relayAwareness(ctx, c, accepted)
+		}
 	}
 }
 
@@ -579,6 +601,7 @@ func (r *room) revoke(userID string, role Role) {
 }
 
 func (r *room) tick(ctx context.Context, now time.Time) {
+	r.releaseHeldAwareness(ctx, now)
 	if gone := r.aw.Expire(now, r.hub.opts.AwarenessTimeout); len(gone) > 0 {
 		frame := EncodeAwareness(EncodeAwarenessUpdate(gone))
 		for c := range r.conns {
