@@ -34,6 +34,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,6 +65,7 @@ func main() {
 		dur         = flag.Duration("duration", 8*time.Second, "measured time per row")
 		serverProcs = flag.Int("server-procs", 1, "GOMAXPROCS of the server (this process)")
 		only        = flag.String("only", "sfu,ttfa,preview", "scenarios to run")
+		cpuProfile  = flag.String("cpuprofile", "", "write the server's CPU profile here")
 	)
 	flag.Parse()
 	log.SetFlags(0)
@@ -74,6 +76,16 @@ func main() {
 		return
 	}
 	runtime.GOMAXPROCS(*serverProcs)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	b, err := newBench()
 	if err != nil {
 		log.Fatal(err)
