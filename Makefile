@@ -69,6 +69,8 @@ test: ## run every suite (with -race but for NORACE_PKGS); sets MB_TEST_* for th
 		$(MAKE) --no-print-directory yjs-deps; env_args+=("MB_TEST_YJS=1"); fi; \
 	if [ -z "$${MB_TEST_S3:-}" ] && $(MAKE) --no-print-directory s3-server; then \
 		env_args+=("MB_TEST_S3=$(VERSITYGW)"); fi; \
+	if [ -z "$${MB_TEST_CHROMIUM:-}" ] && [ -x /usr/bin/chromium ] && command -v node >/dev/null; then \
+		$(MAKE) --no-print-directory rtc-browser-deps; env_args+=("MB_TEST_CHROMIUM=/usr/bin/chromium"); fi; \
 	if [ -z "$${MB_TEST_STRIPE_MOCK:-}" ] && $(MAKE) --no-print-directory stripe-mock; then \
 		env_args+=("MB_TEST_STRIPE_MOCK=$(STRIPE_MOCK)"); fi; \
 	echo "test env: $$(env "$${env_args[@]}" | grep -E '^(MB_TEST_|CI=)' | sort | tr '\n' ' ')"; \
@@ -86,6 +88,7 @@ bench: ## run benchmarks (no tests), then the crdt B4 table beside yjs when Node
 	@if command -v node >/dev/null; then $(MAKE) --no-print-directory bench-crdt; fi
 	@if command -v node >/dev/null; then $(MAKE) --no-print-directory bench-collab; fi
 	$(MAKE) --no-print-directory bench-audio
+	$(MAKE) --no-print-directory bench-rtc
 
 .PHONY: bench-crdt
 bench-crdt: yjs-deps ## crdt vs yjs on the B4 editing trace, side by side (B4_BENCHTIME=3x)
@@ -150,6 +153,16 @@ COLLAB_CLIENT_DIR := collab/testdata/client
 yjs-deps: ## install the pinned yjs, lib0 and y-protocols (npm ci) for the crdt conformance tests
 	cd $(YJS_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	cd $(COLLAB_CLIENT_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: rtc-browser-deps
+rtc-browser-deps: ## install playwright-core (npm ci) for rtc's headless Chromium test (uses Debian's /usr/bin/chromium)
+	cd rtc/testdata/browser && npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: bench-rtc
+bench-rtc: ## rtc: SFU forwarded packets per CPU-second (own load generator), time to first audio, CPU per preview listener
+	@if [ "$(AUDIO_CGO)" != yes ]; then echo "bench-rtc needs libopus (make audio-deps)"; exit 1; fi
+	$(GO) build -o $(BIN)/rtcbench ./rtc/internal/rtcbench
+	$(BIN)/rtcbench
 
 .PHONY: bench-collab
 bench-collab: ## collab hub vs @y/websocket-server 0.1.1 and @hocuspocus/server: fan-out latency, deliveries/CPU-s, memory per idle connection

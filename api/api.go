@@ -29,6 +29,7 @@ import (
 	"github.com/maxbooster/maxbooster/internal/errreport"
 	"github.com/maxbooster/maxbooster/internal/lifecycle"
 	"github.com/maxbooster/maxbooster/internal/middleware"
+	"github.com/maxbooster/maxbooster/rtc"
 	"github.com/maxbooster/maxbooster/session"
 	"github.com/maxbooster/maxbooster/session/mail"
 	"github.com/maxbooster/maxbooster/store"
@@ -76,6 +77,10 @@ type Deps struct {
 	// tus upload directory, limits and job workers. Without Assets.Blobs
 	// the asset, job and upload routes are not mounted.
 	Assets assets.Config
+	// RTC configures WebRTC previews and live sessions (package rtc): the
+	// UDP port all peers share, the ICE-TCP fallback, public IPs. The zero
+	// value uses a free UDP port on 127.0.0.1.
+	RTC rtc.Config
 	// Payments configures Stripe Connect payments (api/payments); without a
 	// secret key the module is not mounted.
 	Payments payments.Config
@@ -161,6 +166,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	}
 	projectsSvc.Routes(mux)
 
+	var rtcAssets *assets.Service // set when assets are mounted, for rtc below
 	// Assets: plain and tus uploads, analysis, preview, peaks, processing
 	// jobs with progress events (package api/assets). Its Run works the
 	// audio job queue.
@@ -178,6 +184,12 @@ func NewHandler(d Deps) (http.Handler, error) {
 			return nil, err
 		}
 		assets.NewHandler(assetsSvc).Routes(mux)
+		rtcAssets = assetsSvc
+	}
+
+	// WebRTC previews and live sessions (package rtc), see rtc.go.
+	if err := mountRTC(mux, d, newRTCDeps(auth.RoomTokens(), projectsSvc.Access, hub, rtcAssets, d.Assets.Blobs)); err != nil {
+		return nil, err
 	}
 
 	// Payments: Stripe Connect, the ledger, webhooks, payouts, invoices

@@ -62,6 +62,9 @@ type Config struct {
 	S3AccessKey      string
 	S3SecretKey      string
 	S3PathStyle      bool
+	RTCUDP           string   // WebRTC: the one UDP host:port every peer connection shares
+	RTCTCP           string   // WebRTC: ICE-TCP fallback host:port; "" means off
+	RTCPublicIPs     []string // WebRTC: public addresses announced instead of the local one (1:1 NAT)
 	// Payments (api/payments): Stripe Connect; not mounted without a key.
 	StripeSecretKey     string
 	StripeWebhookSecret string
@@ -101,6 +104,7 @@ func DefaultConfig() Config {
 		JobTimeout:        10 * time.Minute,
 		S3Region:          "us-east-1",
 		S3PathStyle:       true,
+		RTCUDP:            "127.0.0.1:0",
 	}
 }
 
@@ -468,6 +472,48 @@ var settings = []setting{
 			c.S3PathStyle = b
 			return nil
 		}},
+	{"rtc-udp", "MB_RTC_UDP", "ADDR", "WebRTC previews and live sessions: the one UDP host:port all peers share (e.g. 0.0.0.0:3478; port 0 picks one)",
+		func(c *Config) string { return c.RTCUDP },
+		func(c *Config, v string) error { return setHostPort(&c.RTCUDP, v, false) }},
+	{"rtc-tcp", "MB_RTC_TCP", "ADDR", "WebRTC ICE over TCP on this host:port, for clients without UDP (default none)",
+		func(c *Config) string { return c.RTCTCP },
+		func(c *Config, v string) error { return setHostPort(&c.RTCTCP, v, true) }},
+	{"rtc-public-ip", "MB_RTC_PUBLIC_IP", "IPS", "WebRTC: comma-separated public IPs to announce behind 1:1 NAT (default none: local addresses)",
+		func(c *Config) string { return strings.Join(c.RTCPublicIPs, ",") },
+		func(c *Config, v string) error {
+			c.RTCPublicIPs = nil
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f == "" {
+					continue
+				}
+				a, err := netip.ParseAddr(f)
+				if err != nil || a.IsUnspecified() {
+					return fmt.Errorf("%q is not an IP address", f)
+				}
+				c.RTCPublicIPs = append(c.RTCPublicIPs, a.String())
+			}
+			return nil
+		}},
+}
+
+// setHostPort sets *dst to an IP:port (empty allowed when optional).
+func setHostPort(dst *string, v string, optional bool) error {
+	if v == "" && optional {
+		*dst = ""
+		return nil
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("want ip:port: %w", err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	if host != "" && net.ParseIP(host) == nil {
+		return fmt.Errorf("host %q is not an IP address", host)
+	}
+	*dst = v
+	return nil
 }
 
 // sizeSetting is a byte size such as 2GiB; zero only where allowed.

@@ -78,6 +78,9 @@ func TestConfigErrors(t *testing.T) {
 		{name: "stripe api base", env: map[string]string{"MB_STRIPE_API_BASE": "127.0.0.1:12111"}, want: "MB_STRIPE_API_BASE"},
 		{name: "payments fee", env: map[string]string{"MB_PAYMENTS_FEE_BPS": "10000"}, want: "MB_PAYMENTS_FEE_BPS"},
 		{name: "payments admins", env: map[string]string{"MB_PAYMENTS_ADMINS": "ops@example.com,Bob <bob@example.com>"}, want: "MB_PAYMENTS_ADMINS"},
+		{name: "rtc udp", env: map[string]string{"MB_RTC_UDP": "localhost:3478"}, want: "MB_RTC_UDP"},
+		{name: "rtc tcp", args: []string{"--rtc-tcp", "0.0.0.0:99999"}, want: "--rtc-tcp"},
+		{name: "rtc public ip", env: map[string]string{"MB_RTC_PUBLIC_IP": "203.0.113.7,nope"}, want: "MB_RTC_PUBLIC_IP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

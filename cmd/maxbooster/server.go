@@ -21,6 +21,7 @@ import (
 	"github.com/maxbooster/maxbooster/audio/blob"
 	"github.com/maxbooster/maxbooster/internal/errreport"
 	"github.com/maxbooster/maxbooster/internal/lifecycle"
+	"github.com/maxbooster/maxbooster/rtc"
 	"github.com/maxbooster/maxbooster/session/mail"
 	"github.com/maxbooster/maxbooster/store"
 )
@@ -133,6 +134,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Mail:           mail.Config{SMTPURL: cfg.SMTPURL, SendGridAPIKey: cfg.SendGridAPIKey, From: cfg.MailFrom},
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
+		RTC:            rtc.Config{UDP: cfg.RTCUDP, TCP: cfg.RTCTCP, PublicIPs: cfg.RTCPublicIPs},
 		Payments:       cfg.Payments(),
 		Assets:         assetCfg,
 	})
