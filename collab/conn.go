@@ -285,9 +285,9 @@ type conn struct {
 }
 
 // holdAwareness keeps entries for later, newest clock per client id, at
-// most max client ids (further ones are dropped: the connection is over
+// most limit client ids (further ones are dropped: the connection is over
 // its awareness budget anyway).
-func (c *conn) holdAwareness(entries []AwarenessEntry, max int) {
+func (c *conn) holdAwareness(entries []AwarenessEntry, limit int) {
 	if c.awarenessHeld == nil {
 		c.awarenessHeld = make(map[uint64]AwarenessEntry, len(entries))
 	}
@@ -296,7 +296,7 @@ func (c *conn) holdAwareness(entries []AwarenessEntry, max int) {
 		if ok && old.Clock > e.Clock {
 			continue
 		}
-		if !ok && len(c.awarenessHeld) >= max {
+		if !ok && len(c.awarenessHeld) >= limit {
 			continue
 		}
 		c.awarenessHeld[e.ClientID] = e
