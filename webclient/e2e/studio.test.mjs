@@ -188,6 +188,8 @@ test('a viewer cannot edit', opts, async () => {
   await new Promise((r) => setTimeout(r, 1500))
   const names = (await docTracks(pages.alice)).map((t) => t.name)
   assert.ok(!names.includes('sneaky'), `viewer edit reached the editor: ${names}`)
+  // and the viewer's own copy takes it back
+  await within(c, () => !window.__mb.ops.readDoc(window.__mb.doc).tracks.some((t) => t.name === 'sneaky'), undefined, 2000)
   await shot(c, '04-viewer')
 })
 
@@ -281,6 +283,45 @@ test('upload audio with progress, see its analysis, drop it on a track and see t
   await a.waitForTimeout(300)
   await shot(a, '09-analysis')
   await a.keyboard.press('Escape')
+})
+
+test('an asset preview plays over WebRTC with the shared transport', opts, async (t) => {
+  // Only against a server that mounts rtc (GET /rtc/{id} without an upgrade is then not the catch-all 404).
+  const probe = await fetch(`${server.base}/rtc/${projectId}`)
+  const body = await probe.text()
+  if (probe.status === 404 && body.includes('not_found')) {
+    t.skip('this server does not mount /rtc yet')
+    return
+  }
+  const a = pages.alice
+  await a.getByRole('tab', { name: 'Live' }).click()
+  // the uploaded asset's preview: every listener shares its transport
+  await a.getByLabel('What to listen to').selectOption({ label: 'synth-swell.wav' })
+  await a.getByRole('button', { name: 'Connect' }).click()
+  await a.waitForFunction(() => window.__mbPreviewState?.durationMs > 0, undefined, { timeout: 20000 })
+  const t0 = Date.now()
+  await a.getByRole('button', { name: 'Play preview' }).click()
+  await a.waitForFunction(
+    async () => {
+      let n = 0
+      let level = 0
+      ;(await window.__mbPreview.pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+          n += s.packetsReceived
+          level = Math.max(level, s.audioLevel ?? 0)
+        }
+      })
+      return n > 0 && level > 0.01
+    },
+    undefined,
+    { timeout: 10000, polling: 20 },
+  )
+  results.previewFirstAudioMs = Date.now() - t0
+  await a.waitForFunction(() => window.__mbPreviewState.playing && window.__mbPreviewState.positionMs > 300, undefined, { timeout: 5000 })
+  await shot(a, '10-listen')
+  await a.getByRole('button', { name: 'Pause preview' }).click()
+  await a.waitForFunction(() => window.__mbPreviewState.playing === false, undefined, { timeout: 5000 })
+  await a.getByRole('button', { name: 'Stop' }).click()
 })
 
 test('32 tracks and 500 clips stay smooth while scrolling, zooming and playing', opts, async () => {

@@ -49,7 +49,7 @@ export function isReadOnly(role: Role): boolean {
 const MESSAGE_AUTH = 2
 
 export class ProjectSession {
-  readonly doc = new Y.Doc()
+  readonly doc: Y.Doc = new Y.Doc()
   /** The origin of every local edit; the undo manager tracks only this. */
   readonly origin = { local: true }
   provider: WebsocketProvider | null = null
@@ -70,6 +70,22 @@ export class ProjectSession {
     readonly projectId: string,
     readonly user: { id: string; name: string },
   ) {
+    const doc = this.doc
+    // Offline at start: the last role seen for this project decides until a token arrives.
+    const known = safeGet(`mb-role-${projectId}`)
+    if (known) this.status = { ...this.status, role: known, readOnly: isReadOnly(known) }
+    // A viewer's local change (only possible by scripting the page: the UI
+    // is read-only) is refused by the server; take it back here too so this
+    // copy never drifts from the project.
+    const guard = new Y.UndoManager(
+      [doc.getMap('project'), doc.getArray('tracks'), doc.getArray('markers'), doc.getText('notes'), doc.getArray('comments')],
+      { trackedOrigins: new Set([this.origin, null]), captureTimeout: 0 },
+    )
+    guard.on('stack-item-added', (ev: { type: 'undo' | 'redo' }) => {
+      if (ev.type !== 'undo') return
+      if (this.status.readOnly) queueMicrotask(() => guard.undo())
+      else queueMicrotask(() => guard.clear())
+    })
     this.doc.on('update', (_u: Uint8Array, origin: unknown) => {
       if (origin === this.provider || origin === this.idb) return
       if (this.status.conn !== 'connected') this.set({ unsent: this.status.unsent + 1 })
@@ -123,7 +139,7 @@ export class ProjectSession {
       const kind = decoding.readVarUint(decoder)
       if (kind === 0) {
         const reason = decoding.readVarString(decoder)
-        this.set({ readOnly: true, problem: reason ? `The server refused an edit: ${reason}` : 'You can only view this project.' })
+        this.set({ readOnly: true, problem: `You can only view this project; the change was not saved${reason ? ` (${reason})` : ''}.` })
       }
     }
     provider.on('status', ({ status }) => {
@@ -156,6 +172,7 @@ export class ProjectSession {
 
   private applyToken(tok: RoomToken) {
     this.token = tok
+    safeSet(`mb-role-${this.projectId}`, tok.role)
     const ro = isReadOnly(tok.role)
     this.set({ role: tok.role, readOnly: ro, problem: ro ? null : this.status.problem })
     if (this.provider) this.provider.params = { ...this.provider.params, token: tok.token }
@@ -233,5 +250,21 @@ export class ProjectSession {
     void this.idb?.destroy()
     this.doc.destroy()
     this.listeners.clear()
+  }
+}
+
+function safeGet(k: string): string | null {
+  try {
+    return localStorage.getItem(k)
+  } catch {
+    return null
+  }
+}
+
+function safeSet(k: string, v: string): void {
+  try {
+    localStorage.setItem(k, v)
+  } catch {
+    /* storage full or disabled */
   }
 }

@@ -24,6 +24,7 @@ import { Timeline, TRACK_H, RULER_H, type AssetInfo, type Selection } from './Ti
 import { TrackHeaders } from './TrackHeaders'
 import { Inspector, NotesPanel, CommentsPanel } from './Panels'
 import { AssetsPanel } from './Assets'
+import { ListenPanel } from './Listen'
 
 export default function StudioPage({ projectId }: { projectId: string }) {
   const { user } = useAuth()
@@ -251,7 +252,7 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
           </Badge>
         )}
         <div className="ml-auto flex items-center gap-2">
-          <div className="flex -space-x-2" aria-label="Who is here">
+          <div className="flex -space-x-1" aria-label="Who is here">
             {presence
               .filter((u, i, all) => all.findIndex((x) => x.userId === u.userId) === i)
               .map((u) => (
@@ -359,7 +360,7 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
         {/* side panel */}
         <aside className="flex w-80 shrink-0 flex-col border-l border-border bg-panel" aria-label="Side panel">
           <Tabs value={tab} onValueChange={setTab} className="flex min-h-0 flex-1 flex-col">
-            <TabsList className="m-2 grid grid-cols-4">
+            <TabsList className="m-2 grid grid-cols-5">
               <TabsTrigger value="inspector">Inspect</TabsTrigger>
               <TabsTrigger value="lyrics">Lyrics</TabsTrigger>
               <TabsTrigger value="comments">
@@ -369,6 +370,7 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
                 )}
               </TabsTrigger>
               <TabsTrigger value="assets">Audio</TabsTrigger>
+              <TabsTrigger value="listen">Live</TabsTrigger>
             </TabsList>
             <TabsContent value="inspector" className="min-h-0 flex-1 overflow-auto">
               <Inspector doc={doc} origin={origin} readOnly={readOnly} onError={setError} track={selTrack} clip={selClip} meter={meter} />
@@ -391,6 +393,9 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
                 names={names}
                 onSeek={(t) => transport.seek(t)}
               />
+            </TabsContent>
+            <TabsContent value="listen" forceMount className="min-h-0 flex-1 overflow-auto data-[state=inactive]:hidden">
+              <ListenPanel projectId={session.projectId} assets={assets} playhead={() => transport.position()} range={range} readOnly={readOnly} names={names} />
             </TabsContent>
             <TabsContent value="assets" className="min-h-0 flex-1">
               <AssetsPanel projectId={session.projectId} readOnly={readOnly} assets={assets} reload={loadAssets} />

@@ -482,7 +482,7 @@ export function Timeline(p: TimelineProps) {
   function onWheel(e: React.WheelEvent) {
     const P = props.current
     if (e.ctrlKey || e.metaKey) {
-      e.preventDefault()
+      // the native listener below prevents the browser's page zoom (React's wheel listener is passive)
       const { x } = local(e as unknown as PointerEvent)
       P.zoomAt(e.deltaY < 0 ? 1.15 : 1 / 1.15, timeAt(x))
     } else if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {

@@ -145,7 +145,7 @@ const TrackHeader = React.memo(function TrackHeader({
             disabled={readOnly}
             onClick={() => up({ mute: !t.mute })}
             className={cn(
-              'h-5 w-5 rounded text-[10px] font-bold focus-visible:outline-none focus-visible:ring-1 focus-visible:ring-ring',
+              'h-5 w-5 rounded text-[10px] font-bold focus-visible:outline-none focus-visible:ring-1 focus-visible:ring-ring disabled:opacity-40',
               t.mute ? 'bg-sky-500 text-black' : 'bg-black/40 text-muted-foreground hover:text-foreground',
             )}
           >
@@ -157,7 +157,7 @@ const TrackHeader = React.memo(function TrackHeader({
             disabled={readOnly}
             onClick={() => up({ solo: !t.solo })}
             className={cn(
-              'h-5 w-5 rounded text-[10px] font-bold focus-visible:outline-none focus-visible:ring-1 focus-visible:ring-ring',
+              'h-5 w-5 rounded text-[10px] font-bold focus-visible:outline-none focus-visible:ring-1 focus-visible:ring-ring disabled:opacity-40',
               t.solo ? 'bg-amber-400 text-black' : 'bg-black/40 text-muted-foreground hover:text-foreground',
             )}
           >
@@ -205,7 +205,7 @@ const TrackHeader = React.memo(function TrackHeader({
             disabled={readOnly}
             aria-label={`Volume of ${t.name}`}
             aria-valuetext={`${(vol ?? t.volume).toFixed(1)} dB`}
-            className="h-1 min-w-0 flex-1 cursor-pointer accent-primary"
+            className="h-1 min-w-0 flex-1 cursor-pointer accent-primary disabled:cursor-default disabled:opacity-40"
             onChange={(e) => setVol(Number(e.target.value))}
             onPointerUp={() => {
               if (vol !== null) up({ volume: vol })
@@ -227,7 +227,7 @@ const TrackHeader = React.memo(function TrackHeader({
             disabled={readOnly}
             aria-label={`Pan of ${t.name}`}
             aria-valuetext={t.pan === 0 ? 'center' : `${Math.round(Math.abs(t.pan) * 100)}% ${t.pan < 0 ? 'left' : 'right'}`}
-            className="h-1 w-12 cursor-pointer accent-sky-400"
+            className="h-1 w-12 cursor-pointer accent-sky-400 disabled:cursor-default disabled:opacity-40"
             onChange={(e) => up({ pan: Number(e.target.value) })}
             onDoubleClick={() => up({ pan: 0 })}
           />
