@@ -60,7 +60,7 @@ type env struct {
 	hc  *http.Client
 }
 
-func newEnv(t *testing.T, db *store.DB, blobs blob.Store) *env {
+func newEnv(t *testing.T, db *store.DB, blobs blob.Store, configure ...func(*api.Deps)) *env {
 	t.Helper()
 	if blobs == nil {
 		var err error
@@ -69,7 +69,7 @@ func newEnv(t *testing.T, db *store.DB, blobs blob.Store) *env {
 		}
 	}
 	lc := lifecycle.New()
-	h, err := api.NewHandler(api.Deps{
+	d := api.Deps{
 		Logger:    slog.New(slog.DiscardHandler),
 		DB:        db,
 		Metrics:   prometheus.NewRegistry(),
@@ -79,7 +79,11 @@ func newEnv(t *testing.T, db *store.DB, blobs blob.Store) *env {
 			Blobs: blobs, UploadDir: t.TempDir(), TempDir: t.TempDir(),
 			MaxUploadBytes: maxUpload, Workers: 2, Poll: 50 * time.Millisecond, MaxSeconds: 60,
 		},
-	})
+	}
+	for _, f := range configure {
+		f(&d)
+	}
+	h, err := api.NewHandler(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -799,4 +803,47 @@ func TestTusPreflight(t *testing.T) {
 	if got := assets.TusPreflight(nil, next); fmt.Sprintf("%p", got) != fmt.Sprintf("%p", next) {
 		t.Error("without origins the handler should be next itself")
 	}
+}
+
+// TestTusCORS drives the tus endpoint as a browser on another origin
+// would: the preflight admits the tus headers and the responses expose
+// what tus-js-client reads.
+func TestTusCORS(t *testing.T) {
+	const origin = "https://studio.example.com"
+	e := newEnv(t, storetest.OpenSQLite(t), nil, func(d *api.Deps) { d.CORSOrigins = []string{origin} })
+	u := e.register(t, "cors")
+	pre := u.do(t, "OPTIONS", "/api/v1/uploads/", "", nil, http.Header{
+		"Origin": {origin}, "Access-Control-Request-Method": {"POST"},
+		"Access-Control-Request-Headers": {"tus-resumable,upload-length,upload-metadata"},
+	})
+	want(t, pre, http.StatusNoContent)
+	if h := pre.Header.Get("Access-Control-Allow-Headers"); !strings.Contains(h, "Upload-Metadata") {
+		t.Errorf("preflight Allow-Headers %q", h)
+	}
+	wav, _ := tone(t, 0.5)
+	res := u.do(t, "POST", "/api/v1/uploads/", "application/offset+octet-stream", bytes.NewReader(wav), http.Header{
+		"Origin": {origin}, "Tus-Resumable": {"1.0.0"}, "Upload-Length": {strconv.Itoa(len(wav))},
+		"Upload-Metadata": {tusMeta("filename", "cors.wav")},
+	})
+	want(t, res, http.StatusCreated) // creation-with-upload: one request
+	if res.Header.Get("Access-Control-Allow-Origin") != origin {
+		t.Errorf("Allow-Origin %q", res.Header.Get("Access-Control-Allow-Origin"))
+	}
+	expose := res.Header.Get("Access-Control-Expose-Headers")
+	for _, h := range []string{"Location", "Upload-Offset", assets.AssetIDHeader} {
+		if !strings.Contains(expose, h) {
+			t.Errorf("Expose-Headers %q lacks %s", expose, h)
+		}
+	}
+	id := res.Header.Get(assets.AssetIDHeader)
+	if id == "" || res.Header.Get("Upload-Offset") != strconv.Itoa(len(wav)) {
+		t.Fatalf("creation-with-upload: headers %v", res.Header)
+	}
+	want(t, u.get(t, "/api/v1/assets/"+id), http.StatusOK)
+	// A site that is not configured cannot change state with the cookie.
+	evil := u.do(t, "POST", "/api/v1/uploads/", "", nil, http.Header{
+		"Origin": {"https://evil.example.com"}, "Sec-Fetch-Site": {"cross-site"}, "Tus-Resumable": {"1.0.0"},
+		"Upload-Length": {"10"}, "Upload-Metadata": {tusMeta("filename", "x.wav")},
+	})
+	wantProblem(t, evil, http.StatusForbidden, "cross_origin")
 }

@@ -3,6 +3,9 @@ package assets
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -263,5 +266,42 @@ func TestProcessValidation(t *testing.T) {
 	if good.Format != "flac" || good.BitDepth != 24 || len(good.EQ) != 2 || good.Compressor == nil || good.SaturationDB != 3 ||
 		good.Normalize == nil || *good.Normalize.TargetLUFS != -14 {
 		t.Errorf("task %+v", good)
+	}
+}
+
+// TestJobTimeLimit: an attempt that outlives Config.JobTimeout fails the
+// job without retries and the asset says why.
+func TestJobTimeLimit(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	s, c := newTestService(t, db, Config{JobTimeout: time.Millisecond})
+	a, err := s.Create(ctx, c, CreateInput{Filename: "a.wav", Body: bytes.NewReader(wavBytes(t, 1)), Size: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, s)
+	got := waitStatus(t, s, c, a.ID, StatusFailed)
+	if got.Error == nil || *got.Error != "processing took too long" {
+		t.Errorf("error %v", got.Error)
+	}
+	if j := waitJobStatus(t, s, *got.JobID, jobs.StatusFailed); j.Attempts != 1 {
+		t.Errorf("job %+v", j)
+	}
+}
+
+// TestDurationLimit: audio longer than Config.MaxSeconds is refused at
+// upload, and nothing stays in the blob store.
+func TestDurationLimit(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	s, c := newTestService(t, db, Config{MaxSeconds: 1})
+	wav := wavBytes(t, 1.5)
+	_, err := s.Create(ctx, c, CreateInput{Filename: "long.wav", Body: bytes.NewReader(wav), Size: -1})
+	if apperr.Code(err) != "audio_too_long" {
+		t.Fatalf("got %v, want audio_too_long", err)
+	}
+	sum := sha256.Sum256(wav)
+	if _, err := s.cfg.Blobs.Stat(ctx, hex.EncodeToString(sum[:])); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("refused upload left its blob: %v", err)
 	}
 }
