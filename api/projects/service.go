@@ -145,11 +145,12 @@ func New(opts Options) (*Service, error) {
 // Store returns the service's SQL store.
 func (s *Service) Store() *Store { return s.st }
 
-// Run sends queued invitation mail and, every PurgeEvery, purges projects
-// trashed more than TrashRetention ago (with their documents) and expired
-// invitations, until ctx ends.
+// Run sends queued invitation mail and purges projects trashed more than
+// TrashRetention ago (with their documents) and expired invitations: a
+// minute after it starts (so nodes that restart often still purge), then
+// every PurgeEvery, until ctx ends.
 func (s *Service) Run(ctx context.Context) {
-	t := time.NewTicker(s.opts.PurgeEvery)
+	t := time.NewTimer(min(s.opts.PurgeEvery, time.Minute))
 	defer t.Stop()
 	for {
 		select {
@@ -161,6 +162,7 @@ func (s *Service) Run(ctx context.Context) {
 			if _, err := s.Purge(ctx); err != nil && ctx.Err() == nil {
 				s.log.ErrorContext(ctx, "projects: purge", slog.String("error", err.Error()))
 			}
+			t.Reset(s.opts.PurgeEvery)
 		}
 	}
 }
