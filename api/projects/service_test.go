@@ -72,7 +72,7 @@ func (c *fakeClock) Add(d time.Duration) {
 
 // newFixture builds a Service on SQLite with a real hub and update log;
 // mod may change the options.
-func newFixture(t *testing.T, mod func(*Options)) *fixture {
+func newFixture(t testing.TB, mod func(*Options)) *fixture {
 	t.Helper()
 	db := storetest.OpenSQLite(t)
 	docs := store.NewDocStore(db, nil)
@@ -392,4 +392,28 @@ func TestInviteExpiryAndPurge(t *testing.T) {
 	}
 	_, err = f.svc.Get(ctx, owner, p.ID)
 	wantErr(t, err, apperr.NotFound, CodeProjectNotFound)
+}
+
+// BenchmarkAccess measures the role lookup the collab authorizer makes at
+// every WebSocket join (SQLite, one indexed join), with the user a member
+// of 100 projects.
+func BenchmarkAccess(b *testing.B) {
+	f := newFixture(b, nil)
+	ctx := context.Background()
+	u := mustUser(b, f.db, "u", "u@example.com")
+	var last Project
+	for i := range 100 {
+		p, err := f.svc.Create(ctx, u, "P"+string(rune('a'+i%26)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = p
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if role, err := f.svc.Access(ctx, u.ID, last.ID); err != nil || role != RoleOwner {
+			b.Fatal(role, err)
+		}
+	}
 }
