@@ -60,8 +60,12 @@ const (
 	DefaultMaxUploadBytes = 2 << 30
 	DefaultMaxSeconds     = 3600
 	maxAttempts           = 3
-	maxFilename           = 255
-	listLimit             = 500
+	// jobLease is how long a worker holds a job without renewing it: the
+	// pool stores progress every third of it (what event streams see),
+	// and a dead worker's job is taken over once it has passed.
+	jobLease    = 9 * time.Second
+	maxFilename = 255
+	listLimit   = 500
 )
 
 // Job kinds in the audio_jobs table.
@@ -132,6 +136,7 @@ func (s *Service) Run(ctx context.Context) {
 		Workers:  s.cfg.Workers,
 		Timeout:  s.cfg.JobTimeout,
 		Poll:     s.cfg.Poll,
+		Lease:    jobLease,
 	}
 	done := make(chan struct{})
 	go func() {
