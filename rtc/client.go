@@ -29,8 +29,9 @@ type Client struct {
 	held    []webrtc.ICECandidateInit
 	answers int
 
-	done chan struct{}
-	err  error
+	done   chan struct{}
+	err    error
+	cancel context.CancelFunc // ends the reader's context
 }
 
 // ClientOptions configure Dial.
@@ -87,7 +88,9 @@ func Dial(ctx context.Context, api *webrtc.API, url string, join Message, opts C
 		_ = ws.CloseNow()
 		return nil, err
 	}
-	go c.readLoop()
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.cancel = cancel
+	go c.readLoop(rctx)
 	return c, nil
 }
 
@@ -127,9 +130,8 @@ func (c *Client) Answers() int {
 	return c.answers
 }
 
-func (c *Client) readLoop() {
+func (c *Client) readLoop(ctx context.Context) {
 	defer close(c.done)
-	ctx := context.Background()
 	for {
 		_, b, err := c.ws.Read(ctx)
 		if err != nil {
@@ -219,6 +221,7 @@ func (c *Client) answer(ctx context.Context, sdp string) error {
 func (c *Client) Close() error {
 	err := c.pc.Close()
 	_ = c.ws.Close(websocket.StatusNormalClosure, "bye")
+	c.cancel()
 	<-c.done
 	return err
 }

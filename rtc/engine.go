@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -115,7 +116,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		}
 	}
 	if cfg.TCP != "" {
-		l, err := net.Listen("tcp", cfg.TCP)
+		l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", cfg.TCP)
 		if err != nil {
 			e.closeSockets()
 			return nil, fmt.Errorf("rtc: listen tcp %s: %w", cfg.TCP, err)

@@ -24,7 +24,7 @@ func closeOf(t *testing.T, url string, msgs ...string) (websocket.StatusCode, st
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ws.CloseNow()
+	defer func() { _ = ws.CloseNow() }()
 	ws.SetReadLimit(1 << 20)
 	for _, m := range msgs {
 		if err := ws.Write(ctx, websocket.MessageText, []byte(m)); err != nil {

@@ -72,7 +72,7 @@ func (r *recorder) finish(ctx context.Context, blobs Blobs, limit int64) (string
 	w := r.w
 	r.w = nil
 	r.mu.Unlock()
-	defer func() { _ = r.f.Close(); _ = os.Remove(r.f.Name()) }()
+	defer func() { _ = r.f.Close(); _ = os.Remove(r.f.Name()) }() //nolint:gosec // G703: the name comes from os.CreateTemp
 	if w == nil {
 		return "", 0, errors.New("rtc: recording already stopped")
 	}
@@ -92,7 +92,7 @@ func (r *recorder) abort() {
 	r.w = nil
 	r.mu.Unlock()
 	_ = r.f.Close()
-	_ = os.Remove(r.f.Name())
+	_ = os.Remove(r.f.Name()) //nolint:gosec // G703: the name comes from os.CreateTemp
 }
 
 // record starts or stops recording a participant (peerID, or the caller

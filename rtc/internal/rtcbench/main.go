@@ -157,7 +157,7 @@ func newBench() (*bench, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /rtc/{projectId}", srv)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func (b *bench) child(kind, url string, n, ptime int, total time.Duration) (*exe
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd := exec.Command(exe, "-child", kind, "-url", url, "-n", strconv.Itoa(n), "-ptime", strconv.Itoa(ptime),
+	cmd := exec.CommandContext(context.Background(), exe, "-child", kind, "-url", url, "-n", strconv.Itoa(n), "-ptime", strconv.Itoa(ptime),
 		"-warmup", "0s", "-duration", total.String())
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
