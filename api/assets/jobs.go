@@ -24,6 +24,17 @@ type derived struct {
 	PreviewBlob, Peaks, SpectrogramBlob string
 }
 
+// blobs lists the derived blobs.
+func (d *derived) blobs() []string {
+	keys := []string{d.PreviewBlob, d.SpectrogramBlob}
+	var peaks map[string]string
+	_ = json.Unmarshal([]byte(d.Peaks), &peaks)
+	for _, k := range peaks {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
 // scaled maps a sub-task's 0…100 onto lo…hi of the job.
 func scaled(progress func(float64, string), lo, hi float64) func(float64, string) {
 	return func(p float64, stage string) { progress(lo+(hi-lo)*p/100, stage) }
@@ -189,8 +200,12 @@ func (s *Service) ingest(ctx context.Context, job *jobs.Job, progress func(float
 	}
 	r.Metadata, r.Tags, r.Analysis = d.Metadata, d.Tags, d.Analysis
 	r.PreviewBlob, r.Peaks, r.SpectrogramBlob = d.PreviewBlob, d.Peaks, d.SpectrogramBlob
-	if err := s.st.markReady(ctx, r, s.now()); err != nil {
+	updated, err := s.st.markReady(ctx, r, s.now())
+	if err != nil {
 		return "", err
+	}
+	if !updated { // deleted while the job ran: drop what it wrote
+		s.dropBlobs(ctx, d.blobs()...)
 	}
 	return `{}`, nil
 }

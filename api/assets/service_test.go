@@ -305,3 +305,46 @@ func TestDurationLimit(t *testing.T) {
 		t.Errorf("refused upload left its blob: %v", err)
 	}
 }
+
+// TestDeletedDuringIngest: an asset deleted while its ingest job runs
+// gets no row back, and the job drops the derived blobs it wrote.
+func TestDeletedDuringIngest(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	bs, err := blob.NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, c := newTestService(t, db, Config{Blobs: bs})
+	a, err := s.Create(ctx, c, CreateInput{Filename: "a.wav", Body: bytes.NewReader(wavBytes(t, 0.5)), Size: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.q.Claim(ctx, "w", time.Minute)
+	if err != nil || j == nil {
+		t.Fatalf("claim: %v", err)
+	}
+	once := false
+	progress := func(float64, string) {
+		if !once { // the row goes while the job works; the original stays for the test
+			once = true
+			if _, err := db.ExecContext(ctx, `DELETE FROM assets WHERE id = ?`, a.ID); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if _, err := s.ingest(ctx, j, progress); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	_ = filepath.WalkDir(filepath.Join(dir, "sha256"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, filepath.Base(p))
+		}
+		return nil
+	})
+	if len(files) != 1 || files[0] != a.SHA256 {
+		t.Errorf("blobs left: %v, want only the original %s", files, a.SHA256)
+	}
+}

@@ -239,15 +239,20 @@ func (s *Store) referenced(ctx context.Context, key string) (bool, error) {
 }
 
 // markReady stores the analysis and derived blobs of a processing asset
-// in one statement; an asset that is no longer processing is left alone.
-func (s *Store) markReady(ctx context.Context, r *record, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE assets SET status = ?, error = NULL, metadata = ?, tags = ?, analysis = ?,
+// in one statement; an asset that is no longer processing (or was
+// deleted) is left alone, and updated is false.
+func (s *Store) markReady(ctx context.Context, r *record, now time.Time) (updated bool, err error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE assets SET status = ?, error = NULL, metadata = ?, tags = ?, analysis = ?,
 		preview_blob = ?, peaks = ?, spectrogram_blob = ?, updated_at = ? WHERE id = ? AND status = ?`,
 		StatusReady, r.Metadata, r.Tags, r.Analysis, r.PreviewBlob, r.Peaks, r.SpectrogramBlob, now, r.ID, StatusProcessing)
 	if err != nil {
-		return apperr.E("assets.markReady", apperr.Internal, err)
+		return false, apperr.E("assets.markReady", apperr.Internal, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, apperr.E("assets.markReady", apperr.Internal, err)
+	}
+	return n > 0, nil
 }
 
 // markFailed records why a processing asset could not be analysed.
