@@ -847,3 +847,27 @@ func TestTusCORS(t *testing.T) {
 	})
 	wantProblem(t, evil, http.StatusForbidden, "cross_origin")
 }
+
+// TestJobEventsError: a job that fails ends its event stream with an
+// "error" event, and the asset is failed with the reason.
+func TestJobEventsError(t *testing.T) {
+	e := newEnv(t, storetest.OpenSQLite(t), nil, func(d *api.Deps) { d.Assets.JobTimeout = time.Millisecond })
+	u := e.register(t, "slow")
+	wav, _ := tone(t, 1)
+	a := u.upload(t, "slow.wav", "", wav)
+	evs, status := u.watch(t, *a.JobID, "")
+	if status != http.StatusOK || len(evs) == 0 {
+		t.Fatalf("events: status %d, %d events", status, len(evs))
+	}
+	last := evs[len(evs)-1]
+	if last.name != "error" || last.job.Status != "failed" || last.job.Error == nil {
+		t.Fatalf("last event %s %+v", last.name, last.job)
+	}
+	res := u.get(t, "/api/v1/assets/"+a.ID)
+	want(t, res, http.StatusOK)
+	decode(t, res, &a)
+	if a.Status != assets.StatusFailed || a.Error == nil || *a.Error != "processing took too long" {
+		t.Errorf("asset %s", res.Body)
+	}
+	wantProblem(t, u.get(t, "/api/v1/assets/"+a.ID+"/preview"), http.StatusConflict, "asset_not_ready")
+}
