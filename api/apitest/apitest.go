@@ -79,9 +79,14 @@ func New(tb testing.TB, db *store.DB, configure func(d *api.Deps)) *Server {
 // Client returns a new client with its own cookie jar.
 func (s *Server) Client() *Client {
 	jar, _ := cookiejar.New(nil) // never fails without options
-	hc := s.srv.Client()
-	hc.Jar = jar
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// A copy: httptest.Server.Client returns one shared *http.Client, and
+	// setting its Jar would hand every earlier Client this one's cookies.
+	shared := s.srv.Client()
+	hc := &http.Client{
+		Transport:     shared.Transport,
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	return &Client{base: s.URL, hc: hc, Header: http.Header{}}
 }
 

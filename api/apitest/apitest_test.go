@@ -2,6 +2,7 @@ package apitest_test
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/maxbooster/maxbooster/api"
@@ -91,4 +92,17 @@ func TestAPIOnEveryEngine(t *testing.T) {
 			t.Errorf("%d request log lines, want 9", requests)
 		}
 	})
+}
+
+func TestClientsKeepTheirOwnCookies(t *testing.T) {
+	srv := apitest.New(t, storetest.OpenSQLite(t), nil)
+	a, b := srv.Client(), srv.Client()
+	u, _ := url.Parse(srv.URL)
+	a.HTTP().Jar.SetCookies(u, []*http.Cookie{{Name: "who", Value: "a"}})
+	if got := b.HTTP().Jar.Cookies(u); len(got) != 0 {
+		t.Errorf("second client sees the first one's cookies: %v", got)
+	}
+	if a.HTTP() == b.HTTP() {
+		t.Error("two clients share one *http.Client")
+	}
 }
