@@ -221,6 +221,7 @@ function LiveSession({ projectId, readOnly, names }: { projectId: string; readOn
       mic.current,
     )
     setSession(s)
+    ;(window as unknown as { __mbLive?: RtcSession }).__mbLive = s
   }
 
   function leave() {
@@ -250,6 +251,7 @@ function LiveSession({ projectId, readOnly, names }: { projectId: string; readOn
             size="sm"
             variant={me?.muted ? 'destructive' : 'secondary'}
             aria-pressed={me?.muted}
+            aria-label={me?.muted ? 'Unmute my microphone' : 'Mute my microphone'}
             onClick={() => {
               const muted = !me?.muted
               session.mute(muted)
