@@ -354,6 +354,10 @@ func TestAssets(t *testing.T) {
 		if l := a.Analysis.Loudness.IntegratedLUFS; l == nil || math.Abs(*l-lufs) > 0.02 {
 			t.Errorf("integrated loudness %v, want %.2f LUFS", fmtNum(l), lufs)
 		}
+		// 1.5 s holds no complete 3 s window: short-term max and range are undefined.
+		if l := a.Analysis.Loudness; l.ShortTermMaxLUFS != nil || l.RangeLU != nil || l.MomentaryMaxLUFS == nil {
+			t.Errorf("short-term max %s, range %s, momentary max %s", fmtNum(l.ShortTermMaxLUFS), fmtNum(l.RangeLU), fmtNum(l.MomentaryMaxLUFS))
+		}
 		if len(a.Analysis.Compliance) == 0 || a.Analysis.Compliance[0].Platform == "" {
 			t.Errorf("compliance %+v", a.Analysis.Compliance)
 		}

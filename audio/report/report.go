@@ -32,6 +32,22 @@ func (n Num) MarshalJSON() ([]byte, error) {
 	return json.Marshal(math.Round(f*1e4) / 1e4)
 }
 
+// UnmarshalJSON implements json.Unmarshaler: null (undefined) reads back
+// as NaN, so a report survives a JSON round trip (a job result) without
+// undefined values turning into 0.
+func (n *Num) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = Num(math.NaN())
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("report: number: %w", err)
+	}
+	*n = Num(f)
+	return nil
+}
+
 // Format is the technical metadata.
 type Format struct {
 	Container       string   `json:"container"`

@@ -179,3 +179,24 @@ func TestAnalyzeErrors(t *testing.T) {
 		t.Errorf("canceled: %v", err)
 	}
 }
+
+// TestNumRoundTrip: undefined values are null in JSON and NaN again when
+// read back (job results carry reports as JSON).
+func TestNumRoundTrip(t *testing.T) {
+	in := report.Loudness{IntegratedLUFS: report.Num(math.NaN()), TruePeakDBTP: -1.25, ShortTermMaxLUFS: report.Num(math.Inf(-1))}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out report.Loudness
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !math.IsNaN(float64(out.IntegratedLUFS)) || !math.IsNaN(float64(out.ShortTermMaxLUFS)) || out.TruePeakDBTP != -1.25 {
+		t.Errorf("round trip of %s: %+v", b, out)
+	}
+	var bad report.Num
+	if err := json.Unmarshal([]byte(`"loud"`), &bad); err == nil {
+		t.Error("a string decoded as a number")
+	}
+}
