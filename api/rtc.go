@@ -27,15 +27,20 @@ type rtcDeps struct {
 	// openAsset opens an asset userID may read: its preview or its
 	// original, with the project it belongs to. Nil: no asset previews.
 	openAsset func(ctx context.Context, userID, assetID string, preview bool) (blob.Object, string, error)
-	blobs     rtc.Blobs // nil: recording refused
+	// recordings stores live recordings: as project assets with the
+	// assets service, else as blobs. Nil: recording refused.
+	recordings rtc.Recordings
 }
 
 // newRTCDeps gathers rtcDeps; as (the assets service) and blobs may be nil.
 func newRTCDeps(tokens *session.RoomTokens, access func(ctx context.Context, userID, projectID string) (string, error),
 	hub *collab.Hub, as *assets.Service, blobs blob.Store) rtcDeps {
 	rd := rtcDeps{tokens: tokens, access: access, hub: hub}
-	if blobs != nil {
-		rd.blobs = blobs
+	switch {
+	case as != nil:
+		rd.recordings = assetRecordings{as}
+	case blobs != nil:
+		rd.recordings = blobRecordings{blobs}
 	}
 	if as != nil {
 		rd.openAsset = func(ctx context.Context, userID, assetID string, preview bool) (blob.Object, string, error) {
@@ -121,8 +126,8 @@ func mountRTC(mux *http.ServeMux, d Deps, rd rtcDeps) error {
 	if rd.openAsset != nil {
 		opts.Assets = rtcAssets{rd.openAsset}
 	}
-	if rd.blobs != nil {
-		opts.Blobs = rd.blobs
+	if rd.recordings != nil {
+		opts.Recordings = rd.recordings
 	}
 	srv, err := rtc.NewServer(opts)
 	if err != nil {
@@ -196,4 +201,32 @@ func (a rtcAssets) Preview(ctx context.Context, userID, projectID, assetID strin
 
 func (a rtcAssets) Audio(ctx context.Context, userID, projectID, assetID string) (blob.Object, error) {
 	return a.get(ctx, userID, projectID, assetID, false)
+}
+
+// maxRecordingBytes bounds what a recording may store (rtc stops
+// recording at 64 MiB).
+const maxRecordingBytes = 65 << 20
+
+// assetRecordings makes each recording an asset of the project, owned by
+// the recorded user (their quota; analysis and preview queued as for an
+// upload), so it can be dropped into the project as a clip.
+type assetRecordings struct{ s *assets.Service }
+
+func (a assetRecordings) StoreRecording(ctx context.Context, userID, projectID, filename string, r io.Reader, size int64) (rtc.Stored, error) {
+	as, err := a.s.Create(ctx, assets.Caller{UserID: userID}, assets.CreateInput{Filename: filename, ProjectID: projectID, Body: r, Size: size})
+	if err != nil {
+		return rtc.Stored{}, err
+	}
+	return rtc.Stored{AssetID: as.ID, Blob: as.SHA256, Bytes: as.Size}, nil
+}
+
+// blobRecordings keeps recordings as plain blobs.
+type blobRecordings struct{ b blob.Store }
+
+func (b blobRecordings) StoreRecording(ctx context.Context, _, _, _ string, r io.Reader, _ int64) (rtc.Stored, error) {
+	ref, err := b.b.Put(ctx, r, maxRecordingBytes)
+	if err != nil {
+		return rtc.Stored{}, err
+	}
+	return rtc.Stored{Blob: ref.Key, Bytes: ref.Size}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 
 	"github.com/coder/websocket"
@@ -44,12 +45,15 @@ type ClientOptions struct {
 	HoldCandidates bool
 	// NoAnswer never answers offers (tests of the answer timeout).
 	NoAnswer bool
+	// Header is sent with the WebSocket handshake (a session Cookie,
+	// Authorization: Bearer).
+	Header http.Header
 }
 
 // Dial connects to url (ws://host/rtc/{projectId}?token=...), sends join
 // and starts answering offers. Close releases it.
 func Dial(ctx context.Context, api *webrtc.API, url string, join Message, opts ClientOptions) (*Client, error) {
-	ws, resp, err := websocket.Dial(ctx, url, nil)
+	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: opts.Header})
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}

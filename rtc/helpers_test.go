@@ -57,7 +57,7 @@ func newEnv(t testing.TB, lim rtc.Limits) *env {
 	}
 	e := &env{eng: eng, client: client, assets: &memAssets{previews: map[string][]byte{}, audio: map[string][]byte{}},
 		blobs: &memBlobs{m: map[string][]byte{}}, docs: &memDocs{docs: map[string]*crdt.Doc{}}}
-	e.srv, err = rtc.NewServer(rtc.Options{Engine: eng, Verify: verify, Assets: e.assets, Blobs: e.blobs, Docs: e.docs, Limits: lim})
+	e.srv, err = rtc.NewServer(rtc.Options{Engine: eng, Verify: verify, Assets: e.assets, Recordings: e.blobs, Docs: e.docs, Limits: lim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +179,18 @@ func (m *memBlobs) Put(_ context.Context, r io.Reader, maxBytes int64) (blob.Ref
 	m.m[key] = b
 	m.mu.Unlock()
 	return blob.Ref{Key: key, Size: int64(len(b))}, nil
+}
+
+// StoreRecording implements rtc.Recordings.
+func (m *memBlobs) StoreRecording(ctx context.Context, _, _, filename string, r io.Reader, size int64) (rtc.Stored, error) {
+	if !strings.HasSuffix(filename, ".opus") {
+		return rtc.Stored{}, fmt.Errorf("filename %q", filename)
+	}
+	ref, err := m.Put(ctx, r, size)
+	if err != nil {
+		return rtc.Stored{}, err
+	}
+	return rtc.Stored{Blob: ref.Key, Bytes: ref.Size}, nil
 }
 
 func (m *memBlobs) get(key string) []byte {

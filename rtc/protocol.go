@@ -35,8 +35,10 @@ const (
 type Message struct {
 	Type string `json:"type"`
 	// join
-	Mode    string `json:"mode,omitempty"`
-	AssetID string `json:"assetId,omitempty"` // preview: empty means the project mix
+	Mode string `json:"mode,omitempty"`
+	// join: the asset a preview plays (empty: the project mix);
+	// recorded: the asset made of the recording
+	AssetID string `json:"assetId,omitempty"`
 	// offer, answer
 	SDP string `json:"sdp,omitempty"`
 	// candidate; a null candidate is never sent (end of candidates is implicit)

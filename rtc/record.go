@@ -67,23 +67,24 @@ func (r *recorder) write(pkt *rtp.Packet) {
 }
 
 // finish stores the recording and removes the temp file.
-func (r *recorder) finish(ctx context.Context, blobs Blobs, limit int64) (string, int64, error) {
+func (r *recorder) finish(ctx context.Context, store Recordings, userID, projectID, filename string) (Stored, error) {
 	r.mu.Lock()
 	w := r.w
 	r.w = nil
+	size := r.n.n
 	r.mu.Unlock()
 	defer func() { _ = r.f.Close(); _ = os.Remove(r.f.Name()) }() //nolint:gosec // G703: the name comes from os.CreateTemp
 	if w == nil {
-		return "", 0, errors.New("rtc: recording already stopped")
+		return Stored{}, errors.New("rtc: recording already stopped")
 	}
 	if _, err := r.f.Seek(0, io.SeekStart); err != nil {
-		return "", 0, fmt.Errorf("rtc: recording: %w", err)
+		return Stored{}, fmt.Errorf("rtc: recording: %w", err)
 	}
-	ref, err := blobs.Put(ctx, r.f, limit+1<<20)
+	st, err := store.StoreRecording(ctx, userID, projectID, filename, io.LimitReader(r.f, size), size)
 	if err != nil {
-		return "", 0, fmt.Errorf("rtc: store recording: %w", err)
+		return Stored{}, fmt.Errorf("rtc: store recording: %w", err)
 	}
-	return ref.Key, ref.Size, nil
+	return st, nil
 }
 
 // abort drops the recording.
@@ -98,7 +99,7 @@ func (r *recorder) abort() {
 // record starts or stops recording a participant (peerID, or the caller
 // when empty). Only owners and editors may record someone else.
 func (p *peer) record(ctx context.Context, peerID string, on bool) {
-	if p.s.opts.Blobs == nil {
+	if p.s.opts.Recordings == nil {
 		p.send(Message{Type: MsgError, Code: "unavailable", Message: "recording is not configured"})
 		return
 	}
@@ -141,11 +142,12 @@ func (p *peer) record(ctx context.Context, peerID string, on bool) {
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	key, n, err := cur.finish(sctx, p.s.opts.Blobs, p.s.lim.MaxRecordBytes)
+	name := fmt.Sprintf("live-%s-%s.opus", target.grant.UserID, time.Now().UTC().Format("20060102-150405"))
+	st, err := cur.finish(sctx, p.s.opts.Recordings, target.grant.UserID, target.grant.ProjectID, name)
 	if err != nil {
 		p.s.log.Warn("rtc: recording", "peer", target.id, "err", err)
 		p.send(Message{Type: MsgError, Code: "internal", Message: "cannot store the recording"})
 		return
 	}
-	p.send(Message{Type: MsgRecorded, PeerID: target.id, UserID: target.grant.UserID, Blob: key, Bytes: n})
+	p.send(Message{Type: MsgRecorded, PeerID: target.id, UserID: target.grant.UserID, AssetID: st.AssetID, Blob: st.Blob, Bytes: st.Bytes})
 }

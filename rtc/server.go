@@ -38,9 +38,20 @@ type Assets interface {
 	Audio(ctx context.Context, userID, projectID, assetID string) (blob.Object, error)
 }
 
-// Blobs stores recordings; blob.Store satisfies it.
-type Blobs interface {
-	Put(ctx context.Context, r io.Reader, maxBytes int64) (blob.Ref, error)
+// Recordings keeps finished live recordings. The api wiring makes each
+// one an asset of the project (so it can be dropped in as a clip), or a
+// plain blob when assets are not mounted.
+type Recordings interface {
+	// StoreRecording saves an Ogg Opus recording of userID made in
+	// projectID, size bytes read from r.
+	StoreRecording(ctx context.Context, userID, projectID, filename string, r io.Reader, size int64) (Stored, error)
+}
+
+// Stored names a saved recording.
+type Stored struct {
+	AssetID string // the asset made of it, if any
+	Blob    string // its blob key (SHA-256)
+	Bytes   int64
 }
 
 // Limits bound what a client controls. Zero fields take the defaults
@@ -100,8 +111,8 @@ type Options struct {
 	// Docs follows project documents for the mix preview. Nil answers
 	// "unavailable" to mix previews.
 	Docs DocSource
-	// Blobs stores recordings. Nil refuses recording.
-	Blobs Blobs
+	// Recordings stores recordings. Nil refuses recording.
+	Recordings Recordings
 	// OriginPatterns are extra origins allowed to open the WebSocket
 	// (coder/websocket AcceptOptions); the request's own host always is.
 	OriginPatterns []string
