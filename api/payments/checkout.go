@@ -253,13 +253,13 @@ func saleEntry(c Checkout) EntryInput {
 
 // transferEntry moves a party's part from the platform's balance to its
 // connected balance (what it is owed does not change).
-func transferEntry(c Checkout, seq int, transferID string) EntryInput {
+func transferEntry(c Checkout, seq int, transferID string, amount int64) EntryInput {
 	p := c.Parties[seq]
 	return EntryInput{
 		Key: "transfer:" + c.ID + ":" + strconv.Itoa(seq), Kind: "transfer", Memo: "checkout " + c.ID, StripeRef: transferID,
 		Postings: []Posting{
-			Debit(UserAccount(ConnectedCash, p.UserID, c.Currency), p.Amount),
-			Credit(PlatformAccount(PlatformCash, c.Currency), p.Amount),
+			Debit(UserAccount(ConnectedCash, p.UserID, c.Currency), amount),
+			Credit(PlatformAccount(PlatformCash, c.Currency), amount),
 		},
 	}
 }
@@ -286,7 +286,7 @@ func (s *Service) paymentSucceeded(ctx context.Context, piID, chargeID string, e
 			return err
 		}
 		if c.Mode == ModeDestination && c.Parties[0].Amount > 0 {
-			if _, _, err := s.ledger.PostTx(ctx, tx, transferEntry(c, 0, chargeID)); err != nil {
+			if _, _, err := s.ledger.PostTx(ctx, tx, transferEntry(c, 0, chargeID, c.Parties[0].Amount)); err != nil {
 				return err
 			}
 		}
@@ -317,7 +317,10 @@ func (s *Service) payParties(ctx context.Context, checkoutID string) error {
 	}
 	var errs []error
 	for seq, p := range c.Parties {
-		if p.TransferID != "" || p.Amount == 0 {
+		// A refund before the transfer lowered what the party is owed
+		// (recorded in Reversed): transfer only the rest.
+		amount := p.Amount - p.Reversed
+		if p.TransferID != "" || amount <= 0 {
 			continue
 		}
 		a, err := s.Account(ctx, p.UserID)
@@ -332,7 +335,7 @@ func (s *Service) payParties(ctx context.Context, checkoutID string) error {
 		}
 		if trID == "" {
 			trID, err = s.gw.CreateTransfer(ctx, key, TransferParams{
-				Amount: p.Amount, Currency: c.Currency, Destination: a.StripeAccountID, TransferGroup: c.TransferGroup(),
+				Amount: amount, Currency: c.Currency, Destination: a.StripeAccountID, TransferGroup: c.TransferGroup(),
 				SourceCharge: c.ChargeID, Metadata: map[string]string{"checkout_id": c.ID, "user_id": p.UserID},
 			})
 			if err != nil {
@@ -346,7 +349,7 @@ func (s *Service) payParties(ctx context.Context, checkoutID string) error {
 				trID, c.ID, seq); err != nil {
 				return err
 			}
-			if _, _, err := s.ledger.PostTx(ctx, tx, transferEntry(c, seq, trID)); err != nil {
+			if _, _, err := s.ledger.PostTx(ctx, tx, transferEntry(c, seq, trID, amount)); err != nil {
 				return err
 			}
 			return s.finishOp(ctx, tx, key, trID)

@@ -22,6 +22,11 @@ const IdempotencyHeader = "Idempotency-Key"
 // idempotencyTTL is how long a stored response answers a repeated key.
 const idempotencyTTL = 24 * time.Hour
 
+// abandonedAfter is when a request still marked in progress is taken to
+// have died with its server; a retry then runs it again (the work under it
+// is idempotent by keys derived from the same Idempotency-Key).
+const abandonedAfter = 5 * time.Minute
+
 // maxIdempotentBody caps the bodies of money-moving requests.
 const maxIdempotentBody = 64 << 10
 
@@ -55,10 +60,7 @@ func (s *Service) idempotent(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		h := sha256.New()
-		h.Write([]byte(r.Method + "\x00" + r.URL.Path + "\x00"))
-		h.Write(body)
-		hash := hex.EncodeToString(h.Sum(nil))
+		hash := requestHash(r, body)
 
 		now := s.now().UTC()
 		res, err := s.db.ExecContext(ctx, `INSERT INTO pay_idempotency (user_id, key, request_hash, status, created_at)
@@ -67,7 +69,11 @@ func (s *Service) idempotent(next http.HandlerFunc) http.HandlerFunc {
 			respond.Error(w, r, apperr.E(op, apperr.Internal, err))
 			return
 		}
+		claimed := true
 		if n, _ := res.RowsAffected(); n == 0 {
+			claimed = false
+		}
+		if !claimed {
 			var (
 				prevHash, ctype, prevBody string
 				status                    int
@@ -82,6 +88,8 @@ func (s *Service) idempotent(next http.HandlerFunc) http.HandlerFunc {
 			case prevHash != hash:
 				writeStatusProblem(w, r, http.StatusUnprocessableEntity, apperr.Msgf(op, apperr.Conflict,
 					"This Idempotency-Key was already used for a different request.").WithCode("idempotency_key_reused"))
+			case status == 0 && now.Sub(created) > abandonedAfter && s.takeOver(ctx, u.ID, key, now):
+				claimed = true // the first attempt died mid-request: run it again
 			case status == 0:
 				w.Header().Set("Retry-After", "1")
 				respond.Error(w, r, apperr.Msgf(op, apperr.Conflict, "A request with this Idempotency-Key is still in progress.").
@@ -93,7 +101,9 @@ func (s *Service) idempotent(next http.HandlerFunc) http.HandlerFunc {
 				w.WriteHeader(status)
 				_, _ = io.WriteString(w, prevBody)
 			}
-			return
+			if !claimed {
+				return
+			}
 		}
 
 		rec := &recorder{header: http.Header{}, status: http.StatusOK}
@@ -118,6 +128,18 @@ func (s *Service) idempotent(next http.HandlerFunc) http.HandlerFunc {
 		w.WriteHeader(rec.status)
 		_, _ = w.Write(rec.body.Bytes())
 	}
+}
+
+// takeOver claims an abandoned in-progress record; false if another
+// request got there first.
+func (s *Service) takeOver(ctx context.Context, userID, key string, now time.Time) bool {
+	res, err := s.db.ExecContext(ctx, `UPDATE pay_idempotency SET created_at = ? WHERE user_id = ? AND key = ? AND status = 0 AND created_at < ?`,
+		now, userID, key, now.Add(-abandonedAfter))
+	if err != nil {
+		return false
+	}
+	n, _ := res.RowsAffected()
+	return n == 1
 }
 
 func (s *Service) forgetKey(userID, key string) {
@@ -179,4 +201,12 @@ func (r *recorder) WriteHeader(code int) {
 func (r *recorder) Write(b []byte) (int, error) {
 	r.wrote = true
 	return r.body.Write(b)
+}
+
+// requestHash identifies a request for Idempotency-Key comparison.
+func requestHash(r *http.Request, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(r.Method + "\x00" + r.URL.Path + "\x00"))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -126,7 +126,7 @@ func (s *Service) Refund(ctx context.Context, userID, key, checkoutID string, am
 		}
 		transferred := p.TransferID != "" || c.Mode == ModeDestination
 		if !transferred {
-			continue
+			continue // its part never left the platform; Reversed records the refund below
 		}
 		res.Reversals[i] = min(parts[i], p.Amount-p.Reversed)
 		if c.Mode == ModeDestination || res.Reversals[i] == 0 {
@@ -153,11 +153,23 @@ func (s *Service) Refund(ctx context.Context, userID, key, checkoutID string, am
 			ps = append(ps, Debit(UserAccount(SellerPayable, p.UserID, c.Currency), parts[i]))
 		}
 		ps = append(ps, Debit(PlatformAccount(FeeRefunds, c.Currency), res.FeePart))
-		if _, _, err := s.ledger.PostTx(ctx, tx, EntryInput{Key: "refund:" + doneID, Kind: "refund",
-			Memo: "refund of checkout " + c.ID, StripeRef: doneID, Postings: ps}); err != nil {
+		_, replayed, err := s.ledger.PostTx(ctx, tx, EntryInput{Key: "refund:" + doneID, Kind: "refund",
+			Memo: "refund of checkout " + c.ID, StripeRef: doneID, Postings: ps})
+		if err != nil {
 			return err
 		}
+		if replayed { // a retry: this transaction committed everything below the first time
+			return tx.QueryRowContext(ctx, `SELECT refunded FROM pay_checkouts WHERE id = ?`, c.ID).Scan(&res.Checkout)
+		}
 		for i, p := range c.Parties {
+			if p.TransferID == "" && c.Mode == ModeSplit && parts[i] > 0 {
+				// Not transferred yet: the later transfer sends only the rest.
+				if _, err := tx.ExecContext(ctx, `UPDATE pay_checkout_parties SET reversed = reversed + ? WHERE checkout_id = ? AND seq = ? AND transfer_id = ''`,
+					parts[i], c.ID, i); err != nil {
+					return err
+				}
+				continue
+			}
 			if res.Reversals[i] == 0 {
 				continue
 			}

@@ -220,10 +220,14 @@ func (s *Service) handleEvent(ctx context.Context, ev stripe.Event) (bool, error
 		if err := json.Unmarshal(raw, &a); err != nil {
 			return true, err
 		}
-		return true, s.db.WithTx(ctx, func(tx *store.Tx) error {
-			_, err := s.applyAccount(ctx, tx, accountFromStripe(&a), ev.Created)
+		sa := accountFromStripe(&a)
+		if err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+			_, err := s.applyAccount(ctx, tx, sa, ev.Created)
 			return err
-		})
+		}); err != nil {
+			return true, err
+		}
+		return true, s.payWaiting(ctx, sa.ID)
 	case "payment_intent.succeeded":
 		var pi stripe.PaymentIntent
 		if err := json.Unmarshal(raw, &pi); err != nil {
@@ -365,4 +369,22 @@ func (s *Service) IsAdmin(email string) bool {
 		}
 	}
 	return false
+}
+
+// payWaiting sends the transfers that waited for a connected account to
+// be able to receive them (split sales made before onboarding finished).
+func (s *Service) payWaiting(ctx context.Context, stripeAccountID string) error {
+	ids, err := queryStrings(ctx, s.db, `SELECT DISTINCT c.id FROM pay_checkouts c
+		JOIN pay_checkout_parties p ON p.checkout_id = c.id
+		JOIN pay_connected_accounts a ON a.user_id = p.user_id
+		WHERE a.stripe_account_id = ? AND a.transfers_active AND c.mode = 'split' AND c.status = 'succeeded'
+		AND p.transfer_id = '' AND p.amount > p.reversed`, stripeAccountID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		errs = append(errs, s.payParties(ctx, id))
+	}
+	return errors.Join(errs...)
 }
