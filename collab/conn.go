@@ -277,6 +277,7 @@ type conn struct {
 	userID string
 	role   atomic.Uint32 // a Role; always < 256
 	room   *room
+	authAt time.Time // when the role was decided (Authorize)
 
 	awarenessBucket bucket // owned by the room goroutine
 	// awarenessHeld is the newest throttled entry per client id, sent on a

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -292,6 +293,7 @@ func (h *Hub) hpJoin(r *http.Request, sock *socket, doc, token string, d *hpDoc,
 	q := r2.URL.Query()
 	q.Set("token", token)
 	r2.URL.RawQuery = q.Encode()
+	authAt := time.Now()
 	p, err := h.opts.Auth.Authorize(r2, doc)
 	if err != nil {
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "collab: hocuspocus document refused", slog.String("room", doc), slog.Any("err", err))
@@ -300,7 +302,7 @@ func (h *Hub) hpJoin(r *http.Request, sock *socket, doc, token string, d *hpDoc,
 		}
 		return deny("unauthorized")
 	}
-	c := &conn{id: h.nextConn.Add(1), sock: sock, prefix: hpPrefix(doc), userID: p.UserID}
+	c := &conn{id: h.nextConn.Add(1), sock: sock, prefix: hpPrefix(doc), userID: p.UserID, authAt: authAt}
 	c.setRole(p.Role)
 	rm, err := h.acquire(doc, c)
 	if err != nil {
@@ -320,6 +322,9 @@ func (h *Hub) hpJoin(r *http.Request, sock *socket, doc, token string, d *hpDoc,
 	if err := <-reply; err != nil {
 		if errors.Is(err, ErrRoomFull) {
 			return deny("room is full")
+		}
+		if errors.Is(err, ErrForbidden) {
+			return deny("forbidden")
 		}
 		return deny("document unavailable")
 	}

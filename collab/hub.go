@@ -115,7 +115,10 @@ type Hub struct {
 	mu        sync.Mutex
 	rooms     map[string]*room
 	userConns map[string]int
-	closed    bool
+	// revoked holds recent revocations (room, user) so that a connection
+	// authorized before one and joining after it still gets it.
+	revoked map[revocationKey]revocation
+	closed  bool
 
 	wg         sync.WaitGroup // rooms and compactions
 	connWG     sync.WaitGroup // connection handlers
@@ -156,7 +159,7 @@ func NewHub(opts Options) (*Hub, error) {
 	return &Hub{
 		opts: opts, log: log, store: opts.Store, bus: opts.Bus, nodeID: opts.NodeID,
 		base: base, cancel: cancel,
-		rooms: make(map[string]*room), userConns: make(map[string]int),
+		rooms: make(map[string]*room), userConns: make(map[string]int), revoked: make(map[revocationKey]revocation),
 	}, nil
 }
 
@@ -202,6 +205,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "collab: shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	authAt := time.Now()
 	p, authErr := h.opts.Auth.Authorize(r, roomID)
 	ws, cc, err := accept(w, r, &websocket.AcceptOptions{
 		OriginPatterns:     h.opts.OriginPatterns,
@@ -213,11 +217,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The connection lives on in its own goroutine so that net/http's
 	// per-request state (buffers, the deep handler stack) is released.
-	go h.serveConn(roomID, p, authErr, ws, cc)
+	go h.serveConn(roomID, p, authAt, authErr, ws, cc)
 }
 
 // serveConn runs one accepted y-websocket connection until it closes.
-func (h *Hub) serveConn(roomID string, p Principal, authErr error, ws *websocket.Conn, cc *corkConn) {
+func (h *Hub) serveConn(roomID string, p Principal, authAt time.Time, authErr error, ws *websocket.Conn, cc *corkConn) {
 	defer h.connWG.Done()
 	if authErr != nil {
 		// Close with a 44xx code: y-websocket treats it as permanent and
@@ -233,7 +237,7 @@ func (h *Hub) serveConn(roomID string, p Principal, authErr error, ws *websocket
 	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
 	sock := newSocket(h.base, ws, cc, &h.opts.Limits, keepAliveFrame, h.opts.KeepAlive, h.opts.PingInterval)
 	defer sock.wait()
-	c := &conn{id: h.nextConn.Add(1), sock: sock, userID: p.UserID}
+	c := &conn{id: h.nextConn.Add(1), sock: sock, userID: p.UserID, authAt: authAt}
 	c.setRole(p.Role)
 
 	rm, err := h.acquire(roomID, c)
@@ -260,6 +264,8 @@ func (h *Hub) serveConn(roomID string, p Principal, authErr error, ws *websocket
 			c.fail(CloseRoomFull, "room is full")
 		case errors.Is(err, ErrHubClosed):
 			c.fail(CloseGoingAway, "server shutting down")
+		case errors.Is(err, ErrForbidden):
+			c.fail(CloseForbidden, "access to this project was revoked")
 		default:
 			c.fail(CloseUnavailable, "document unavailable")
 		}
@@ -342,6 +348,7 @@ func (h *Hub) detach(rm *room) {
 func (h *Hub) Revoke(ctx context.Context, roomID, userID string, role Role) error {
 	h.mu.Lock()
 	rm := h.rooms[roomID]
+	h.noteRevocationLocked(roomID, userID, role)
 	h.mu.Unlock()
 	if rm != nil {
 		rm.send(ctx, roomEvent{kind: evRevoke, userID: userID, role: role})
@@ -378,4 +385,37 @@ func (h *Hub) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("collab: close: %w", ctx.Err())
 	}
+}
+
+type revocationKey struct{ room, user string }
+
+type revocation struct {
+	role Role
+	at   time.Time
+}
+
+// revocationWindow is how long a revocation is remembered for connections
+// authorized before it and joining after it: longer than any join takes.
+const revocationWindow = time.Minute
+
+// noteRevocationLocked remembers a revocation; h.mu is held.
+func (h *Hub) noteRevocationLocked(roomID, userID string, role Role) {
+	now := time.Now()
+	for k, rv := range h.revoked {
+		if now.Sub(rv.at) > revocationWindow {
+			delete(h.revoked, k)
+		}
+	}
+	h.revoked[revocationKey{roomID, userID}] = revocation{role: role, at: now}
+}
+
+// revokedSince returns a revocation of userID in roomID made after t.
+func (h *Hub) revokedSince(roomID, userID string, t time.Time) (Role, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rv, ok := h.revoked[revocationKey{roomID, userID}]
+	if !ok || !rv.at.After(t) {
+		return 0, false
+	}
+	return rv.role, true
 }

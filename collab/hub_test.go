@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -272,6 +273,36 @@ func TestHubRevoke(t *testing.T) {
 	}
 	if code, _ := closeStatus(t, a); code != collab.CloseForbidden {
 		t.Errorf("close code %d, want %d", code, collab.CloseForbidden)
+	}
+}
+
+// A revocation made after a connection was authorized but before it
+// joined its room still applies to it.
+func TestHubRevokeBetweenAuthorizeAndJoin(t *testing.T) {
+	checkGoroutines(t)
+	var hub *collab.Hub
+	revokeTo := map[string]collab.Role{"gone": 0, "demoted": collab.RoleViewer}
+	env := newEnv(t, nil, func(o *collab.Options) {
+		o.Auth = collab.AuthorizerFunc(func(r *http.Request, room string) (collab.Principal, error) {
+			user := r.URL.Query().Get("token")
+			// The role is decided (editor), then the owner revokes it
+			// before the connection reaches the room.
+			if err := hub.Revoke(r.Context(), room, user, revokeTo[user]); err != nil {
+				return collab.Principal{}, err
+			}
+			return collab.Principal{UserID: user, Role: collab.RoleEditor}, nil
+		})
+	})
+	hub = env.hub
+	gone := env.dial(t, "p1", "gone")
+	if code, _ := closeStatus(t, gone); code != collab.CloseForbidden {
+		t.Errorf("removed member: close code %d, want %d", code, collab.CloseForbidden)
+	}
+	demoted := env.dial(t, "p1", "demoted")
+	write(t, demoted, collab.EncodeSync(collab.SyncUpdate, newEditor(3).insert(t, "x")))
+	readUntil(t, demoted, "permission denied", func(m collab.Message) bool { return m.Type == collab.MessageAuth })
+	if got := storedText(t, env.store, "p1"); got != "" {
+		t.Errorf("a demoted member's update was stored: %q", got)
 	}
 }
 

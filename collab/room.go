@@ -229,6 +229,15 @@ func (r *room) join(ctx context.Context, c *conn) error {
 		r.release(c)
 		return ErrRoomFull
 	}
+	// A revocation made between the connection's authorization and now
+	// reached the room before the connection did: apply it here.
+	if role, ok := r.hub.revokedSince(r.id, c.userID, c.authAt); ok {
+		if role == 0 {
+			r.release(c)
+			return ErrForbidden
+		}
+		c.setRole(role)
+	}
 	r.flush(ctx)
 	if r.failed != nil {
 		r.release(c)
@@ -580,6 +589,9 @@ func (r *room) fromBus(ctx context.Context, raw []byte) {
 		user, err1 := d.ReadVarString()
 		role, err2 := d.ReadVarUint()
 		if err1 == nil && err2 == nil && role <= uint64(RoleOwner) {
+			r.hub.mu.Lock()
+			r.hub.noteRevocationLocked(r.id, user, Role(role))
+			r.hub.mu.Unlock()
 			r.revoke(user, Role(role))
 		}
 	}
