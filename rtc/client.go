@@ -221,6 +221,18 @@ func (c *Client) answer(ctx context.Context, sdp string) error {
 	return c.send(ctx, Message{Type: MsgAnswer, SDP: ans.SDP})
 }
 
+// PendingCandidates lists the server candidates held because no offer was
+// applied yet (with NoAnswer, every candidate the server sent).
+func (c *Client) PendingCandidates() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.pending))
+	for _, p := range c.pending {
+		out = append(out, p.Candidate)
+	}
+	return out
+}
+
 // Close ends the connection and waits for the reader.
 func (c *Client) Close() error {
 	err := c.pc.Close()

@@ -196,6 +196,9 @@ func newMixSource(ctx context.Context, s *Server, userID, projectID string) (*mi
 				return
 			case u, ok := <-w.Updates():
 				if !ok {
+					// The hub ended the watch (slow watcher, room closed):
+					// the mix keeps its last state.
+					s.log.Warn("rtc: document watch ended; the mix stops following edits", "project", projectID)
 					return
 				}
 				if err := crdt.ApplyUpdate(f.doc, u, "rtc"); err != nil {
