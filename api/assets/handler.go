@@ -166,7 +166,8 @@ func extOf(name string) string {
 }
 
 // peaks serves the waveform as audiowaveform's binary format, or its JSON
-// with ?format=json.
+// with ?format=json, at ?samplesPerPixel=N or at the ?level=i-th stored
+// zoom level.
 func (h *Handler) peaks(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	bad := func(code, msg string) {
@@ -180,6 +181,15 @@ func (h *Handler) peaks(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		spp = n
+	}
+	level := -1
+	if v := q.Get("level"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 64 || spp != 0 {
+			bad("invalid_level", "level must be a small whole number, and not given with samplesPerPixel.")
+			return
+		}
+		level = n
 	}
 	bits := 16
 	switch q.Get("bits") {
@@ -195,7 +205,7 @@ func (h *Handler) peaks(w http.ResponseWriter, r *http.Request) {
 		bad("invalid_format", "format must be dat or json.")
 		return
 	}
-	wf, err := h.s.Peaks(r.Context(), caller(r), r.PathValue("id"), spp)
+	wf, err := h.s.Peaks(r.Context(), caller(r), r.PathValue("id"), spp, level)
 	if err != nil {
 		respond.Error(w, r, err)
 		return

@@ -21,6 +21,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -448,6 +449,24 @@ func TestAssets(t *testing.T) {
 				}
 			}
 			wantProblem(t, owner.get(t, "/api/v1/assets/"+a.ID+"/peaks?samplesPerPixel=100"), http.StatusBadRequest, "invalid_samples_per_pixel")
+			// level=1 is the second stored level (512), the same as asking for it.
+			byLevel := owner.get(t, "/api/v1/assets/"+a.ID+"/peaks?level=1")
+			bySPP := owner.get(t, "/api/v1/assets/"+a.ID+"/peaks?samplesPerPixel=512")
+			want(t, byLevel, http.StatusOK)
+			if a.PeaksLevels[1] != 512 || !bytes.Equal(byLevel.Body, bySPP.Body) {
+				t.Errorf("level 1 of %v differs from 512 samples per pixel", a.PeaksLevels)
+			}
+			wantProblem(t, owner.get(t, "/api/v1/assets/"+a.ID+"/peaks?level=99"), http.StatusBadRequest, "invalid_level")
+			eight := owner.get(t, "/api/v1/assets/"+a.ID+"/peaks?samplesPerPixel=512&bits=8&format=json")
+			want(t, eight, http.StatusOK)
+			var j8 struct {
+				Bits int   `json:"bits"`
+				Data []int `json:"data"`
+			}
+			decode(t, eight, &j8)
+			if j8.Bits != 8 || len(j8.Data) == 0 || slices.Max(j8.Data) != 64 {
+				t.Errorf("8-bit peaks: bits %d, max %d", j8.Bits, slices.Max(j8.Data))
+			}
 		})
 
 		t.Run("spectrogram", func(t *testing.T) {

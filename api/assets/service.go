@@ -551,7 +551,9 @@ func (s *Service) Open(ctx context.Context, c Caller, id string, which Blob) (bl
 
 // Peaks returns the waveform at samplesPerPixel (0: the finest level
 // stored). A level that is a multiple of a stored one is computed from it.
-func (s *Service) Peaks(ctx context.Context, c Caller, id string, samplesPerPixel int) (*Waveform, error) {
+// level ≥ 0 instead picks the level-th stored zoom level, finest first
+// (Asset.PeaksLevels).
+func (s *Service) Peaks(ctx context.Context, c Caller, id string, samplesPerPixel, level int) (*Waveform, error) {
 	r, err := s.readable(ctx, c, id)
 	if err != nil {
 		return nil, err
@@ -559,6 +561,14 @@ func (s *Service) Peaks(ctx context.Context, c Caller, id string, samplesPerPixe
 	levels := r.peaks()
 	if len(levels) == 0 {
 		return nil, errNotReady
+	}
+	if level >= 0 {
+		sorted := r.asset().PeaksLevels
+		if level >= len(sorted) {
+			return nil, apperr.E("assets", apperr.Invalid, nil).WithCode("invalid_level").
+				WithMsg(fmt.Sprintf("level must be from 0 to %d.", len(sorted)-1))
+		}
+		samplesPerPixel = sorted[level]
 	}
 	best := 0
 	for spp := range levels {
