@@ -151,6 +151,16 @@ func (s *Service) reconcileTxn(ctx context.Context, bt BalanceTransaction) (drif
 			return n, false, err
 		}
 		return 0, false, nil
+	case "adjustment":
+		// Disputes withdraw and reinstate funds as adjustments whose source
+		// is the dispute; its hold and outcome entries carry that id.
+		es, err := s.ledger.EntriesByRef(ctx, bt.Source)
+		if err != nil || (bt.Source != "" && len(es) > 0) {
+			return 0, false, err
+		}
+		n, err := s.recordDrift(ctx, DriftRecord{Kind: DriftUnclassified, StripeRef: bt.ID, Currency: bt.Currency, Actual: bt.Amount,
+			Detail: "adjustment " + bt.Source + " is not booked by the payments module"})
+		return n, false, err
 	case "payout", "stripe_fee", "application_fee":
 		return 0, false, nil // the platform's own bank payouts and Stripe's billing are outside these books
 	default:

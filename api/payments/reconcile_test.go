@@ -31,6 +31,14 @@ func TestReconcile(t *testing.T) {
 		}
 		f.pay(t, c, "ch_rec")
 		c, _ = f.s.Checkout(ctx, "nia", c.ID)
+		r, err := f.s.Refund(ctx, "nia", "r", c.ID, 600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trr, err := queryStrings(ctx, db, `SELECT stripe_ref FROM pay_ledger_entries WHERE kind = 'transfer_reversal' ORDER BY idempotency_key`)
+		if err != nil || len(trr) != 2 || trr[0] == "" {
+			t.Fatalf("reversal refs = %v, %v", trr, err)
+		}
 		gw := &scriptedTxns{Gateway: f.gw, txns: []BalanceTransaction{
 			{ID: "txn_ch", Type: "charge", Source: "ch_rec", Amount: 2000, Fee: 88, Currency: "usd"},
 			{ID: "txn_tr", Type: "transfer", Source: c.Parties[0].TransferID, Amount: -1000, Currency: "usd"},
@@ -39,14 +47,17 @@ func TestReconcile(t *testing.T) {
 			{ID: "txn_stranger", Type: "charge", Source: "ch_stranger", Amount: 700, Currency: "usd"},
 			{ID: "txn_adj", Type: "adjustment", Source: "", Amount: -30, Currency: "usd"},
 			{ID: "txn_po", Type: "payout", Source: "po_platform", Amount: -100, Currency: "usd"},
+			{ID: "txn_re", Type: "refund", Source: r.ID, Amount: -600, Currency: "usd"},
+			{ID: "txn_trr0", Type: "transfer_refund", Source: trr[0], Amount: 300, Currency: "usd"},
+			{ID: "txn_trr1", Type: "transfer_refund", Source: trr[1], Amount: 300, Currency: "usd"},
 		}}
 		f.s.gw = gw
 		rep, err := f.s.Reconcile(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Checked != 7 || rep.FeesBook != 1 || rep.NewDrift != 4 {
-			t.Errorf("report = %+v, want 7 checked, 1 fee, 4 drift", rep)
+		if rep.Checked != 10 || rep.FeesBook != 1 || rep.NewDrift != 4 {
+			t.Errorf("report = %+v, want 10 checked, 1 fee, 4 drift", rep)
 		}
 		kinds := map[string]string{}
 		for _, d := range mustDrift(t, f.s) {

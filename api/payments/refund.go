@@ -118,6 +118,7 @@ func (s *Service) Refund(ctx context.Context, userID, key, checkoutID string, am
 	res := RefundResult{ID: doneID, CheckoutID: c.ID, Amount: amount, Status: "succeeded",
 		Parts: parts[:len(c.Parties)], FeePart: parts[len(c.Parties)], Reversals: make([]int64, len(c.Parties))}
 
+	reversalIDs := make([]string, len(c.Parties)) // Stripe's trr_ ids, for reconciliation
 	// Pull back each transferred part. A destination charge's transfer was
 	// reversed by Stripe with the refund (reverse_transfer).
 	for i, p := range c.Parties {
@@ -146,6 +147,7 @@ func (s *Service) Refund(ctx context.Context, userID, key, checkoutID string, am
 		if err := s.db.WithTx(ctx, func(tx *store.Tx) error { return s.finishOp(ctx, tx, rkey, rid) }); err != nil {
 			return res, err
 		}
+		reversalIDs[i] = rid
 	}
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 		ps := []Posting{Credit(PlatformAccount(PlatformCash, c.Currency), amount)}
@@ -175,7 +177,7 @@ func (s *Service) Refund(ctx context.Context, userID, key, checkoutID string, am
 			}
 			if _, _, err := s.ledger.PostTx(ctx, tx, EntryInput{
 				Key: "reversal:" + doneID + ":" + strconv.Itoa(i), Kind: "transfer_reversal", Memo: "refund of checkout " + c.ID,
-				StripeRef: p.TransferID, Postings: []Posting{
+				StripeRef: reversalIDs[i], Postings: []Posting{
 					Debit(PlatformAccount(PlatformCash, c.Currency), res.Reversals[i]),
 					Credit(UserAccount(ConnectedCash, p.UserID, c.Currency), res.Reversals[i]),
 				}}); err != nil {
