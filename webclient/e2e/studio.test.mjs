@@ -143,6 +143,11 @@ test('two editors see each other’s track, clip move and lyrics within a second
   await b.mouse.move(x + 120, y, { steps: 4 })
   await b.mouse.up()
   const moveMs = await within(a, () => window.__mb.ops.readDoc(window.__mb.doc).tracks[0].clips[0].position === 4)
+  // keyboard: the dragged clip stays selected; ArrowLeft nudges it one beat (snap) earlier
+  await b.keyboard.press('ArrowLeft')
+  await within(a, () => window.__mb.ops.readDoc(window.__mb.doc).tracks[0].clips[0].position === 3.5)
+  await b.keyboard.press('ArrowRight')
+  await within(a, () => window.__mb.ops.readDoc(window.__mb.doc).tracks[0].clips[0].position === 4)
   // Alice types lyrics; Bob's editor shows them.
   await a.getByRole('tab', { name: 'Lyrics' }).click()
   await a.getByTestId('lyrics').click()

@@ -9,7 +9,7 @@ import { ProjectSession, colorFor, type SessionStatus } from '@/lib/collab'
 import {
   addMarker, addTrack, createUndoManager, ensureSettings, projectEnd, removeClip, setSettings, splitClip, VALID_DENOMINATORS, type DocState,
 } from '@/lib/doc'
-import { clamp, formatBarsBeats, formatClock, secondsPerBar, SNAP_UNITS, type Meter, type SnapUnit } from '@/lib/time'
+import { clamp, formatBarsBeats, formatClock, secondsPerBar, snapStep, SNAP_UNITS, type Meter, type SnapUnit } from '@/lib/time'
 import * as ops from '@/lib/doc'
 import { useAuth, Link } from '@/App'
 import { cn } from '@/lib/utils'
@@ -49,7 +49,8 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
   const status = useSessionStatus(session)
   const presence = usePresence(session, started)
   const readOnly = status.readOnly
-  const meter: Meter = { tempo: state.settings.tempo, num: state.settings.timeSigNum, den: state.settings.timeSigDen }
+  const { tempo, timeSigNum, timeSigDen } = state.settings
+  const meter: Meter = React.useMemo(() => ({ tempo, num: timeSigNum, den: timeSigDen }), [tempo, timeSigNum, timeSigDen])
 
   const [transport] = React.useState(() => new Transport())
   React.useEffect(() => () => transport.dispose(), [transport])
@@ -203,6 +204,17 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
         e.preventDefault()
         guard(() => removeClip(doc, selTrack.id, selClip.id, origin))
         setSelection({ trackId: selTrack.id, clipId: null })
+      } else if ((e.key === 'ArrowLeft' || e.key === 'ArrowRight') && !mod && selClip && selTrack) {
+        // nudge the selected clip by one grid step (Shift: one bar)
+        e.preventDefault()
+        const step = e.shiftKey ? secondsPerBar(meter) : snapStep(snapUnit, meter) || 0.01
+        const pos = Math.max(0, selClip.position + (e.key === 'ArrowLeft' ? -step : step))
+        guard(() => ops.updateClip(doc, selTrack.id, selClip.id, { position: pos }, origin))
+      } else if ((e.key === 'ArrowUp' || e.key === 'ArrowDown') && e.altKey && selTrack) {
+        // Alt+Up/Down moves the selected track
+        e.preventDefault()
+        const i = state.tracks.findIndex((t) => t.id === selTrack.id)
+        guard(() => ops.moveTrack(doc, selTrack.id, i + (e.key === 'ArrowUp' ? -1 : 1), origin))
       } else if (k === 's' && !mod) {
         e.preventDefault()
         split()
@@ -224,7 +236,7 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
     }
     window.addEventListener('keydown', onKey)
     return () => window.removeEventListener('keydown', onKey)
-  }, [transport, undo, selClip, selTrack, guard, doc, origin, split, state.markers.length, range, zoomAt, selection.trackId])
+  }, [transport, undo, selClip, selTrack, guard, doc, origin, split, state.markers.length, state.tracks, range, zoomAt, selection.trackId, meter, snapUnit])
 
   // expose a tiny handle for the end-to-end tests
   React.useEffect(() => {
@@ -411,7 +423,7 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
         <span>
           {state.tracks.length} tracks · {state.tracks.reduce((n, t) => n + t.clips.length, 0)} clips
         </span>
-        <span className="ml-auto">Space play · S split · M marker · L loop · Ctrl+Z undo · Del delete clip · Ctrl+wheel zoom</span>
+        <span className="ml-auto">Space play · S split · ←/→ nudge · Alt+↑/↓ move track · M marker · L loop · Ctrl+Z undo · Del delete · Ctrl+wheel zoom</span>
       </footer>
     </div>
   )
