@@ -121,7 +121,7 @@ func mountRTC(mux *http.ServeMux, d Deps, rd rtcDeps) error {
 		}
 	}
 	if rd.hub != nil {
-		opts.Docs = hubDocs{rd.hub}
+		opts.Docs = rtc.HubDocs(rd.hub)
 	}
 	if rd.openAsset != nil {
 		opts.Assets = rtcAssets{rd.openAsset}
@@ -161,17 +161,6 @@ func roleRank(role string) int {
 		return 1
 	}
 	return 0
-}
-
-// hubDocs follows project documents through the collab hub.
-type hubDocs struct{ hub *collab.Hub }
-
-func (h hubDocs) Watch(ctx context.Context, projectID string) (rtc.DocWatch, error) {
-	w, err := h.hub.Watch(ctx, projectID)
-	if err != nil {
-		return nil, err
-	}
-	return w, nil
 }
 
 // rtcAssets opens assets through the assets module, checking that the

@@ -45,7 +45,7 @@ func verify(_ context.Context, tok string) (rtc.Grant, error) {
 	return rtc.Grant{UserID: f[0], ProjectID: f[1], Role: f[2]}, nil
 }
 
-func newEnv(t testing.TB, lim rtc.Limits) *env {
+func newEnv(t testing.TB, lim rtc.Limits, configure ...func(*rtc.Options)) *env {
 	t.Helper()
 	eng, err := rtc.NewEngine(rtc.Config{})
 	if err != nil {
@@ -57,7 +57,11 @@ func newEnv(t testing.TB, lim rtc.Limits) *env {
 	}
 	e := &env{eng: eng, client: client, assets: &memAssets{previews: map[string][]byte{}, audio: map[string][]byte{}},
 		blobs: &memBlobs{m: map[string][]byte{}}, docs: &memDocs{docs: map[string]*crdt.Doc{}}}
-	e.srv, err = rtc.NewServer(rtc.Options{Engine: eng, Verify: verify, Assets: e.assets, Recordings: e.blobs, Docs: e.docs, Limits: lim})
+	opts := rtc.Options{Engine: eng, Verify: verify, Assets: e.assets, Recordings: e.blobs, Docs: e.docs, Limits: lim}
+	for _, f := range configure {
+		f(&opts)
+	}
+	e.srv, err = rtc.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

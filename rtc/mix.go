@@ -9,6 +9,7 @@ import (
 
 	"github.com/maxbooster/maxbooster/audio"
 	"github.com/maxbooster/maxbooster/audio/dsp"
+	"github.com/maxbooster/maxbooster/collab"
 	"github.com/maxbooster/maxbooster/collab/daw"
 	"github.com/maxbooster/maxbooster/crdt"
 )
@@ -27,6 +28,22 @@ type DocWatch interface {
 	Close()
 }
 
+// HubDocs follows project documents through a collab hub (its Watch: the
+// state, then every applied update in order).
+func HubDocs(h *collab.Hub) DocSource { return hubDocs{h} }
+
+type hubDocs struct{ h *collab.Hub }
+
+func (d hubDocs) Watch(ctx context.Context, projectID string) (DocWatch, error) {
+	w, err := d.h.Watch(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+var _ DocWatch = (*collab.Watcher)(nil)
+
 // PCM is decoded audio: interleaved 48 kHz stereo samples.
 type PCM []float32
 
@@ -34,7 +51,7 @@ type PCM []float32
 // with offset, length, gain (dB) and linear fades; track volume (dB),
 // balance pan, mute and solo (any solo silences every track not soloed);
 // a master bus that sums the tracks and clips at ±1. Only audio tracks
-// sound. Assets holds each clip's decoded audio by asset id; a clip
+// sound. The length is the end of the last clip, muted or not. Assets holds each clip's decoded audio by asset id; a clip
 // whose asset is missing is silent.
 type Mix struct {
 	clips  []mixClip
@@ -79,9 +96,10 @@ func NewMix(doc daw.Document, assets map[string]PCM) *Mix {
 		}
 	}
 	for _, t := range doc.Tracks {
-		if t.Kind != daw.KindAudio || t.Mute || (solo && !t.Solo) {
+		if t.Kind != daw.KindAudio {
 			continue
 		}
+		silent := t.Mute || (solo && !t.Solo)
 		pan := math.Max(-1, math.Min(1, t.Pan))
 		if math.IsNaN(pan) {
 			pan = 0
@@ -104,8 +122,10 @@ func NewMix(doc daw.Document, assets map[string]PCM) *Mix {
 			if mc.end <= mc.start {
 				continue
 			}
-			m.clips = append(m.clips, mc)
-			m.frames = max(m.frames, mc.end)
+			m.frames = max(m.frames, mc.end) // muted clips count: muting must not end playback
+			if !silent {
+				m.clips = append(m.clips, mc)
+			}
 		}
 	}
 	return m

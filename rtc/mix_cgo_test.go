@@ -3,9 +3,12 @@
 package rtc_test
 
 import (
+	"context"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/maxbooster/maxbooster/collab"
 	"github.com/maxbooster/maxbooster/collab/daw"
 	"github.com/maxbooster/maxbooster/crdt"
 	"github.com/maxbooster/maxbooster/rtc"
@@ -110,4 +113,62 @@ func quietAfter(t *testing.T, c *previewClient, n *int, edit time.Time, ok func(
 		}
 	}
 	t.Errorf("%s never heard", what)
+}
+
+// TestPreviewMixFollowsHub plays the mix of a project held by a real
+// collab hub (rtc.HubDocs, as the server is wired) and hears an edit
+// applied to the hub, as an editor's would be, within 200 ms.
+func TestPreviewMixFollowsHub(t *testing.T) {
+	checkLeaks(t)
+	hub, err := collab.NewHub(collab.Options{Store: collab.NewMemStore(), Auth: collab.AuthorizerFunc(func(*http.Request, string) (collab.Principal, error) {
+		return collab.Principal{}, collab.ErrForbidden
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, rtc.Limits{}, func(o *rtc.Options) { o.Docs = rtc.HubDocs(hub) })
+	t.Cleanup(func() { // after the server closes (cleanups run last first)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := hub.Close(ctx); err != nil {
+			t.Errorf("hub close: %v", err)
+		}
+	})
+	e.assets.audio["p1/a440"] = wavBytes(t, synth(4, func(int) float64 { return 440 }, func(int) float64 { return 440 }))
+	doc := crdt.NewDoc(nil)
+	apply := func(edit func() error) {
+		t.Helper()
+		var updates [][]byte
+		unsub := doc.OnUpdate(func(u []byte, _ any, _ *crdt.Transaction) { updates = append(updates, append([]byte(nil), u...)) })
+		err := edit()
+		unsub()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range updates {
+			if err := hub.Apply(context.Background(), "p1", u); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	apply(func() error {
+		if err := daw.AddTrack(doc, daw.Track{ID: "t1", Kind: daw.KindAudio}); err != nil {
+			return err
+		}
+		return daw.AddClip(doc, "t1", daw.Clip{ID: "c1", AssetID: "a440", Length: 4})
+	})
+	c := joinPreview(t, e, "p1", "u1", "")
+	c.waitState(t, 5*time.Second, func(s rtc.Control) bool { return s.DurationMs == 4000 })
+	c.control(t, rtc.Control{Op: "play"})
+	for deadline := time.Now().Add(5 * time.Second); c.rx.count() < 30 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	frames, n := c.rx.since(0)
+	if len(frames) < 30 {
+		t.Fatalf("%d frames", len(frames))
+	}
+	checkTones(t, "from the hub's document", frames[3:30], 440, 440)
+	edit := time.Now()
+	apply(func() error { return setTrack(0, "mute", true)(doc) })
+	quietAfter(t, c, &n, edit, func(f frame) bool { return f.left == 0 && f.right == 0 }, "mute through the hub")
 }

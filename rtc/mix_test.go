@@ -67,9 +67,9 @@ func TestMixRender(t *testing.T) {
 			}
 		})
 	}
-	m := rtc.NewMix(daw.Document{Tracks: []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Position: 2, Offset: 0.5, Length: 5}}}}}, assets)
+	m := rtc.NewMix(daw.Document{Tracks: []daw.Track{{Kind: "audio", Mute: true, Clips: []daw.Clip{{AssetID: "ones", Position: 2, Offset: 0.5, Length: 5}}}}}, assets)
 	if got := m.Samples(); got != int(2.5*rtc.SampleRate) {
-		t.Errorf("mix length %d samples, want %d (clip cut at the asset's end)", got, int(2.5*rtc.SampleRate))
+		t.Errorf("mix length %d samples, want %d (clip cut at the asset's end; muted clips count)", got, int(2.5*rtc.SampleRate))
 	}
 }
 
