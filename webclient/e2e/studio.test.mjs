@@ -98,7 +98,12 @@ test('sign up in the browser, create a project, invite a co-producer', opts, asy
     const { ctx, page: p } = await newUser(name)
     users[name] = await register(ctx, server.base, `${name}@example.com`, name === 'bob' ? 'Bob Bass' : 'Carol Ears')
     await apiCall(ctxs.alice, server.base, 'POST', `/api/v1/projects/${projectId}/invites`, { email: `${name}@example.com`, role })
-    const link = server.mailTo(`${name}@example.com`).match(/https?:\/\/\S+\/invite\/\S+/)?.[0]
+    // the mail is written to the outbox in the background: poll for it
+    let link
+    for (let i = 0; i < 100 && !link; i++) {
+      link = server.mailTo(`${name}@example.com`).match(/https?:\/\/\S+\/invite\/\S+/)?.[0]
+      if (!link) await new Promise((r) => setTimeout(r, 100))
+    }
     assert.ok(link, `no invitation link mailed to ${name}`)
     await p.goto(link)
     await p.getByRole('button', { name: 'Accept and open' }).click()

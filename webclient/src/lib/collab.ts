@@ -70,22 +70,10 @@ export class ProjectSession {
     readonly projectId: string,
     readonly user: { id: string; name: string },
   ) {
-    const doc = this.doc
     // Offline at start: the last role seen for this project decides until a token arrives.
     const known = safeGet(`mb-role-${projectId}`)
     if (known) this.status = { ...this.status, role: known, readOnly: isReadOnly(known) }
-    // A viewer's local change (only possible by scripting the page: the UI
-    // is read-only) is refused by the server; take it back here too so this
-    // copy never drifts from the project.
-    const guard = new Y.UndoManager(
-      [doc.getMap('project'), doc.getArray('tracks'), doc.getArray('markers'), doc.getText('notes'), doc.getArray('comments')],
-      { trackedOrigins: new Set([this.origin, null]), captureTimeout: 0 },
-    )
-    guard.on('stack-item-added', (ev: { type: 'undo' | 'redo' }) => {
-      if (ev.type !== 'undo') return
-      if (this.status.readOnly) queueMicrotask(() => guard.undo())
-      else queueMicrotask(() => guard.clear())
-    })
+    this.syncGuard()
     this.doc.on('update', (_u: Uint8Array, origin: unknown) => {
       if (origin === this.provider || origin === this.idb) return
       if (this.status.conn !== 'connected') this.set({ unsent: this.status.unsent + 1 })
@@ -99,7 +87,34 @@ export class ProjectSession {
 
   private set(p: Partial<SessionStatus>) {
     this.status = { ...this.status, ...p }
+    this.syncGuard()
     this.listeners.forEach((l) => l())
+  }
+
+  private guard: Y.UndoManager | null = null
+
+  /**
+   * While read-only, a local change (only possible by scripting the page:
+   * the UI is read-only) is refused by the hub; take it back here too so
+   * this copy never drifts from the project. Only read-only sessions carry
+   * this second undo manager: clearing its stack would let deleted content
+   * that the user's own undo manager keeps be collected.
+   */
+  private syncGuard() {
+    if (this.status.readOnly && !this.guard && !this.closed) {
+      const d = this.doc
+      const g = new Y.UndoManager([d.getMap('project'), d.getArray('tracks'), d.getArray('markers'), d.getText('notes'), d.getArray('comments')], {
+        trackedOrigins: new Set([this.origin, null]),
+        captureTimeout: 0,
+      })
+      g.on('stack-item-added', (ev: { type: 'undo' | 'redo' }) => {
+        if (ev.type === 'undo' && this.status.readOnly) queueMicrotask(() => g.undo())
+      })
+      this.guard = g
+    } else if (!this.status.readOnly && this.guard) {
+      this.guard.destroy()
+      this.guard = null
+    }
   }
 
   /** Loads the offline copy, gets a room token and connects. */
@@ -243,6 +258,7 @@ export class ProjectSession {
 
   close(): void {
     this.closed = true
+    this.guard?.destroy()
     clearTimeout(this.refreshTimer)
     window.removeEventListener('online', this.onlineHandler)
     window.removeEventListener('offline', this.offlineHandler)
