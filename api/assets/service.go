@@ -769,6 +769,14 @@ type processInput struct {
 func jobView(j *jobs.Job) Job {
 	v := Job{ID: j.ID, Kind: strings.TrimPrefix(j.Kind, "asset."), Status: j.Status, Stage: j.Stage,
 		Percent: math.Round(j.Progress*10) / 10}
+	if v.Stage == "" { // before the first progress report
+		switch j.Status {
+		case jobs.StatusQueued:
+			v.Stage = "queued"
+		case jobs.StatusRunning:
+			v.Stage = "starting"
+		}
+	}
 	var in processInput
 	_ = json.Unmarshal([]byte(j.Input), &in)
 	v.AssetID = in.AssetID
