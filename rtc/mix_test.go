@@ -6,6 +6,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/maxbooster/maxbooster/audio"
 	"github.com/maxbooster/maxbooster/collab/daw"
 	"github.com/maxbooster/maxbooster/rtc"
 )
@@ -110,5 +111,49 @@ func TestOpusPacketSamples(t *testing.T) {
 		if got := rtc.OpusPacketSamples(tt.toc); got != tt.want {
 			t.Errorf("OpusPacketSamples(%x) = %d, want %d", tt.toc, got, tt.want)
 		}
+	}
+}
+
+// sliceReader is an audio.Reader over samples in memory.
+type sliceReader struct {
+	info audio.Info
+	x    []float64
+}
+
+func (s *sliceReader) Info() audio.Info { return s.info }
+func (s *sliceReader) Close() error     { return nil }
+func (s *sliceReader) Read(dst []float64) (int, error) {
+	if len(s.x) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(dst[:len(dst)/s.info.Channels*s.info.Channels], s.x)
+	s.x = s.x[n:]
+	return n, nil
+}
+
+func TestDecodePCM(t *testing.T) {
+	// 1 s of 44.1 kHz mono at 0.5 → 48,000 stereo frames of about 0.5.
+	mono := make([]float64, 44100)
+	for i := range mono {
+		mono[i] = 0.5
+	}
+	pcm, err := rtc.DecodePCM(&sliceReader{info: audio.Info{SampleRate: 44100, Channels: 1, Frames: 44100}, x: mono}, 60*rtc.SampleRate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(pcm) / 2; n < 47990 || n > 48010 {
+		t.Errorf("%d frames, want about 48000", n)
+	}
+	if l, r := pcm[2*24000], pcm[2*24000+1]; math.Abs(float64(l)-0.5) > 0.01 || l != r {
+		t.Errorf("middle frame %g/%g, want 0.5 on both sides", l, r)
+	}
+	// Three channels keep the first two; a limit is enforced.
+	x := []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6}
+	pcm, err = rtc.DecodePCM(&sliceReader{info: audio.Info{SampleRate: 48000, Channels: 3}, x: x}, 10)
+	if err != nil || len(pcm) != 4 || pcm[0] != 0.1 || pcm[1] != 0.2 || pcm[2] != 0.4 || pcm[3] != 0.5 {
+		t.Errorf("3 channels: %v, %v", pcm, err)
+	}
+	if _, err := rtc.DecodePCM(&sliceReader{info: audio.Info{SampleRate: 48000, Channels: 1}, x: mono}, 1000); err == nil {
+		t.Error("no error past maxFrames")
 	}
 }
