@@ -143,7 +143,10 @@ export class ProjectSession {
     }
     if (this.closed) return
     this.applyToken(tok)
-    const provider = new WebsocketProvider(wsBase(tok.url), this.projectId, this.doc, {
+    // In development (vite dev server) the socket goes through the dev proxy
+    // on this origin; the server's public URL would be cross-origin.
+    const base = import.meta.env.DEV ? devPath(tok.url) : tok.url
+    const provider = new WebsocketProvider(wsBase(base), this.projectId, this.doc, {
       params: { token: tok.token },
       disableBc: true,
       maxBackoffTime: 5000,
@@ -282,5 +285,13 @@ function safeSet(k: string, v: string): void {
     localStorage.setItem(k, v)
   } catch {
     /* storage full or disabled */
+  }
+}
+
+function devPath(u: string): string {
+  try {
+    return new URL(u).pathname
+  } catch {
+    return u
   }
 }

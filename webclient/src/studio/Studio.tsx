@@ -2,7 +2,7 @@
 import * as React from 'react'
 import * as Y from 'yjs'
 import {
-  ArrowLeft, Circle, CloudOff, Eye, Flag, Loader2, Magnet, Pause, Play, Plus, Redo2, Repeat, Scissors, SkipBack, Undo2, Wifi, ZoomIn, ZoomOut,
+  ArrowLeft, CloudOff, Eye, Flag, Loader2, Magnet, Pause, Play, Plus, Redo2, Repeat, Scissors, SkipBack, Undo2, Wifi, ZoomIn, ZoomOut,
 } from 'lucide-react'
 import { api, type Asset, type Member } from '@/lib/api'
 import { ProjectSession, colorFor, type SessionStatus } from '@/lib/collab'
@@ -386,7 +386,7 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
             </TabsList>
             <TabsContent value="inspector" className="min-h-0 flex-1 overflow-auto">
               <Inspector doc={doc} origin={origin} readOnly={readOnly} onError={setError} track={selTrack} clip={selClip} meter={meter} />
-              <MarkerList state={state} meter={meter} onSeek={(t) => transport.seek(t)} />
+              <MarkerList state={state} meter={meter} onSeek={(t) => transport.seek(t)} doc={doc} origin={origin} readOnly={readOnly} />
             </TabsContent>
             <TabsContent value="lyrics" forceMount className="min-h-0 flex-1 data-[state=inactive]:hidden">
               <NotesPanel doc={doc} origin={origin} readOnly={readOnly} onError={setError} />
@@ -520,9 +520,6 @@ function TransportBar(p: {
             <Repeat />
           </Button>
         </Tip>
-        <Button size="icon" variant="ghost" aria-label="Record (arm a track first)" disabled>
-          <Circle className="text-red-500" />
-        </Button>
       </div>
       <div className="flex items-baseline gap-3 rounded-md border border-black/60 bg-[#07080a] px-3 py-1 shadow-inner" aria-label="Position">
         <span ref={bbRef} className="lcd w-[7.5ch] text-[19px] font-medium text-amber-300" data-testid="lcd-bars">
@@ -651,19 +648,32 @@ function HScroll({ scrollX, setScrollX, pxPerSec, end, meter }: { scrollX: numbe
   )
 }
 
-function MarkerList({ state, meter, onSeek }: { state: DocState; meter: Meter; onSeek: (t: number) => void }) {
+function MarkerList({ state, meter, onSeek, doc, origin, readOnly }: { state: DocState; meter: Meter; onSeek: (t: number) => void; doc: Y.Doc; origin: unknown; readOnly: boolean }) {
   if (state.markers.length === 0) return null
   return (
-    <section className="px-3 py-2">
+    <section className="px-3 py-2" aria-label="Markers">
       <h3 className="mb-1 text-[11px] font-semibold uppercase tracking-wider text-muted-foreground">Markers</h3>
       <ul className="grid gap-0.5">
         {state.markers.map((m) => (
-          <li key={m.id}>
-            <button className="flex w-full items-center gap-2 rounded px-1 py-0.5 text-left text-[12px] hover:bg-accent" onClick={() => onSeek(m.time)}>
-              <span className="size-2 rotate-45" style={{ background: m.color || '#f59e0b' }} />
-              <span className="flex-1 truncate">{m.name}</span>
-              <span className="lcd text-[11px] text-muted-foreground">{formatBarsBeats(m.time, meter)}</span>
-            </button>
+          <li key={m.id} className="group flex items-center gap-2 rounded px-1 py-0.5 text-[12px] hover:bg-accent">
+            <button className="size-2 shrink-0 rotate-45" style={{ background: m.color || '#f59e0b' }} aria-label={`Go to ${m.name}`} onClick={() => onSeek(m.time)} />
+            <input
+              aria-label="Marker name"
+              key={m.name}
+              defaultValue={m.name}
+              readOnly={readOnly}
+              maxLength={100}
+              onFocus={() => onSeek(m.time)}
+              onBlur={(e) => e.target.value.trim() && e.target.value !== m.name && ops.updateMarker(doc, m.id, { name: e.target.value.trim() }, origin)}
+              onKeyDown={(e) => e.key === 'Enter' && (e.target as HTMLInputElement).blur()}
+              className="min-w-0 flex-1 bg-transparent outline-none focus-visible:ring-1 focus-visible:ring-ring"
+            />
+            <span className="lcd text-[11px] text-muted-foreground">{formatBarsBeats(m.time, meter)}</span>
+            {!readOnly && (
+              <button aria-label={`Delete marker ${m.name}`} className="text-muted-foreground opacity-0 hover:text-foreground focus-visible:opacity-100 group-hover:opacity-100" onClick={() => ops.removeMarker(doc, m.id, origin)}>
+                ×
+              </button>
+            )}
           </li>
         ))}
       </ul>
