@@ -115,7 +115,7 @@ func mountRTC(mux *http.ServeMux, d Deps, rd rtcDeps) error {
 			}
 			role, err := rd.access(r.Context(), u.ID, projectID)
 			if err != nil {
-				return rtc.Grant{}, err
+				return rtc.Grant{}, fmt.Errorf("%w: %w", rtc.ErrNoAccess, err)
 			}
 			return rtc.Grant{UserID: u.ID, ProjectID: projectID, Role: role}, nil
 		}

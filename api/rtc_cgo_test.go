@@ -81,6 +81,24 @@ func TestRTCThroughTheAPI(t *testing.T) {
 	}
 	_ = viaCookie.Close()
 
+	// Another signed-in user without access to the project: 4403.
+	bob := srv.Client()
+	bob.Do(t, "POST", "/api/v1/auth/register", map[string]string{"email": "bob@example.com", "password": "a long enough passphrase 42", "displayName": "Bob"}).WantStatus(t, http.StatusCreated)
+	var bobCookies []string
+	for _, ck := range bob.HTTP().Jar.Cookies(u.URL) {
+		bobCookies = append(bobCookies, ck.Name+"="+ck.Value)
+	}
+	outsider, err := rtc.Dial(ctx, eng.API(), ws, rtc.Message{Type: rtc.MsgJoin, Mode: rtc.ModePreview},
+		rtc.ClientOptions{Header: http.Header{"Cookie": {strings.Join(bobCookies, "; ")}, "Origin": {srv.URL}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-outsider.Done()
+	if code := rtc.CloseCode(outsider.Err()); code != rtc.CloseForbidden {
+		t.Errorf("outsider's cookie socket: %v, want close %d", outsider.Err(), rtc.CloseForbidden)
+	}
+	_ = outsider.Close()
+
 	// Live with the room token: publish a tone, record it.
 	var track *webrtc.TrackLocalStaticRTP
 	peer, err := rtc.Dial(ctx, eng.API(), ws+"?token="+rt.Token, rtc.Message{Type: rtc.MsgJoin, Mode: rtc.ModeLive}, rtc.ClientOptions{

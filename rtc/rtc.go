@@ -27,4 +27,7 @@ var (
 	ErrClosed = errors.New("rtc: closed")
 	// ErrBadPreview is returned for a preview that is not 20 ms Ogg Opus.
 	ErrBadPreview = errors.New("rtc: malformed preview")
+	// ErrNoAccess is what Options.Access wraps for a signed-in caller
+	// without access to the project (close 4403 rather than 4401).
+	ErrNoAccess = errors.New("rtc: no access to this project")
 )

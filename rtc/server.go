@@ -103,7 +103,8 @@ type Options struct {
 	Verify func(ctx context.Context, token string) (Grant, error)
 	// Access, if set, admits a request without a token (a browser with a
 	// session cookie) by deciding the caller's grant for projectID. It
-	// returns an error when the caller has no access.
+	// returns an error when the caller is not signed in, or one wrapping
+	// ErrNoAccess when the caller has no access to the project.
 	Access func(r *http.Request, projectID string) (Grant, error)
 	// Assets serves asset previews and the mix's audio. Nil answers
 	// "unavailable" to asset previews and renders clips as silence.
@@ -190,7 +191,10 @@ func (s *Server) authorize(r *http.Request, projectID string) (Grant, websocket.
 	case tok == "" && s.opts.Access != nil:
 		var err error
 		if g, err = s.opts.Access(r, projectID); err != nil {
-			return Grant{}, CloseUnauthorized, "no access to this project"
+			if errors.Is(err, ErrNoAccess) {
+				return Grant{}, CloseForbidden, "no access to this project"
+			}
+			return Grant{}, CloseUnauthorized, "not signed in"
 		}
 	default:
 		return Grant{}, CloseUnauthorized, "no room token"
