@@ -205,10 +205,13 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
         guard(() => removeClip(doc, selTrack.id, selClip.id, origin))
         setSelection({ trackId: selTrack.id, clipId: null })
       } else if ((e.key === 'ArrowLeft' || e.key === 'ArrowRight') && !mod && selClip && selTrack) {
-        // nudge the selected clip by one grid step (Shift: one bar)
+        // nudge the selected clip by one grid step (Shift: one bar), from its
+        // position in the document now (a drag may not have re-rendered yet)
         e.preventDefault()
         const step = e.shiftKey ? secondsPerBar(meter) : snapStep(snapUnit, meter) || 0.01
-        const pos = Math.max(0, selClip.position + (e.key === 'ArrowLeft' ? -step : step))
+        const cur = ops.readDoc(doc).tracks.find((t) => t.id === selTrack.id)?.clips.find((c) => c.id === selClip.id)
+        if (!cur) return
+        const pos = Math.max(0, cur.position + (e.key === 'ArrowLeft' ? -step : step))
         guard(() => ops.updateClip(doc, selTrack.id, selClip.id, { position: pos }, origin))
       } else if ((e.key === 'ArrowUp' || e.key === 'ArrowDown') && e.altKey && selTrack) {
         // Alt+Up/Down moves the selected track
