@@ -99,6 +99,7 @@ func (e *env) dial(t testing.TB, project, user, role string, join rtc.Message, o
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = c.Close() }) // also when the test stops early
 	return c
 }
 
@@ -124,6 +125,17 @@ func waitEvent(t testing.TB, c *rtc.Client, typ string, d time.Duration) rtc.Mes
 				return m
 			}
 		case <-c.Done():
+			for { // the event may have come just before the close
+				select {
+				case m := <-c.Events:
+					if m.Type == typ {
+						return m
+					}
+					continue
+				default:
+				}
+				break
+			}
 			t.Fatalf("socket closed waiting for %s: %v", typ, c.Err())
 		case <-deadline:
 			t.Fatalf("no %s within %s", typ, d)
