@@ -214,6 +214,25 @@ func TestConnectedAccounts(t *testing.T) {
 		if el := got.Eligibility(); !el.Standard || len(el.Reasons) != 0 {
 			t.Errorf("eligibility = %+v", el)
 		}
+		// An event that beats CreateAccount's row is retried, not lost.
+		early := accountObject("acct_early", true)
+		early["metadata"] = map[string]string{"user_id": "zoe"}
+		deliver(t, f.s, "evt_early", "account.updated", t0, "acct_early", early)
+		if evs, _ := f.s.Events(ctx, "pending", 10); len(evs) != 1 || evs[0].ID != "evt_early" {
+			t.Errorf("early account event not kept for a retry: %+v", evs)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO pay_connected_accounts (user_id, stripe_account_id, created_at, updated_at)
+			VALUES ('zoe', 'acct_early', ?, ?)`, f.clock.Now(), f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Add(time.Hour)
+		if _, err := f.s.ProcessInbox(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if z, err := f.s.Account(ctx, "zoe"); err != nil || !z.TransfersActive {
+			t.Errorf("early event after the retry: %+v, %v", z, err)
+		}
+
 		deliver(t, f.s, nextEventID(), "account.updated", t0+20, a.StripeAccountID, accountObject(a.StripeAccountID, false))
 		got, _ = f.s.Account(ctx, "alice")
 		if el := got.Eligibility(); el.Standard || len(el.Reasons) == 0 {

@@ -222,8 +222,20 @@ func (s *Service) handleEvent(ctx context.Context, ev stripe.Event) (bool, error
 		}
 		sa := accountFromStripe(&a)
 		if err := s.db.WithTx(ctx, func(tx *store.Tx) error {
-			_, err := s.applyAccount(ctx, tx, sa, ev.Created)
-			return err
+			applied, err := s.applyAccount(ctx, tx, sa, ev.Created)
+			if err != nil || applied {
+				return err
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pay_connected_accounts WHERE stripe_account_id = ?`, sa.ID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 && a.Metadata["user_id"] != "" {
+				// One of ours whose row is not written yet (the event raced
+				// CreateAccount): retry, or its state would be lost.
+				return fmt.Errorf("account %s is not recorded yet", sa.ID)
+			}
+			return nil
 		}); err != nil {
 			return true, err
 		}
