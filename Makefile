@@ -91,7 +91,7 @@ bench: ## run benchmarks (no tests), then the crdt B4 table beside yjs when Node
 	$(MAKE) --no-print-directory bench-rtc
 
 .PHONY: bench-crdt
-bench-crdt: yjs-deps ## crdt vs yjs on the B4 editing trace, side by side (B4_BENCHTIME=3x)
+bench-crdt: yjs-deps ## crdt vs yjs side by side: the B4 editing trace (B4_BENCHTIME=3x); rich text, a 10,000-node XML tree, snapshots (RICH_BENCHTIME=1x)
 	$(YJS_DIR)/b4table.sh
 
 # --- web studio (webclient/) -------------------------------------------------

@@ -90,10 +90,8 @@ func (t *Text) insertAt(tx *Transaction, index int, s string, attrs *orderedAttr
 	if withAttrs {
 		a = *attrs.clone()
 	} else {
-		for _, k := range pos.attrOrder {
-			if v, ok := pos.attrs[k]; ok {
-				a.set(k, v)
-			}
+		for _, kv := range pos.attrs {
+			a.set(kv.key, kv.v)
 		}
 	}
 	si := &stringItem{c: contentString{s: s, n: utf16Len(s)}}
@@ -195,30 +193,55 @@ func (t *Text) ObserveDeep(f func(events []Event, tx *Transaction)) (unsubscribe
 type textPos struct {
 	left, right *Item
 	index       int
-	attrs       map[string]any
-	attrOrder   []string
+	// attrs are the current attributes in the order they were set (a JS
+	// Map); a slice, as a text has few attribute keys.
+	attrs []attrKV
+}
+
+type attrKV struct {
+	key string
+	v   any
 }
 
 func (p *textPos) setAttr(key string, v any) {
-	if p.attrs == nil {
-		p.attrs = make(map[string]any)
+	for i := range p.attrs {
+		if p.attrs[i].key == key {
+			p.attrs[i].v = v
+			return
+		}
 	}
-	if _, ok := p.attrs[key]; !ok {
-		p.attrOrder = append(p.attrOrder, key)
-	}
-	p.attrs[key] = v
+	p.attrs = append(p.attrs, attrKV{key, v})
 }
 
 func (p *textPos) delAttr(key string) {
-	if _, ok := p.attrs[key]; ok {
-		delete(p.attrs, key)
-		for i, k := range p.attrOrder {
-			if k == key {
-				p.attrOrder = append(p.attrOrder[:i], p.attrOrder[i+1:]...)
-				break
-			}
+	for i := range p.attrs {
+		if p.attrs[i].key == key {
+			p.attrs = append(p.attrs[:i], p.attrs[i+1:]...)
+			return
 		}
 	}
+}
+
+// attrOrNull is currentAttributes.get(key) ?? null.
+func (p *textPos) attrOrNull(key string) any {
+	for _, kv := range p.attrs {
+		if kv.key == key {
+			if isUndefined(kv.v) {
+				return nil
+			}
+			return kv.v
+		}
+	}
+	return nil
+}
+
+// attrMap copies the current attributes into a map.
+func (p *textPos) attrMap() map[string]any {
+	m := make(map[string]any, len(p.attrs))
+	for _, kv := range p.attrs {
+		m[kv.key] = kv.v
+	}
+	return m
 }
 
 // updateAttrs applies a format marker to current attributes.
@@ -245,22 +268,24 @@ func (p *textPos) forward() {
 
 func (t *Text) findNextPosition(tx *Transaction, pos *textPos, count int) {
 	s := tx.doc.store
-	for pos.right != nil && count > 0 {
-		r := pos.right
-		if f, ok := r.content.(*contentFormat); ok {
-			if !r.deleted() {
+	left, r := pos.left, pos.right
+	for r != nil && count > 0 {
+		// Live items that do not count are formats (deleted items hold
+		// no format that applies).
+		if !r.deleted() {
+			if r.info&itemCountable != 0 {
+				if count < r.ilen() {
+					s.getItemCleanStart(tx, ID{r.id.Client, r.id.Clock + uintOf(count)})
+				}
+				pos.index += r.ilen()
+				count -= r.ilen()
+			} else if f, ok := r.content.(*contentFormat); ok {
 				pos.updateAttrs(f)
 			}
-		} else if !r.deleted() {
-			if count < r.ilen() {
-				s.getItemCleanStart(tx, ID{r.id.Client, r.id.Clock + uintOf(count)})
-			}
-			pos.index += r.ilen()
-			count -= r.ilen()
 		}
-		pos.left = r
-		pos.right = r.right
+		left, r = r, r.right
 	}
+	pos.left, pos.right = left, r
 }
 
 func (t *Text) findPosition(tx *Transaction, index int, useMarker bool) textPos {
@@ -406,7 +431,7 @@ func (t *Text) insertAttributes(tx *Transaction, pos *textPos, attrs *orderedAtt
 	var negated orderedAttrs
 	for _, k := range attrs.keys {
 		v := attrs.vals[k]
-		cur := attrOrNull(pos.attrs, k)
+		cur := pos.attrOrNull(k)
 		if !equalAttr(cur, v) {
 			negated.set(k, cur)
 			pos.right = t.newItemAt(tx, pos, &contentFormat{key: k, v: v})
@@ -423,9 +448,9 @@ func (t *Text) insertText(tx *Transaction, pos *textPos, c content, attrs *order
 // insertTextItem is insertText; pre, if not nil, is the zero item to use
 // (allocated together with its content).
 func (t *Text) insertTextItem(tx *Transaction, pos *textPos, c content, attrs *orderedAttrs, pre *Item) {
-	for _, k := range pos.attrOrder {
-		if v, ok := attrs.get(k); !ok || isUndefined(v) {
-			attrs.set(k, nil)
+	for _, kv := range pos.attrs {
+		if v, ok := attrs.get(kv.key); !ok || isUndefined(v) {
+			attrs.set(kv.key, nil)
 		}
 	}
 	t.minimizeAttributeChanges(pos, attrs)
@@ -514,7 +539,7 @@ func (t *Text) cleanupFormattingGap(tx *Transaction, start, curr *Item, startAtt
 				if endFormats[f.key] != f || equalIdentity(startVal, f.v) {
 					start.delete(tx)
 					cleanups++
-					if !reachedCurr && equalIdentity(attrOrNull(cur.attrs, f.key), f.v) && !equalIdentity(startVal, f.v) {
+					if !reachedCurr && equalIdentity(cur.attrOrNull(f.key), f.v) && !equalIdentity(startVal, f.v) {
 						if startVal == nil {
 							cur.delAttr(f.key)
 						} else {
@@ -544,10 +569,7 @@ func equalIdentity(a, b any) bool {
 
 func (t *Text) deleteText(tx *Transaction, pos *textPos, length int) *textPos {
 	startLength := length
-	startAttrs := make(map[string]any, len(pos.attrs))
-	for k, v := range pos.attrs {
-		startAttrs[k] = v
-	}
+	startAttrs := pos.attrMap()
 	start := pos.right
 	s := tx.doc.store
 	for length > 0 && pos.right != nil {
@@ -901,10 +923,7 @@ func cleanupTextFormatting(tx *Transaction, t *Text) int {
 				cur.updateAttrs(f)
 			} else {
 				res += t.cleanupFormattingGap(tx, start, end, startAttrs, cur)
-				startAttrs = make(map[string]any, len(cur.attrs))
-				for k, v := range cur.attrs {
-					startAttrs[k] = v
-				}
+				startAttrs = cur.attrMap()
 				start = end
 			}
 		}

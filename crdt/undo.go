@@ -38,6 +38,7 @@ type UndoManager struct {
 	lastChange           int64 // ms, 0 = stopped capturing
 
 	offAfterTx func()
+	offDestroy func()
 	destroyed  bool
 
 	added, popped, updated []*stackItemHandler
@@ -152,6 +153,7 @@ func NewUndoManager(d *Doc, opts *UndoManagerOptions, scope ...SharedType) *Undo
 	}
 	d.trackParents++
 	um.offAfterTx = d.OnAfterTransaction(um.afterTransaction)
+	um.offDestroy = d.OnDestroy(func(*Doc) { um.Destroy() })
 	return um
 }
 
@@ -525,7 +527,8 @@ func (um *UndoManager) ClearStacks(undoStack, redoStack bool) {
 	}, nil)
 }
 
-// Destroy detaches the manager from its document.
+// Destroy detaches the manager from its document (destroying the
+// document does it too).
 func (um *UndoManager) Destroy() {
 	if um.destroyed {
 		return
@@ -533,6 +536,7 @@ func (um *UndoManager) Destroy() {
 	um.destroyed = true
 	um.RemoveTrackedOrigin(um)
 	um.offAfterTx()
+	um.offDestroy()
 	um.doc.trackParents--
 }
 

@@ -357,3 +357,15 @@ func TestUndoXML(t *testing.T) {
 		t.Errorf("after redo: %q, want %q", got, want)
 	}
 }
+
+func TestUndoManagerEndsWithItsDoc(t *testing.T) {
+	d := NewDoc(&DocOptions{ClientID: 1})
+	text := d.GetText("t")
+	um := NewUndoManager(d, nil, text)
+	d.Destroy()
+	_ = text.Insert(0, "x")
+	if um.CanUndo() {
+		t.Error("the manager of a destroyed document still records changes")
+	}
+	um.Destroy() // a second Destroy is harmless
+}
