@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	netmail "net/mail"
 	"strconv"
 	"time"
 
@@ -86,8 +87,10 @@ func (s *Service) CreateCheckout(ctx context.Context, userID, key string, in Che
 	if len(in.Description) > 500 {
 		return Checkout{}, invalid("description", "description is at most 500 characters.")
 	}
-	if len(in.BuyerEmail) > 254 {
-		return Checkout{}, invalid("buyerEmail", "buyerEmail is too long.")
+	if in.BuyerEmail != "" {
+		if a, err := netmail.ParseAddress(in.BuyerEmail); err != nil || a.Address != in.BuyerEmail || len(in.BuyerEmail) > 254 {
+			return Checkout{}, invalid("buyerEmail", "buyerEmail must be a plain email address.")
+		}
 	}
 	if err := ValidateShares(in.Parties); err != nil {
 		return Checkout{}, invalid("parties", err.Error()+".")

@@ -252,6 +252,11 @@ func TestSplitCheckoutFlow(t *testing.T) {
 		}
 		in := CheckoutInput{Amount: 1001, Currency: "usd", Description: "Beat \"Night Drive\" – lease", BuyerEmail: "fan@example.com",
 			Parties: []Share{{"alice", 5000}, {"bob", 3000}, {"carol", 2000}}}
+		bad := in
+		bad.BuyerEmail = "Fan <fan@example.com>\r\nBcc: x@example.com"
+		if _, err := f.s.CreateCheckout(ctx, "alice", "kb", bad); apperr.KindOf(err) != apperr.Invalid {
+			t.Errorf("header injection in buyerEmail: %v", err)
+		}
 		if _, err := f.s.CreateCheckout(ctx, "mallory", "k1", in); apperr.KindOf(err) != apperr.Forbidden {
 			t.Errorf("checkout by a non-party: %v", err)
 		}
