@@ -7,6 +7,7 @@ import { WebsocketProvider } from 'y-websocket'
 import { IndexeddbPersistence } from 'y-indexeddb'
 import * as decoding from 'lib0/decoding'
 import { api, ApiError, wsBase, type Role, type RoomToken } from './api'
+import { colorFor } from './colors'
 
 export type ConnState = 'connecting' | 'syncing' | 'connected' | 'offline' | 'error'
 
@@ -34,13 +35,7 @@ export interface PresenceUser {
   self: boolean
 }
 
-export const PRESENCE_COLORS = ['#f97316', '#22d3ee', '#a3e635', '#f472b6', '#c084fc', '#facc15', '#34d399', '#60a5fa']
-
-export function colorFor(id: string): string {
-  let h = 0
-  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0
-  return PRESENCE_COLORS[h % PRESENCE_COLORS.length]
-}
+export { PRESENCE_COLORS, colorFor } from './colors'
 
 export function isReadOnly(role: Role): boolean {
   return role === 'viewer'

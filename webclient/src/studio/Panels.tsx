@@ -18,7 +18,7 @@ import {
 } from '@/lib/doc'
 import { bindTextarea } from '@/lib/textbind'
 import { formatBarsBeats, formatClock, type Meter } from '@/lib/time'
-import { colorFor } from '@/lib/collab'
+import { colorFor } from '@/lib/colors'
 import { cn } from '@/lib/utils'
 import { Button } from '@/components/ui/button'
 import { Textarea } from '@/components/ui/input'
