@@ -223,6 +223,27 @@ test('offline edits are kept and merge on reconnect', opts, async () => {
   assert.equal(da, db, 'documents differ after reconnect')
 })
 
+test('effect chain: an insert and a knob turn reach the other editor', opts, async () => {
+  const a = pages.alice
+  const b = pages.bob
+  await a.getByRole('tab', { name: 'Inspect' }).click()
+  await a.getByTestId('track-name').first().click()
+  await a.getByRole('button', { name: 'Add effect' }).click()
+  await a.getByRole('menuitem', { name: 'Compressor' }).click()
+  await within(b, () => window.__mb.ops.readDoc(window.__mb.doc).tracks[0].effects[0]?.type === 'compressor', undefined, 1000)
+  const knob = a.getByRole('slider', { name: 'Ratio' })
+  await knob.focus()
+  await a.keyboard.press('ArrowUp')
+  await a.keyboard.press('ArrowUp')
+  await within(b, () => window.__mb.ops.readDoc(window.__mb.doc).tracks[0].effects[0].params.ratio > 4, undefined, 1000)
+  await a.getByRole('button', { name: 'Add effect' }).click()
+  await a.getByRole('menuitem', { name: 'EQ' }).click()
+  await a.setViewportSize({ width: 1280, height: 720 })
+  await a.waitForTimeout(300)
+  await shot(a, '07b-inserts-laptop')
+  await a.setViewportSize({ width: 1440, height: 860 })
+})
+
 /** A 6 s stereo 48 kHz 16-bit WAV: a 220 Hz tone swelling in and out, with a beat of noise bursts. */
 function makeWav() {
   const sr = 48000
