@@ -762,8 +762,19 @@ func TestAssetsS3(t *testing.T) {
 		t.Errorf("original not in the bucket: %v", err)
 	}
 	want(t, owner.do(t, "DELETE", "/api/v1/assets/"+a.ID, "", nil, nil), http.StatusNoContent)
+	if _, err := s3.Stat(context.Background(), a.SHA256); err != nil {
+		t.Errorf("original gone before the grace period: %v", err)
+	}
+	gc, err := assets.NewService(e.db, assets.Config{Blobs: s3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if _, err := gc.CollectBlobs(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s3.Stat(context.Background(), a.SHA256); !errors.Is(err, blob.ErrNotFound) {
-		t.Errorf("original still in the bucket after delete: %v", err)
+		t.Errorf("original still in the bucket after delete and collection: %v", err)
 	}
 }
 

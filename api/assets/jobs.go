@@ -198,6 +198,9 @@ func (s *Service) ingest(ctx context.Context, job *jobs.Job, progress func(float
 		}
 		return "", err
 	}
+	if err := s.claimExisting(ctx, d.blobs()...); err != nil {
+		return "", err // a derived blob was collected under us: the retry writes it again
+	}
 	r.Metadata, r.Tags, r.Analysis = d.Metadata, d.Tags, d.Analysis
 	r.PreviewBlob, r.Peaks, r.SpectrogramBlob = d.PreviewBlob, d.Peaks, d.SpectrogramBlob
 	updated, err := s.st.markReady(ctx, r, s.now())
@@ -205,7 +208,7 @@ func (s *Service) ingest(ctx context.Context, job *jobs.Job, progress func(float
 		return "", err
 	}
 	if !updated { // deleted while the job ran: drop what it wrote
-		s.dropBlobs(ctx, d.blobs()...)
+		s.releaseBlobs(ctx, d.blobs()...)
 	}
 	return `{}`, nil
 }
@@ -244,6 +247,9 @@ func (s *Service) process(ctx context.Context, job *jobs.Job, progress func(floa
 	d, err := s.analyze(ctx, res.Blob, scaled(progress, 60, 100))
 	if err != nil {
 		return "", err
+	}
+	if err := s.claimExisting(ctx, append(d.blobs(), ref.Key)...); err != nil {
+		return "", err // collected under us: the retry writes it again
 	}
 	now := s.now()
 	ct := "audio/wav"

@@ -51,6 +51,10 @@ type Config struct {
 	// Poll is how often idle workers and event streams look at the job
 	// table (default 500 ms for workers, a fifth of it for streams).
 	Poll time.Duration
+	// BlobGrace is how long a blob nothing refers to is kept before the
+	// collector deletes it (default DefaultBlobGrace). It must be longer
+	// than any gap between a blob's write and the row that refers to it.
+	BlobGrace time.Duration
 	// Logger receives job and cleanup messages (default discard).
 	Logger *slog.Logger
 }
@@ -107,6 +111,9 @@ func NewService(db *store.DB, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.BlobGrace <= 0 {
+		cfg.BlobGrace = DefaultBlobGrace
+	}
 	s := &Service{
 		cfg:    cfg,
 		st:     NewStore(db),
@@ -127,7 +134,7 @@ func NewService(db *store.DB, cfg Config) (*Service, error) {
 // Run works the job queue until ctx ends: a bounded pool of workers for
 // ingest and process jobs (a job whose worker died is claimed again when
 // its lease runs out), after re-queuing assets a crash left without a job,
-// and an hourly sweep of abandoned tus uploads.
+// and an hourly sweep of abandoned tus uploads and unused blobs.
 func (s *Service) Run(ctx context.Context) {
 	s.requeue(ctx)
 	pool := &jobs.Pool{
@@ -145,6 +152,11 @@ func (s *Service) Run(ctx context.Context) {
 		defer t.Stop()
 		for {
 			s.sweepUploads(24 * time.Hour)
+			if n, err := s.CollectBlobs(ctx, s.cfg.BlobGrace); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Warn("assets: collect blobs", "err", err)
+			} else if n > 0 {
+				s.cfg.Logger.Info("assets: collected blobs", "count", n)
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -351,18 +363,23 @@ func (s *Service) Create(ctx context.Context, c Caller, in CreateInput) (*Asset,
 	case err != nil:
 		return nil, apperr.E("assets.Create", apperr.Internal, err)
 	}
+	// A blob of the same bytes may be on its way out: claim it before
+	// anything refers to it, and check that it is still there.
+	if err := s.claimExisting(ctx, ref.Key); err != nil {
+		return nil, err
+	}
 	if in.Size >= 0 && ref.Size != in.Size {
-		s.dropBlobs(ctx, ref.Key)
+		s.releaseBlobs(ctx, ref.Key)
 		return nil, apperr.E("assets", apperr.Invalid, nil).WithCode("incomplete_upload").
 			WithMsg(fmt.Sprintf("Received %d bytes of the %d announced.", ref.Size, in.Size))
 	}
 	if err := s.checkQuota(ctx, c, ref.Size); err != nil {
-		s.dropBlobs(ctx, ref.Key)
+		s.releaseBlobs(ctx, ref.Key)
 		return nil, err
 	}
 	info, err := s.probe(ctx, ref.Key, ref.Size)
 	if err != nil {
-		s.dropBlobs(ctx, ref.Key)
+		s.releaseBlobs(ctx, ref.Key)
 		return nil, err
 	}
 	now := s.now()
@@ -428,22 +445,6 @@ func (s *Service) enqueueIngest(ctx context.Context, assetID string) error {
 	return s.st.setJob(ctx, assetID, j.ID, s.now())
 }
 
-// dropBlobs deletes blobs no asset references (after a refused upload or
-// a deleted asset). A failure only leaves an unreferenced blob behind.
-func (s *Service) dropBlobs(ctx context.Context, keys ...string) {
-	for _, k := range keys {
-		if k == "" {
-			continue
-		}
-		if used, err := s.st.referenced(ctx, k); err != nil || used {
-			continue
-		}
-		if err := s.cfg.Blobs.Delete(context.WithoutCancel(ctx), k); err != nil {
-			s.cfg.Logger.Warn("assets: delete blob", "key", k, "err", err)
-		}
-	}
-}
-
 // Get returns an asset the caller may read.
 func (s *Service) Get(ctx context.Context, c Caller, id string) (*Asset, error) {
 	r, err := s.readable(ctx, c, id)
@@ -496,22 +497,14 @@ func (s *Service) List(ctx context.Context, c Caller, projectID string) (*List, 
 	return out, nil
 }
 
-// Delete removes an asset and the blobs nothing else uses.
+// Delete removes an asset; the blobs nothing else uses are deleted by the
+// collector after Config.BlobGrace.
 func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	r, err := s.writable(ctx, c, id)
 	if err != nil {
 		return err
 	}
-	orphans, err := s.st.delete(ctx, r)
-	if err != nil {
-		return err
-	}
-	for _, k := range orphans {
-		if err := s.cfg.Blobs.Delete(context.WithoutCancel(ctx), k); err != nil {
-			s.cfg.Logger.Warn("assets: delete blob", "key", k, "err", err)
-		}
-	}
-	return nil
+	return s.st.delete(ctx, r, s.now())
 }
 
 // Blob names one of an asset's files.

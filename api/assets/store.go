@@ -108,16 +108,27 @@ func ns(p *string) sql.NullString {
 	return sql.NullString{String: *p, Valid: true}
 }
 
-// insert adds a row. With ignoreDuplicate, an existing row with the same
-// id is left alone (a retried job inserting its result again).
+// insert adds a row and records the blobs it refers to, in one
+// transaction. With ignoreDuplicate, an existing row with the same id is
+// left alone (a retried job inserting its result again). The caller has
+// claimed the row's blobs (Service.claimExisting).
 func (s *Store) insert(ctx context.Context, r *record, ignoreDuplicate bool) error {
 	q := `INSERT INTO assets (` + recordCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	if ignoreDuplicate {
 		q += ` ON CONFLICT (id) DO NOTHING`
 	}
-	_, err := s.db.ExecContext(ctx, q, r.ID, r.OwnerID, r.ProjectID, r.Filename, r.ContentType, r.Size, r.SHA256,
-		r.Status, r.Error, r.JobID, r.UploadID, r.SourceAssetID, r.Metadata, r.Tags, r.Analysis, r.PreviewBlob,
-		r.Peaks, r.SpectrogramBlob, r.CreatedAt, r.UpdatedAt)
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		res, err := tx.ExecContext(ctx, q, r.ID, r.OwnerID, r.ProjectID, r.Filename, r.ContentType, r.Size, r.SHA256,
+			r.Status, r.Error, r.JobID, r.UploadID, r.SourceAssetID, r.Metadata, r.Tags, r.Analysis, r.PreviewBlob,
+			r.Peaks, r.SpectrogramBlob, r.CreatedAt, r.UpdatedAt)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // a duplicate left alone: its refs are there
+		}
+		return refsTx(ctx, tx, r.ID, r.keys()...)
+	})
 	if err != nil {
 		if store.IsUniqueViolation(err) {
 			return apperr.E("assets.insert", apperr.Conflict, err).WithCode("asset_exists")
@@ -195,18 +206,6 @@ func (s *Store) setJob(ctx context.Context, id, jobID string, now time.Time) err
 	return nil
 }
 
-// txReferenced reports, inside tx, whether any asset uses the blob.
-func txReferenced(ctx context.Context, tx *store.Tx, key string) (bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT 1 FROM assets WHERE sha256 = ? OR preview_blob = ?
-		OR spectrogram_blob = ? OR peaks LIKE ? LIMIT 1`, key, key, key, "%"+key+"%")
-	if err != nil {
-		return false, err
-	}
-	defer rows.Close()
-	used := rows.Next()
-	return used, rows.Err()
-}
-
 // unqueued returns processing assets that never got a job (a crash
 // between the insert and the enqueue), created before the given time.
 func (s *Store) unqueued(ctx context.Context, before time.Time) ([]*record, error) {
@@ -227,32 +226,29 @@ func (s *Store) unqueued(ctx context.Context, before time.Time) ([]*record, erro
 	return out, rows.Err()
 }
 
-// referenced reports whether any asset uses the blob.
-func (s *Store) referenced(ctx context.Context, key string) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM assets WHERE sha256 = ? OR preview_blob = ?
-		OR spectrogram_blob = ? OR peaks LIKE ?`, key, key, key, "%"+key+"%").Scan(&n)
-	if err != nil {
-		return false, apperr.E("assets.referenced", apperr.Internal, err)
-	}
-	return n > 0, nil
-}
-
 // markReady stores the analysis and derived blobs of a processing asset
-// in one statement; an asset that is no longer processing (or was
-// deleted) is left alone, and updated is false.
+// in one statement, with the refs of the blobs; an asset that is no
+// longer processing (or was deleted) is left alone, and updated is false.
 func (s *Store) markReady(ctx context.Context, r *record, now time.Time) (updated bool, err error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE assets SET status = ?, error = NULL, metadata = ?, tags = ?, analysis = ?,
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		updated = false
+		res, err := tx.ExecContext(ctx, `UPDATE assets SET status = ?, error = NULL, metadata = ?, tags = ?, analysis = ?,
 		preview_blob = ?, peaks = ?, spectrogram_blob = ?, updated_at = ? WHERE id = ? AND status = ?`,
-		StatusReady, r.Metadata, r.Tags, r.Analysis, r.PreviewBlob, r.Peaks, r.SpectrogramBlob, now, r.ID, StatusProcessing)
+			StatusReady, r.Metadata, r.Tags, r.Analysis, r.PreviewBlob, r.Peaks, r.SpectrogramBlob, now, r.ID, StatusProcessing)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 0 {
+			return err
+		}
+		updated = true
+		return refsTx(ctx, tx, r.ID, r.keys()...)
+	})
 	if err != nil {
 		return false, apperr.E("assets.markReady", apperr.Internal, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, apperr.E("assets.markReady", apperr.Internal, err)
-	}
-	return n > 0, nil
+	return updated, nil
 }
 
 // markFailed records why a processing asset could not be analysed.
@@ -265,11 +261,11 @@ func (s *Store) markFailed(ctx context.Context, id, msg string, now time.Time) e
 	return nil
 }
 
-// delete removes the row and returns the blob keys no other asset still
-// references, which the caller may then delete.
-func (s *Store) delete(ctx context.Context, r *record) (orphans []string, err error) {
-	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
-		orphans = orphans[:0]
+// delete removes the row (its asset_blob_refs go with it) and hands its
+// blobs to the collector, in one transaction: they are deleted after the
+// grace period unless another asset refers to them by then.
+func (s *Store) delete(ctx context.Context, r *record, now time.Time) error {
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM assets WHERE id = ?`, r.ID)
 		if err != nil {
 			return err
@@ -277,29 +273,13 @@ func (s *Store) delete(ctx context.Context, r *record) (orphans []string, err er
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errNotFound
 		}
-		keys := []string{r.SHA256, r.PreviewBlob, r.SpectrogramBlob}
-		for _, k := range r.peaks() {
-			keys = append(keys, k)
-		}
-		for _, k := range keys {
-			if k == "" {
-				continue
-			}
-			used, err := txReferenced(ctx, tx, k)
-			if err != nil {
-				return err
-			}
-			if !used {
-				orphans = append(orphans, k)
-			}
-		}
-		return nil
+		return claimTx(ctx, tx, now, r.keys()...)
 	})
 	if err != nil {
 		if apperr.KindOf(err) == apperr.NotFound {
-			return nil, err
+			return err
 		}
-		return nil, apperr.E("assets.delete", apperr.Internal, fmt.Errorf("delete %s: %w", r.ID, err))
+		return apperr.E("assets.delete", apperr.Internal, fmt.Errorf("delete %s: %w", r.ID, err))
 	}
-	return orphans, nil
+	return nil
 }
