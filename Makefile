@@ -188,7 +188,7 @@ fuzz: ## run every fuzz target for a while (FUZZTIME=30s per target)
 
 .PHONY: fixtures
 fixtures: yjs-deps ## re-record the yjs fixtures and lib0 vectors with Node (then review the diff)
-	$(GO) test -count=1 ./crdt -run TestYjsFixtures -update
+	$(GO) test -count=1 ./crdt -run 'TestYjsFixtures|TestYjsUndoCapture' -update
 	$(GO) test -count=1 ./crdt/lib0 -run TestGoldenVectors -update
 
 .PHONY: fmt

@@ -44,6 +44,15 @@
 // byte for byte: undo of a deletion re-inserts the content as new items,
 // and relative positions follow them.
 //
+// # XML and subdocuments
+//
+// XmlFragment, XmlElement, XmlText and XmlHook have yjs's editing and
+// reading API (tree walker, query selectors, siblings, attributes) and
+// render with String exactly as yjs's toString. A *Doc inserted into an
+// Array or Map is a subdocument (one per track or take, say): peers see a
+// *Doc with the same guid and options, and OnSubdocs reports subdocuments
+// added, removed and loaded as yjs's 'subdocs' event.
+//
 // # Concurrency
 //
 // A Doc is not safe for concurrent use; callers serialize all calls on one
