@@ -175,6 +175,11 @@ func (rm *room) forward(p *peer, remote *webrtc.TrackRemote, local *webrtc.Track
 			continue
 		}
 		if p.muted.Load() {
+			if speaking { // a muted participant is not heard speaking
+				speaking, lastLoud = false, time.Time{}
+				off, db := false, -127
+				rm.broadcastLive(Message{Type: MsgSpeaking, PeerID: p.id, Speaking: &off, Level: &db}, nil)
+			}
 			continue
 		}
 		if levelID != 0 {

@@ -248,6 +248,12 @@ func TestLiveRoomFour(t *testing.T) {
 	if m := waitEvent(t, ps[0].Client, rtc.MsgMuted, 3*time.Second); m.PeerID != ps[2].peerID || m.Muted == nil || !*m.Muted {
 		t.Errorf("muted event %+v", m)
 	}
+	for { // and cat no longer shows as speaking
+		m := waitEvent(t, ps[0].Client, rtc.MsgSpeaking, 3*time.Second)
+		if m.PeerID == ps[2].peerID && m.Speaking != nil && !*m.Speaking {
+			break
+		}
+	}
 	time.Sleep(200 * time.Millisecond)
 	before := ps[0].framesFrom(ps[2].peerID)
 	time.Sleep(300 * time.Millisecond)
