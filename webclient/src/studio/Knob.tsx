@@ -85,7 +85,12 @@ export function Knob({ spec, value, onChange, disabled, color = '#f59e0b' }: { s
       >
         <circle cx={18} cy={18} r={12} fill="#23272f" stroke="#0d0f12" strokeWidth={2} />
         <path d={arc(a0, 135)} stroke="#2e333c" strokeWidth={3} fill="none" strokeLinecap="round" />
-        {n > 0.002 && <path d={arc(a0, ang)} stroke={disabled ? '#555' : color} strokeWidth={3} fill="none" strokeLinecap="round" />}
+        {(() => {
+          // bipolar parameters (gain in dB) light up from zero, the rest from the minimum
+          const from = spec.min < 0 && spec.max > 0 ? a0 + clamp(toNorm(0, spec), 0, 1) * 270 : a0
+          const [lo, hi] = ang < from ? [ang, from] : [from, ang]
+          return hi - lo > 0.5 ? <path d={arc(lo, hi)} stroke={disabled ? '#555' : color} strokeWidth={3} fill="none" strokeLinecap="round" /> : null
+        })()}
         <line
           x1={18}
           y1={18}
