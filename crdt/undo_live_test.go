@@ -19,7 +19,7 @@ import (
 // and stack lengths, and on where relative positions taken earlier resolve
 // (they follow re-inserted items).
 //
-//	MB_TEST_YJS=1 go test ./crdt -run TestYjsLiveUndo                     # MB_TEST_YJS_UNDO_SEEDS seeds (default 150)
+//	MB_TEST_YJS=1 go test ./crdt -run TestYjsLiveUndo                     # MB_TEST_YJS_UNDO_SEEDS seeds (default 100)
 //	MB_TEST_YJS=1 MB_TEST_YJS_SEED=17 go test ./crdt -run TestYjsLiveUndo -v
 func TestYjsLiveUndo(t *testing.T) {
 	if os.Getenv("MB_TEST_YJS") == "" {
@@ -28,7 +28,7 @@ func TestYjsLiveUndo(t *testing.T) {
 		}
 		t.Skip("set MB_TEST_YJS=1 to run the live differential test against yjs (needs node and `npm ci` in crdt/testdata/yjs)")
 	}
-	first, count := uint64(1), uint64(150)
+	first, count := uint64(1), uint64(100)
 	for _, v := range []struct {
 		env string
 		dst *uint64
