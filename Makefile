@@ -99,7 +99,7 @@ bench-crdt: yjs-deps ## crdt vs yjs side by side: the B4 editing trace (B4_BENCH
 # so `go build` works without Node. With npm present, `make build`/`make run`
 # rebuild it when a source or the lockfile changed (npm ci only when
 # package-lock.json is newer than node_modules).
-WEBCLIENT_SRC := $(shell find webclient/src webclient/public -type f 2>/dev/null) \
+WEBCLIENT_SRC := $(shell find webclient/src webclient/public webclient/scripts -type f 2>/dev/null) \
 	webclient/index.html webclient/package.json webclient/package-lock.json \
 	webclient/vite.config.ts webclient/tsconfig.json
 CHROMIUM      ?= /usr/bin/chromium

@@ -48,11 +48,17 @@ func TestHandler(t *testing.T) {
 }
 
 func TestHandlerWithoutBuild(t *testing.T) {
-	h := handlerFS(fstest.MapFS{})
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "make webclient") {
-		t.Fatalf("got %d %q, want the how-to-build page", rec.Code, rec.Body.String())
+	for name, root := range map[string]fstest.MapFS{
+		"empty":       {},
+		"readme only": {"README.txt": {Data: []byte("built by make webclient")}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			handlerFS(root).ServeHTTP(rec, httptest.NewRequest("GET", "/projects/p1", nil))
+			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "make webclient") {
+				t.Fatalf("got %d %q, want the how-to-build page", rec.Code, rec.Body.String())
+			}
+		})
 	}
 }
 
