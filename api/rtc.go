@@ -146,7 +146,11 @@ func mountRTC(mux *http.ServeMux, d Deps, rd rtcDeps) error {
 		_ = eng.Close()
 		return err
 	}
-	d.Logger.Info("rtc: listening", "udp", eng.UDPAddr().String(), "tcp", fmt.Sprint(eng.TCPAddr()))
+	tcp := "off"
+	if a := eng.TCPAddr(); a != nil {
+		tcp = a.String()
+	}
+	d.Logger.Info("rtc: listening", "udp", eng.UDPAddr().String(), "tcp", tcp)
 	mux.Handle("GET /rtc/{projectId}", srv)
 	return nil
 }
