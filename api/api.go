@@ -10,10 +10,13 @@ package api
 
 import (
 	"context"
+	"crypto/subtle"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,6 +50,9 @@ type Deps struct {
 	// Metrics is the Prometheus registry served at /metrics; modules may
 	// register their own collectors on it. Nil disables /metrics.
 	Metrics *prometheus.Registry
+	// MetricsToken, if set, is the bearer token /metrics requires; empty
+	// means /metrics answers only clients connecting from loopback.
+	MetricsToken string
 	// Reporter receives panics and 5xx errors. Nil means none.
 	Reporter errreport.Reporter
 	// Lifecycle tracks long-lived connections, workers and flush hooks for
@@ -102,10 +108,10 @@ func NewHandler(d Deps) (http.Handler, error) {
 	})
 	mux.Handle("GET /readyz", readyHandler(d))
 	if d.Metrics != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics, promhttp.HandlerOpts{
+		mux.Handle("GET /metrics", metricsGuard(d.MetricsToken, promhttp.HandlerFor(d.Metrics, promhttp.HandlerOpts{
 			ErrorLog:          slog.NewLogLogger(d.Logger.Handler(), slog.LevelError),
 			EnableOpenMetrics: true,
-		}))
+		})))
 	}
 
 	// Modules mount here, one block each.
@@ -296,5 +302,32 @@ func readyHandler(d Deps) http.Handler {
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		respond.JSON(w, status, res)
+	})
+}
+
+// metricsGuard keeps /metrics private: with a token, only requests that
+// bear it; without, only clients connecting from a loopback address (the
+// TCP peer, not a forwarded header: a reverse proxy on the same host must
+// not expose it).
+func metricsGuard(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+				respond.Error(w, r, apperr.E("api.metrics", apperr.Unauthenticated, nil).WithCode("metrics_token_required").
+					WithMsg("GET /metrics needs the metrics bearer token."))
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if ip, perr := netip.ParseAddr(host); err != nil || perr != nil || !ip.Unmap().IsLoopback() || r.Header.Get("X-Forwarded-For") != "" {
+			respond.Error(w, r, apperr.E("api.metrics", apperr.Forbidden, nil).WithCode("metrics_forbidden").
+				WithMsg("GET /metrics answers loopback clients only; set MB_METRICS_TOKEN to scrape it over the network."))
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }

@@ -41,6 +41,7 @@ type Config struct {
 	MailFrom          string         // sender of account mail
 	SMTPURL           string         // "" and no SendGrid key: mail goes to the outbox table
 	SendGridAPIKey    string         // send account mail with the SendGrid Web API
+	MetricsToken      string         // bearer token for /metrics; "" means loopback clients only
 	CORSOrigins       []string       // origins allowed to call the API from browsers; none: CORS off
 	TrustedProxies    []netip.Prefix // reverse proxies whose X-Forwarded-For is believed
 	Migrate           bool           // apply pending migrations at start
@@ -293,6 +294,15 @@ var settings = []setting{
 	{"sendgrid-api-key", "MB_SENDGRID_API_KEY", "KEY", "send account mail with the SendGrid Web API (default none)",
 		func(c *Config) string { return "" }, // a secret
 		func(c *Config, v string) error { c.SendGridAPIKey = v; return nil }},
+	{"metrics-token", "MB_METRICS_TOKEN", "TOKEN", "bearer token a Prometheus scraper sends to GET /metrics (default none: /metrics answers loopback clients only)",
+		func(c *Config) string { return "" }, // a secret
+		func(c *Config, v string) error {
+			if v != "" && len(v) < 16 {
+				return errors.New("want at least 16 characters")
+			}
+			c.MetricsToken = v
+			return nil
+		}},
 	{"stripe-secret-key", "MB_STRIPE_SECRET_KEY", "KEY", "Stripe secret key (sk_... or rk_...); with it the payments module is mounted (default none: payments off)",
 		func(c *Config) string { return "" }, // a secret
 		func(c *Config, v string) error {

@@ -124,6 +124,7 @@ func (m *Main) Run(ctx context.Context) error {
 		DB:             m.DB,
 		Redis:          m.Redis,
 		Metrics:        m.Metrics,
+		MetricsToken:   cfg.MetricsToken,
 		Reporter:       m.Reporter,
 		Lifecycle:      m.Lifecycle,
 		PublicURL:      cfg.Public(),
