@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/maxbooster/maxbooster/audio/blob"
+	"github.com/maxbooster/maxbooster/audio/jobs"
 	"github.com/maxbooster/maxbooster/internal/apperr"
 	"github.com/maxbooster/maxbooster/store"
 	"github.com/maxbooster/maxbooster/store/storetest"
@@ -157,4 +158,23 @@ func TestCollectDeletedUsersBlobs(t *testing.T) {
 			t.Errorf("deleted user's blob still stored: %v", err)
 		}
 	})
+}
+
+// TestJobErrorsArePublic: what the pool stored as a job's error (a
+// wrapped internal error with a path, a panic, its timeout text) reaches
+// the client only as one of the messages written for clients.
+func TestJobErrorsArePublic(t *testing.T) {
+	tests := []struct{ stored, want string }{
+		{"blob: open /srv/maxbooster/blobs/sha256/ab/cd/abcd: permission denied", "processing failed"},
+		{"handler panicked: runtime error: index out of range [3] with length 2", "processing failed"},
+		{"took longer than 10m0s", "processing took too long"},
+		{"unsupported codec", "unsupported codec"},
+		{"the asset was deleted", "the asset was deleted"},
+	}
+	for _, tt := range tests {
+		v := jobView(&jobs.Job{ID: "j", Kind: kindIngest, Status: jobs.StatusFailed, Input: `{"assetId":"a"}`, Error: tt.stored})
+		if v.Error == nil || *v.Error != tt.want {
+			t.Errorf("job error %q shown as %v, want %q", tt.stored, v.Error, tt.want)
+		}
+	}
 }

@@ -172,6 +172,28 @@ func clientMessage(ctx context.Context, err error) string {
 	return "analysis failed"
 }
 
+// publicMessages are the job failures a client may read as they are:
+// what clientMessage and the job handlers write.
+var publicMessages = map[string]bool{
+	"processing took too long": true, "unsupported codec": true, "the file is not audio we can read": true,
+	"the audio is longer than the limit": true, "the result is larger than the limit": true,
+	"the asset was deleted": true, "the source asset was deleted": true, "analysis failed": true,
+}
+
+// publicJobError is a job's stored error as a client sees it. The pool
+// stores whatever the handler returned (wrapped internal errors with
+// paths, a panic's value, its own timeout text), so only the messages
+// written for clients pass; the rest read as a generic failure.
+func publicJobError(stored string) string {
+	switch {
+	case publicMessages[stored]:
+		return stored
+	case strings.HasPrefix(stored, "took longer than "):
+		return "processing took too long"
+	}
+	return "processing failed"
+}
+
 // ingest is the job that analyses a new upload: report, peaks,
 // spectrogram and preview are written as blobs, then one UPDATE makes the
 // asset ready. A retry after a crash redoes the work and writes the same

@@ -460,10 +460,7 @@ func (s *Service) Get(ctx context.Context, c Caller, id string) (*Asset, error) 
 func (s *Service) view(ctx context.Context, r *record) Asset {
 	if r.Status == StatusProcessing && r.JobID.Valid {
 		if j, err := s.q.Get(ctx, r.JobID.String); err == nil && j.Status == jobs.StatusFailed {
-			msg := j.Error
-			if msg == "" {
-				msg = "analysis failed"
-			}
+			msg := publicJobError(j.Error)
 			_ = s.st.markFailed(ctx, r.ID, msg, s.now())
 			r.Status, r.Error = StatusFailed, ns(&msg)
 		}
@@ -774,7 +771,7 @@ func jobView(j *jobs.Job) Job {
 	_ = json.Unmarshal([]byte(j.Input), &in)
 	v.AssetID = in.AssetID
 	if j.Error != "" && j.Status != jobs.StatusDone {
-		e := j.Error
+		e := publicJobError(j.Error)
 		v.Error = &e
 	}
 	if j.Kind == kindProcess && j.Status == jobs.StatusDone {
