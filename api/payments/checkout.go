@@ -136,7 +136,7 @@ func (s *Service) CreateCheckout(ctx context.Context, userID, key string, in Che
 	if len(in.Parties) == 1 {
 		c.Mode = ModeDestination
 		pp.Destination = accounts[in.Parties[0].UserID].StripeAccountID
-		pp.ApplicationFee = fee
+		pp.PlatformFee = fee
 	} else {
 		for _, p := range in.Parties {
 			if !accounts[p.UserID].TransfersActive {
@@ -271,8 +271,30 @@ func transferEntry(c Checkout, seq int, transferID string, amount int64) EntryIn
 // checkout's state, the sale entry and, for a destination charge, the
 // transfer Stripe made. Split transfers follow in payParties.
 func (s *Service) paymentSucceeded(ctx context.Context, piID, chargeID string, eventCreated int64) (Checkout, error) {
-	var c Checkout
-	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+	c, err := checkoutByPaymentIntent(ctx, s.db, piID)
+	if err != nil {
+		return c, err
+	}
+	// A destination charge's transfer is Stripe's: learn its id so that
+	// reconciliation can match it (the event does not carry it).
+	transferRef := chargeID
+	if c.Mode == ModeDestination && chargeID != "" {
+		switch e, err := s.ledger.Entry(ctx, "transfer:"+c.ID+":0"); {
+		case err == nil:
+			transferRef = e.StripeRef // recorded before: replay it as it was
+		case apperr.KindOf(err) == apperr.NotFound:
+			tr, err := s.gw.ChargeTransfer(ctx, chargeID)
+			if err != nil {
+				return c, err
+			}
+			if tr != "" {
+				transferRef = tr
+			}
+		default:
+			return c, err
+		}
+	}
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 		var err error
 		c, err = checkoutByPaymentIntent(ctx, tx, piID)
 		if err != nil {
@@ -289,7 +311,7 @@ func (s *Service) paymentSucceeded(ctx context.Context, piID, chargeID string, e
 			return err
 		}
 		if c.Mode == ModeDestination && c.Parties[0].Amount > 0 {
-			if _, _, err := s.ledger.PostTx(ctx, tx, transferEntry(c, 0, chargeID, c.Parties[0].Amount)); err != nil {
+			if _, _, err := s.ledger.PostTx(ctx, tx, transferEntry(c, 0, transferRef, c.Parties[0].Amount)); err != nil {
 				return err
 			}
 		}

@@ -26,6 +26,7 @@ type Gateway interface {
 	CreateTransfer(ctx context.Context, key string, p TransferParams) (string, error)
 	ReverseTransfer(ctx context.Context, key, transferID string, amount int64) (string, error)
 	CreateRefund(ctx context.Context, key, paymentIntentID string, amount int64, reverseTransfer bool) (Refund, error)
+	ChargeTransfer(ctx context.Context, chargeID string) (string, error)
 	CreatePayout(ctx context.Context, key, accountID string, amount int64, currency string, instant bool) (Payout, error)
 	ListBalanceTransactions(ctx context.Context, since time.Time, limit int) ([]BalanceTransaction, error)
 }
@@ -57,17 +58,17 @@ type AccountLink struct {
 }
 
 // PaymentIntentParams describes a charge on the platform. With Destination
-// set it is a destination charge for one seller (ApplicationFee is the
-// platform's part); otherwise the funds stay on the platform and are
+// set it is a destination charge for one seller, who receives Amount −
+// PlatformFee; otherwise the funds stay on the platform and are
 // transferred later under TransferGroup.
 type PaymentIntentParams struct {
-	Amount         int64
-	Currency       string
-	Description    string
-	TransferGroup  string
-	Destination    string
-	ApplicationFee int64
-	Metadata       map[string]string
+	Amount        int64
+	Currency      string
+	Description   string
+	TransferGroup string
+	Destination   string
+	PlatformFee   int64
+	Metadata      map[string]string
 }
 
 // PaymentIntent is what a buyer's client needs to pay.
@@ -88,10 +89,12 @@ type TransferParams struct {
 	Metadata      map[string]string
 }
 
-// Refund is a created refund.
+// Refund is a created refund. TransferReversal is the reversal Stripe made
+// with it (destination charges, reverse_transfer).
 type Refund struct {
-	ID     string
-	Status string
+	ID               string
+	Status           string
+	TransferReversal string
 }
 
 // Payout is a created payout.
@@ -336,9 +339,12 @@ func (g *StripeGateway) CreatePaymentIntent(ctx context.Context, key string, p P
 		pp.TransferGroup = stripe.String(p.TransferGroup)
 	}
 	if p.Destination != "" {
+		// transfer_data[amount] rather than application_fee_amount: Stripe
+		// then transfers exactly the seller's part, as the ledger books it,
+		// instead of the whole charge followed by an application fee.
 		pp.TransferData = &stripe.PaymentIntentCreateTransferDataParams{Destination: stripe.String(p.Destination)}
-		if p.ApplicationFee > 0 {
-			pp.ApplicationFeeAmount = stripe.Int64(p.ApplicationFee)
+		if p.PlatformFee > 0 {
+			pp.TransferData.Amount = stripe.Int64(p.Amount - p.PlatformFee)
 		}
 	}
 	var pi *stripe.PaymentIntent
@@ -391,13 +397,11 @@ func (g *StripeGateway) ReverseTransfer(ctx context.Context, key, transferID str
 }
 
 // CreateRefund implements Gateway. With reverseTransfer (destination
-// charges) Stripe also pulls back the seller's transfer and the platform's
-// application fee in proportion.
+// charges) Stripe also pulls back the seller's transfer in proportion.
 func (g *StripeGateway) CreateRefund(ctx context.Context, key, paymentIntentID string, amount int64, reverseTransfer bool) (Refund, error) {
 	rp := &stripe.RefundCreateParams{Params: params(ctx, key), PaymentIntent: stripe.String(paymentIntentID), Amount: stripe.Int64(amount)}
 	if reverseTransfer {
 		rp.ReverseTransfer = stripe.Bool(true)
-		rp.RefundApplicationFee = stripe.Bool(true)
 	}
 	var r *stripe.Refund
 	err := g.do(ctx, "payments.stripe.CreateRefund", func() (err error) {
@@ -407,7 +411,25 @@ func (g *StripeGateway) CreateRefund(ctx context.Context, key, paymentIntentID s
 	if err != nil {
 		return Refund{}, err
 	}
-	return Refund{ID: r.ID, Status: string(r.Status)}, nil
+	out := Refund{ID: r.ID, Status: string(r.Status)}
+	if r.TransferReversal != nil {
+		out.TransferReversal = r.TransferReversal.ID
+	}
+	return out, nil
+}
+
+// ChargeTransfer implements Gateway: the transfer Stripe made for a
+// destination charge ("" when there is none).
+func (g *StripeGateway) ChargeTransfer(ctx context.Context, chargeID string) (string, error) {
+	var ch *stripe.Charge
+	err := g.do(ctx, "payments.stripe.ChargeTransfer", func() (err error) {
+		ch, err = g.c.V1Charges.Retrieve(ctx, chargeID, &stripe.ChargeRetrieveParams{Params: stripe.Params{Context: ctx}})
+		return err
+	})
+	if err != nil || ch.Transfer == nil {
+		return "", err
+	}
+	return ch.Transfer.ID, nil
 }
 
 // CreatePayout implements Gateway: a payout from the connected account to

@@ -51,7 +51,7 @@ func TestGatewayAgainstStripeMock(t *testing.T) {
 	if err != nil || !strings.HasPrefix(pi.ID, "pi_") || pi.ClientSecret == "" {
 		t.Fatalf("CreatePaymentIntent = %+v, %v", pi, err)
 	}
-	if _, err := g.CreatePaymentIntent(ctx, "pi:2", PaymentIntentParams{Amount: 1000, Currency: "usd", Destination: a.ID, ApplicationFee: 50}); err != nil {
+	if _, err := g.CreatePaymentIntent(ctx, "pi:2", PaymentIntentParams{Amount: 1000, Currency: "usd", Destination: a.ID, PlatformFee: 50}); err != nil {
 		t.Fatalf("destination PaymentIntent: %v", err)
 	}
 	tr, err := g.CreateTransfer(ctx, "transfer:1", TransferParams{Amount: 600, Currency: "usd", Destination: a.ID, TransferGroup: "chk_1", SourceCharge: "ch_1"})

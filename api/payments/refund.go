@@ -60,6 +60,7 @@ func (s *Service) Refund(ctx context.Context, userID, key, checkoutID string, am
 		return RefundResult{}, apperr.Msgf(op, apperr.Invalid, "amount must be 1 to %d.", c.Amount).WithCode("invalid_amount").WithField("amount", "invalid")
 	}
 	stripeKey := "refund:" + c.ID + ":" + idFromKey(userID, key)
+	destReversal := "" // Stripe's reversal of a destination charge's transfer
 	doneID, err := s.beginOp(ctx, stripeKey, "refund", c.ID)
 	if err != nil {
 		return RefundResult{}, err
@@ -110,6 +111,9 @@ func (s *Service) Refund(ctx context.Context, userID, key, checkoutID string, am
 			return RefundResult{}, err
 		}
 		doneID = r.ID
+		if c.Mode == ModeDestination {
+			destReversal = r.TransferReversal
+		}
 	}
 	parts, err := Allocate(amount, refundWeights(c))
 	if err != nil {
@@ -119,6 +123,9 @@ func (s *Service) Refund(ctx context.Context, userID, key, checkoutID string, am
 		Parts: parts[:len(c.Parties)], FeePart: parts[len(c.Parties)], Reversals: make([]int64, len(c.Parties))}
 
 	reversalIDs := make([]string, len(c.Parties)) // Stripe's trr_ ids, for reconciliation
+	if c.Mode == ModeDestination {
+		reversalIDs[0] = destReversal
+	}
 	// Pull back each transferred part. A destination charge's transfer was
 	// reversed by Stripe with the refund (reverse_transfer).
 	for i, p := range c.Parties {

@@ -405,9 +405,23 @@ func countEntries(t *testing.T, db *store.DB) int {
 	return n
 }
 
+// destGateway answers as real Stripe does for destination charges, which
+// stripe-mock's fixtures do not: the charge names its transfer, and a
+// refund with reverse_transfer names its reversal.
+type destGateway struct{ Gateway }
+
+func (destGateway) ChargeTransfer(context.Context, string) (string, error) { return "tr_dest_1", nil }
+
+func (g destGateway) CreateRefund(ctx context.Context, key, pi string, amount int64, reverse bool) (Refund, error) {
+	r, err := g.Gateway.CreateRefund(ctx, key, pi, amount, reverse)
+	r.TransferReversal = "trr_dest_1"
+	return r, err
+}
+
 func TestDestinationCheckoutWithFee(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, 1000) // 10 % commission
+		f.s.gw = destGateway{f.gw}
 		ctx := context.Background()
 		f.onboard(t, "dave")
 		c, err := f.s.CreateCheckout(ctx, "dave", "k", CheckoutInput{Amount: 2999, Currency: "usd", Parties: []Share{{"dave", 10000}}})
@@ -424,7 +438,7 @@ func TestDestinationCheckoutWithFee(t *testing.T) {
 		if b := bal(t, f.s, ConnectedCash, "dave"); b != 2700 {
 			t.Errorf("dave connected = %d", b)
 		}
-		// Full refund: Stripe reverses the destination transfer and the fee.
+		// Full refund: Stripe reverses the destination transfer; the platform gives back its fee.
 		r, err := f.s.Refund(ctx, "dave", "r", c.ID, 0)
 		if err != nil || r.Amount != 2999 || r.FeePart != 299 || r.Parts[0] != 2700 {
 			t.Fatalf("refund = %+v, %v", r, err)
@@ -433,6 +447,17 @@ func TestDestinationCheckoutWithFee(t *testing.T) {
 			if b := bal(t, f.s, code, "dave"); b != 0 {
 				t.Errorf("dave %s after full refund = %d", code, b)
 			}
+		}
+		// Stripe's side of it reconciles without drift.
+		f.s.gw = &scriptedTxns{Gateway: f.gw, txns: []BalanceTransaction{
+			{ID: "txn_c", Type: "charge", Source: "ch_dest_1", Amount: 2999, Fee: 117, Currency: "usd"},
+			{ID: "txn_t", Type: "transfer", Source: "tr_dest_1", Amount: -2700, Currency: "usd"},
+			{ID: "txn_r", Type: "refund", Source: r.ID, Amount: -2999, Currency: "usd"},
+			{ID: "txn_tr", Type: "transfer_refund", Source: "trr_dest_1", Amount: 2700, Currency: "usd"},
+		}}
+		rep, err := f.s.Reconcile(ctx)
+		if err != nil || rep.NewDrift != 0 || rep.FeesBook != 1 {
+			t.Errorf("reconcile = %+v, %v; drift %+v", rep, err, mustDrift(t, f.s))
 		}
 		checkBooks(t, f.s)
 	})
