@@ -126,11 +126,15 @@ type peerReply struct {
 		V1   string `json:"v1"`
 		V2   string `json:"v2"`
 	} `json:"emitted"`
-	Diffs   []string          `json:"diffs"`
-	UM      []string          `json:"um"`
-	XMLEv   []string          `json:"xmlev"`
-	Subdocs []string          `json:"subdocs"`
-	Indices []int             `json:"indices"`
+	Diffs   []string `json:"diffs"`
+	UM      []string `json:"um"`
+	XMLEv   []string `json:"xmlev"`
+	Subdocs []string `json:"subdocs"`
+	Indices []int    `json:"indices"`
+	Snaps   []struct {
+		JSON map[string]string `json:"json"`
+		V1   string            `json:"v1"`
+	} `json:"snaps"`
 	Docless map[string]string `json:"docless"`
 	State   []struct {
 		JSON map[string]string `json:"json"`
@@ -254,6 +258,10 @@ type liveRun struct {
 	// docIDs numbers documents in order of first mention, as peer.mjs.
 	subdocEvents []string
 	docIDs       map[*Doc]int
+	// With gc off: snapshots taken in Go after rounds, restored with
+	// CreateDocFromSnapshot on both sides after every round.
+	gc    bool
+	snaps []liveRelPos
 }
 
 var liveRoots = [][2]string{{"t", "text"}, {"a", "array"}, {"m", "map"}, {"x", "xml"}}
@@ -284,7 +292,7 @@ func runLiveSeedWith(p *yjsPeer, seed uint64, withUndo bool, verbose bool, logf 
 			}
 		}
 	}
-	r := &liveRun{rng: rng, p: p, online: make([]bool, n), inbox: make([][]int, n), formats: true, logf: logf, verbose: verbose}
+	r := &liveRun{rng: rng, p: p, online: make([]bool, n), inbox: make([][]int, n), formats: true, logf: logf, verbose: verbose, gc: gc}
 	if withUndo {
 		r.undo = &liveUndo{Scope: []string{"all", "tm", "doc"}[rng.IntN(3)], IgnoreRemoteMapChanges: rng.IntN(4) == 0}
 	}
@@ -452,6 +460,9 @@ func (r *liveRun) round() error {
 		return err
 	}
 	if err := r.checkState(); err != nil {
+		return err
+	}
+	if err := r.checkSnapshots(); err != nil {
 		return err
 	}
 	return r.resolveRelPositions()

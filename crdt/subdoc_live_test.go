@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -72,4 +73,61 @@ func (r *liveRun) subdocSummary(d *Doc) string {
 		parts = append(parts, fmt.Sprintf("%s:%t:%s", r.subdocDesc(sd), sd.ClientID() == d.ClientID(), coll))
 	}
 	return strings.Join(parts, " ")
+}
+
+// checkSnapshots (documents with gc off) takes a snapshot of a random
+// peer, then restores the last few snapshots with CreateDocFromSnapshot on
+// both sides and compares the restored documents' JSON and state.
+func (r *liveRun) checkSnapshots() error {
+	if r.gc {
+		return nil
+	}
+	peer := r.rng.IntN(len(r.docs))
+	r.snaps = append(r.snaps, liveRelPos{peer: peer, b: EncodeSnapshot(SnapshotOf(r.docs[peer]))})
+	if len(r.snaps) > 3 {
+		r.snaps = r.snaps[len(r.snaps)-3:]
+	}
+	type snapReq struct {
+		Peer int    `json:"peer"`
+		Hex  string `json:"hex"`
+	}
+	reqs := make([]snapReq, len(r.snaps))
+	type restored struct {
+		json map[string]string
+		v1   string
+	}
+	got := make([]restored, len(r.snaps))
+	for i, sp := range r.snaps {
+		reqs[i] = snapReq{sp.peer, hex.EncodeToString(sp.b)}
+		snap, err := DecodeSnapshot(sp.b)
+		if err != nil {
+			return err
+		}
+		nd, err := CreateDocFromSnapshot(r.docs[sp.peer], snap, nil)
+		if err != nil {
+			return fmt.Errorf("CreateDocFromSnapshot: %w", err)
+		}
+		v1, err := EncodeStateAsUpdate(nd, nil)
+		if err != nil {
+			return err
+		}
+		got[i] = restored{docCanonJSONErr(nd), hex.EncodeToString(v1)}
+	}
+	reply, err := r.p.call(map[string]any{"cmd": "snaps", "snaps": reqs})
+	if err != nil {
+		return err
+	}
+	if err := r.compareUndoEvents(reply); err != nil {
+		return fmt.Errorf("restoring snapshots: %w", err)
+	}
+	for i, g := range got {
+		w := reply.Snaps[i]
+		if !maps2Equal(g.json, w.JSON) {
+			return fmt.Errorf("snapshot %d of peer %d restored JSON:\n go %v\nyjs %v", i, r.snaps[i].peer, g.json, w.JSON)
+		}
+		if g.v1 != w.V1 {
+			return fmt.Errorf("snapshot %d of peer %d restored state:\n go %s\nyjs %s", i, r.snaps[i].peer, g.v1, w.V1)
+		}
+	}
+	return nil
 }

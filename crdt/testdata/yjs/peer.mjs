@@ -8,6 +8,7 @@
 //   {"cmd":"state"}                                      JSON, state vector, encodeStateAsUpdate v1/v2 per peer
 //   {"cmd":"docless","v1":[hex],"v2":[hex],"sv":hex}     mergeUpdates(V2), diffUpdate(V2), encodeStateVectorFromUpdate(V2), conversions
 //   {"cmd":"resolve","rps":[{peer,hex}]}                 createAbsolutePositionFromRelativePosition → index (-1: null)
+//   {"cmd":"snaps","snaps":[{peer,hex}]}                 createDocFromSnapshot → JSON and encodeStateAsUpdate of each
 //
 // With "undo" in reset ({scope: "all"|"tm"|"doc", ignoreRemoteMapChanges}),
 // every peer gets a Y.UndoManager (trackedOrigins null and "tracked",
@@ -184,6 +185,15 @@ const handle = (c) => {
         else runOp(op)
       }
       return {}
+    case 'snaps':
+      // createDocFromSnapshot of each peer's (gc off) doc at each snapshot.
+      return {
+        snaps: c.snaps.map(({ peer, hex: h }) => {
+          const nd = Y.createDocFromSnapshot(peers[peer], Y.decodeSnapshot(unhex(h)))
+          for (const [name] of ROOTS) root(nd, name)
+          return { json: docJSON(nd, ROOTS), v1: hex(Y.encodeStateAsUpdate(nd)) }
+        })
+      }
     case 'resolve':
       return {
         indices: c.rps.map(({ peer, hex: h }) => {
