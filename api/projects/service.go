@@ -855,6 +855,9 @@ func (s *Service) CreateCheckpoint(ctx context.Context, u session.User, id, name
 		if errors.Is(err, ErrConflict) {
 			return Checkpoint{}, errLimit(op, "checkpoints per project", s.limits.CheckpointsPerProject)
 		}
+		if errors.Is(err, ErrNotFound) {
+			return Checkpoint{}, errProjectNotFound(op)
+		}
 		return Checkpoint{}, apperr.E(op, apperr.Internal, err)
 	}
 	return c, nil

@@ -41,6 +41,27 @@ func optTime(t *time.Time) any {
 	return t.UTC()
 }
 
+// lockLive locks a project row for the rest of tx and checks that it is
+// not in the trash (ErrNotFound otherwise). Counting a project's members
+// or checkpoints and then inserting one is a race under PostgreSQL's read
+// committed isolation (two transactions both see one slot left) unless
+// both take this lock first; SQLite's BEGIN IMMEDIATE already serializes
+// writers.
+func lockLive(ctx context.Context, tx *store.Tx, projectID string) error {
+	q := `SELECT COUNT(*) FROM projects WHERE id = ? AND deleted_at IS NULL`
+	if tx.Dialect() == store.Postgres {
+		q = `SELECT COUNT(*) FROM (SELECT id FROM projects WHERE id = ? AND deleted_at IS NULL FOR UPDATE) p`
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, q, projectID).Scan(&n); err != nil {
+		return fmt.Errorf("projects: lock project: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // CreateProject inserts p and makes p.OwnerID its owner.
 func (s *Store) CreateProject(ctx context.Context, p Project) error {
 	return s.db.WithTx(ctx, func(tx *store.Tx) error {
@@ -361,10 +382,14 @@ func (s *Store) InviteByHash(ctx context.Context, tokenHash string, now time.Tim
 
 // AcceptInvite consumes the invitation (single use) and adds userID to
 // its project with its role; someone who already is a member keeps the
-// role they have. ErrNotFound when the invitation was used meanwhile, or
-// the project would exceed maxMembers (ErrConflict).
+// role they have. ErrNotFound when the invitation was used meanwhile or
+// its project went to the trash; ErrConflict when the project would
+// exceed maxMembers.
 func (s *Store) AcceptInvite(ctx context.Context, inv inviteRecord, userID string, maxMembers int, now time.Time) error {
 	return s.db.WithTx(ctx, func(tx *store.Tx) error {
+		if err := lockLive(ctx, tx, inv.ProjectID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM project_invites WHERE id = ? AND token_hash = ?`, inv.ID, inv.TokenHash)
 		if err := affectedOne(res, err, "accept invite"); err != nil {
 			return err
@@ -407,9 +432,13 @@ func (s *Store) DeleteExpiredInvites(ctx context.Context, now time.Time) (int64,
 }
 
 // CreateCheckpoint stores a checkpoint with the document state, unless
-// the project already has max of them (ErrConflict).
+// the project already has max of them (ErrConflict) or is in the trash
+// (ErrNotFound).
 func (s *Store) CreateCheckpoint(ctx context.Context, projectID string, c Checkpoint, state []byte, maxPerProject int) error {
 	return s.db.WithTx(ctx, func(tx *store.Tx) error {
+		if err := lockLive(ctx, tx, projectID); err != nil {
+			return err
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM project_checkpoints WHERE project_id = ?`, projectID).Scan(&n); err != nil {
 			return fmt.Errorf("projects: count checkpoints: %w", err)

@@ -3,6 +3,8 @@ package projects
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -275,6 +277,65 @@ func TestDocStoreDelete(t *testing.T) {
 		}
 		if err := docs.Delete(ctx, "never"); err != nil {
 			t.Errorf("Delete of an unknown room: %v", err)
+		}
+	})
+}
+
+// TestLimitsUnderConcurrency: checkpoints created at once, and
+// invitations accepted at once, never go past their limit (on PostgreSQL
+// two read-committed transactions would both count one free slot).
+func TestLimitsUnderConcurrency(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		st := NewStore(db)
+		owner := mustUser(t, db, "owner", "owner@example.com")
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		if err := st.CreateProject(ctx, Project{ID: "p", Name: "P", OwnerID: owner.ID, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		const tries, limit = 12, 3
+		var wg sync.WaitGroup
+		for i := range tries {
+			wg.Go(func() {
+				c := Checkpoint{ID: fmt.Sprintf("c%d", i), Name: "c", CreatedAt: now, CreatedBy: owner.ID}
+				if err := st.CreateCheckpoint(ctx, "p", c, []byte{0, 0}, limit); err != nil && !errors.Is(err, ErrConflict) {
+					t.Errorf("checkpoint %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if cs, err := st.Checkpoints(ctx, "p"); err != nil || len(cs) != limit {
+			t.Errorf("%d checkpoints (%v), want the limit %d", len(cs), err, limit)
+		}
+
+		var invs []inviteRecord
+		for i := range tries {
+			u := mustUser(t, db, fmt.Sprintf("u%d", i), fmt.Sprintf("u%d@example.com", i))
+			inv := inviteRecord{Invite: Invite{ID: fmt.Sprintf("i%d", i), Email: u.Email, Role: RoleEditor, CreatedAt: now,
+				ExpiresAt: now.Add(time.Hour)}, ProjectID: "p", TokenHash: fmt.Sprintf("h%d", i), InvitedBy: owner.ID}
+			if err := st.CreateInvite(ctx, inv); err != nil {
+				t.Fatal(err)
+			}
+			invs = append(invs, inv)
+		}
+		for i, inv := range invs {
+			wg.Go(func() {
+				if err := st.AcceptInvite(ctx, inv, fmt.Sprintf("u%d", i), limit, now); err != nil && !errors.Is(err, ErrConflict) {
+					t.Errorf("accept %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if n, err := st.CountMembers(ctx, "p"); err != nil || n != limit {
+			t.Errorf("%d members (%v), want the limit %d", n, err, limit)
+		}
+
+		// A project in the trash takes no checkpoint.
+		if err := st.SetDeleted(ctx, "p", &now, now, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreateCheckpoint(ctx, "p", Checkpoint{ID: "late", Name: "c", CreatedAt: now, CreatedBy: owner.ID}, []byte{0}, 100); !errors.Is(err, ErrNotFound) {
+			t.Errorf("checkpoint in the trash: %v, want ErrNotFound", err)
 		}
 	})
 }
