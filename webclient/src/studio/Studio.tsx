@@ -84,7 +84,7 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
 
   // a new project gets its settings once the server copy is in
   React.useEffect(() => {
-    if (status.conn === 'connected' && !readOnly) ensureSettings(doc, projectName, origin)
+    if (status.conn === 'connected' && !readOnly && projectName) ensureSettings(doc, projectName, origin)
   }, [status.conn, readOnly, doc, origin, projectName])
 
   // REST: project name, assets, members (for names)
@@ -247,7 +247,8 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
   }, [doc, session, transport, undo, origin])
 
   const laneHeight = Math.max(state.tracks.length * TRACK_H, 200)
-  const title = state.settings.name || projectName || 'Untitled project'
+  // the project's name lives in the REST resource (renamed from the list); the document's copy is a fallback
+  const title = projectName || state.settings.name || 'Untitled project'
 
   return (
     <div className="flex h-full flex-col bg-background text-foreground" data-testid="studio">
