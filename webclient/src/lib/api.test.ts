@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest'
+import { unwrap, userOf, wsBase } from './api'
+import { closeReason, stereoSdp } from './rtc'
+
+describe('REST helpers', () => {
+  it('turns a room-token url into a WebSocket base', () => {
+    const loc = { protocol: 'https:', host: 'studio.example.com' }
+    expect(wsBase('/collab', loc)).toBe('wss://studio.example.com/collab')
+    expect(wsBase('http://127.0.0.1:8080/collab/', loc)).toBe('ws://127.0.0.1:8080/collab')
+    expect(wsBase('https://x.test/collab', loc)).toBe('wss://x.test/collab')
+    expect(wsBase('wss://x.test/collab', loc)).toBe('wss://x.test/collab')
+    expect(wsBase('', { protocol: 'http:', host: 'localhost:5173' })).toBe('ws://localhost:5173/collab')
+  })
+  it('unwraps lists and users in either shape', () => {
+    expect(unwrap<number>({ projects: [1, 2] }, 'projects')).toEqual([1, 2])
+    expect(unwrap<number>([3], 'projects')).toEqual([3])
+    expect(unwrap<number>({ nope: 1 }, 'projects')).toEqual([])
+    const u = { id: 'u1', email: 'a@b.c', displayName: 'A' }
+    expect(userOf({ user: u })).toEqual(u)
+    expect(userOf(u)).toEqual(u)
+    expect(() => userOf({})).toThrow(/no user/)
+  })
+})
+
+describe('rtc helpers', () => {
+  const answer = 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n'
+  it('asks for stereo Opus once', () => {
+    const s = stereoSdp(answer)
+    expect(s).toContain('a=fmtp:111 minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1')
+    expect(stereoSdp(s)).toBe(s)
+    expect(stereoSdp('v=0\r\n')).toBe('v=0\r\n')
+  })
+  it('explains close codes in words', () => {
+    expect(closeReason(4403, '')).toMatch(/role/)
+    expect(closeReason(4999, 'custom')).toBe('custom')
+    expect(closeReason(4999, '')).toMatch(/4999/)
+  })
+})
