@@ -179,7 +179,8 @@ conformance: yjs-deps ## crdt against real yjs: fixtures + live differential tes
 # Every fuzz target as package:Target. `go test` (make test, CI) runs their seed corpora.
 FUZZ_TARGETS := ./crdt:FuzzDecodeUpdate ./crdt:FuzzDecodeUpdateV2 ./crdt:FuzzApplyUpdate \
 	./crdt:FuzzMergeUpdates ./crdt:FuzzDecodeSnapshot ./crdt:FuzzDecodeRelativePosition \
-	./collab:FuzzParseMessage ./audio:FuzzReadTags ./audio:FuzzNewReader ./store:FuzzRebind
+	./collab:FuzzParseMessage ./audio:FuzzReadTags ./audio:FuzzNewReader ./store:FuzzRebind \
+	./rtc:FuzzReadOggOpus
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for a while (FUZZTIME=30s per target)
