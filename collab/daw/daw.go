@@ -15,7 +15,8 @@
 //	                   param, points Y.Array of [time, value])
 //	markers   Y.Array  of Y.Map: id, time, name, color
 //	notes     Y.Text   lyrics and notes
-//	comments  Y.Array  of Y.Map: id, authorId, time, text, createdAt, resolved
+//	comments  Y.Array  of Y.Map: id, authorId, time, endTime, text,
+//	                   createdAt, resolved
 //
 // Times (position, offset, length, fades, marker and comment times,
 // automation times) are seconds from the start of the project; volume and
@@ -124,6 +125,7 @@ type Comment struct {
 	ID        string  `json:"id"`
 	AuthorID  string  `json:"authorId"`
 	Time      float64 `json:"time"`
+	EndTime   float64 `json:"endTime"` // end of the commented range; Time for a point
 	Text      string  `json:"text"`
 	CreatedAt string  `json:"createdAt"` // RFC 3339
 	Resolved  bool    `json:"resolved"`
@@ -165,8 +167,9 @@ func Read(doc *crdt.Doc) Document {
 	d.Comments = []Comment{}
 	for _, v := range doc.GetArray(RootComments).ToArray() {
 		if m, ok := v.(*crdt.Map); ok {
-			d.Comments = append(d.Comments, Comment{ID: str(m, "id"), AuthorID: str(m, "authorId"), Time: num(m, "time"),
-				Text: str(m, "text"), CreatedAt: str(m, "createdAt"), Resolved: boolean(m, "resolved")})
+			t := num(m, "time")
+			d.Comments = append(d.Comments, Comment{ID: str(m, "id"), AuthorID: str(m, "authorId"), Time: t,
+				EndTime: max(t, num(m, "endTime")), Text: str(m, "text"), CreatedAt: str(m, "createdAt"), Resolved: boolean(m, "resolved")})
 		}
 	}
 	return d

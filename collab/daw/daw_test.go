@@ -105,3 +105,32 @@ func TestReadToleratesOddFields(t *testing.T) {
 		t.Errorf("Read = %+v", d)
 	}
 }
+
+// Comments on a time range carry endTime (the browser writes it); a point
+// comment, or one from before ranges existed, reads as endTime == time.
+func TestCommentRanges(t *testing.T) {
+	doc := crdt.NewDoc(nil)
+	arr := doc.GetArray(daw.RootComments)
+	ranged, point := crdt.NewMap(), crdt.NewMap()
+	if err := arr.Push(ranged, point); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]any{"id": "c1", "authorId": "u1", "time": 2.0, "endTime": 5.5, "text": "louder"} {
+		if err := ranged.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, v := range map[string]any{"id": "c2", "authorId": "u2", "time": 7.0, "text": "nice"} {
+		if err := point.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := daw.Read(doc).Comments
+	want := []daw.Comment{
+		{ID: "c1", AuthorID: "u1", Time: 2, EndTime: 5.5, Text: "louder"},
+		{ID: "c2", AuthorID: "u2", Time: 7, EndTime: 7, Text: "nice"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("comments (-want +got):\n%s", diff)
+	}
+}
