@@ -157,13 +157,7 @@ func (s *Service) Refund(ctx context.Context, userID, key, checkoutID string, am
 		reversalIDs[i] = rid
 	}
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
-		ps := []Posting{Credit(PlatformAccount(PlatformCash, c.Currency), amount)}
-		for i, p := range c.Parties {
-			ps = append(ps, Debit(UserAccount(SellerPayable, p.UserID, c.Currency), parts[i]))
-		}
-		ps = append(ps, Debit(PlatformAccount(FeeRefunds, c.Currency), res.FeePart))
-		_, replayed, err := s.ledger.PostTx(ctx, tx, EntryInput{Key: "refund:" + doneID, Kind: "refund",
-			Memo: "refund of checkout " + c.ID, StripeRef: doneID, Postings: ps})
+		_, replayed, err := s.ledger.PostTx(ctx, tx, refundEntry(c, doneID, amount, parts))
 		if err != nil {
 			return err
 		}
@@ -208,6 +202,93 @@ func (s *Service) Refund(ctx context.Context, userID, key, checkoutID string, am
 		return res, fmt.Errorf("%s: record: %w", op, err)
 	}
 	return res, nil
+}
+
+// refundEntry books a refund of amount shared as parts (per party, then
+// the platform's fee part): the money leaves the platform's balance.
+func refundEntry(c Checkout, refundID string, amount int64, parts []int64) EntryInput {
+	ps := []Posting{Credit(PlatformAccount(PlatformCash, c.Currency), amount)}
+	for i, p := range c.Parties {
+		ps = append(ps, Debit(UserAccount(SellerPayable, p.UserID, c.Currency), parts[i]))
+	}
+	ps = append(ps, Debit(PlatformAccount(FeeRefunds, c.Currency), parts[len(c.Parties)]))
+	return EntryInput{Key: "refund:" + refundID, Kind: "refund", Memo: "refund of checkout " + c.ID, StripeRef: refundID, Postings: ps}
+}
+
+// errRefundInFlight delays a charge.refunded event while one of our own
+// refunds of the checkout is between Stripe and the ledger.
+var errRefundInFlight = errors.New("payments: a refund of this checkout is in flight")
+
+// externalRefunds books refunds made outside the API (the Stripe
+// Dashboard), reported by charge.refunded: shared like ours, but no
+// transfer is pulled back, so the parties owe what they had received.
+// Refunds the ledger already has are skipped.
+func (s *Service) externalRefunds(ctx context.Context, ch *stripe.Charge) error {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM pay_checkouts WHERE charge_id = ? AND charge_id <> ''`, ch.ID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return apperr.E("payments.externalRefunds", apperr.NotFound, err)
+	}
+	if err != nil {
+		return err
+	}
+	if ch.Refunds == nil {
+		return nil
+	}
+	var inFlight int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pay_operations WHERE kind = 'refund' AND ref = ? AND status = 'pending'`,
+		id).Scan(&inFlight); err != nil {
+		return err
+	}
+	if inFlight > 0 {
+		return errRefundInFlight // retried later, when ours is booked
+	}
+	for _, r := range ch.Refunds.Data {
+		if r == nil || r.ID == "" || r.Amount <= 0 || (r.Status != stripe.RefundStatusSucceeded && r.Status != stripe.RefundStatusPending) {
+			continue
+		}
+		err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+			if _, _, err := entryByKey(ctx, tx, "refund:"+r.ID); err == nil {
+				return nil // booked already (ours, or an earlier event)
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			c, err := checkoutByID(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE pay_checkouts SET refunded = refunded + ?, updated_at = ? WHERE id = ? AND refunded + ? <= amount`,
+				r.Amount, s.now().UTC(), c.ID, r.Amount)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("refund %s of %d exceeds what is left of checkout %s", r.ID, r.Amount, c.ID)
+			}
+			parts, err := Allocate(r.Amount, refundWeights(c))
+			if err != nil {
+				return err
+			}
+			if _, _, err := s.ledger.PostTx(ctx, tx, refundEntry(c, r.ID, r.Amount, parts)); err != nil {
+				return err
+			}
+			for i, p := range c.Parties {
+				if p.TransferID == "" && c.Mode == ModeSplit && parts[i] > 0 {
+					if _, err := tx.ExecContext(ctx, `UPDATE pay_checkout_parties SET reversed = reversed + ? WHERE checkout_id = ? AND seq = ? AND transfer_id = ''`,
+						parts[i], c.ID, i); err != nil {
+						return err
+					}
+				}
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO pay_refunds (id, checkout_id, amount, status, created_by, created_at)
+				VALUES (?, ?, ?, ?, 'stripe', ?) ON CONFLICT (id) DO NOTHING`, r.ID, c.ID, r.Amount, string(r.Status), s.now().UTC())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ---- disputes ---------------------------------------------------------------

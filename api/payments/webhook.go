@@ -278,6 +278,16 @@ func (s *Service) handleEvent(ctx context.Context, ev stripe.Event) (bool, error
 			return false, nil
 		}
 		return true, err
+	case "charge.refunded":
+		var ch stripe.Charge
+		if err := json.Unmarshal(raw, &ch); err != nil {
+			return true, err
+		}
+		err := s.externalRefunds(ctx, &ch)
+		if apperr.KindOf(err) == apperr.NotFound {
+			return false, nil
+		}
+		return true, err
 	case "payout.paid", "payout.failed", "payout.canceled", "payout.updated":
 		var p stripe.Payout
 		if err := json.Unmarshal(raw, &p); err != nil {

@@ -304,3 +304,57 @@ func TestConcurrentCheckouts(t *testing.T) {
 		checkBooks(t, f.s)
 	})
 }
+
+// TestExternalRefunds: refunds made in the Stripe Dashboard arrive with
+// charge.refunded and are booked once; ours in the same list are skipped;
+// while one of ours is in flight the event waits.
+func TestExternalRefunds(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, 0)
+		ctx := context.Background()
+		f.onboard(t, "pia")
+		f.onboard(t, "quinn")
+		c, err := f.s.CreateCheckout(ctx, "pia", "k", CheckoutInput{Amount: 1000, Currency: "usd", Parties: []Share{{"pia", 7000}, {"quinn", 3000}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.pay(t, c, "ch_ext")
+		ours, err := f.s.Refund(ctx, "pia", "r", c.ID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		charge := map[string]any{"id": "ch_ext", "object": "charge", "payment_intent": c.PaymentIntentID, "amount_refunded": 300,
+			"refunds": map[string]any{"object": "list", "data": []any{
+				map[string]any{"id": ours.ID, "object": "refund", "amount": 100, "status": "succeeded"},
+				map[string]any{"id": "re_dashboard", "object": "refund", "amount": 200, "status": "succeeded"},
+			}}}
+		before := countEntries(t, db)
+		for range 2 {
+			deliver(t, f.s, nextEventID(), "charge.refunded", f.clock.Now().Unix(), "", charge)
+		}
+		if n := countEntries(t, db) - before; n != 1 {
+			t.Errorf("charge.refunded twice added %d entries, want 1 (the Dashboard refund)", n)
+		}
+		got, _ := f.s.Checkout(ctx, "pia", c.ID)
+		if got.Refunded != 300 {
+			t.Errorf("refunded = %d, want 300", got.Refunded)
+		}
+		if b := bal(t, f.s, SellerPayable, "quinn"); b != -(300 - 30 - 60) {
+			t.Errorf("quinn payable = %d, want %d", b, -(300 - 30 - 60))
+		}
+
+		// While one of our refunds is between Stripe and the ledger, wait.
+		now := f.clock.Now()
+		if _, err := db.ExecContext(ctx, `INSERT INTO pay_operations (stripe_key, kind, ref, status, created_at, updated_at)
+			VALUES ('refund:x', 'refund', ?, 'pending', ?, ?)`, c.ID, now, now); err != nil {
+			t.Fatal(err)
+		}
+		charge["refunds"].(map[string]any)["data"] = append(charge["refunds"].(map[string]any)["data"].([]any),
+			map[string]any{"id": "re_dashboard_2", "object": "refund", "amount": 50, "status": "succeeded"})
+		deliver(t, f.s, "evt_wait", "charge.refunded", f.clock.Now().Unix(), "", charge)
+		if evs, _ := f.s.Events(ctx, "pending", 10); len(evs) != 1 || evs[0].ID != "evt_wait" {
+			t.Errorf("event not held while a refund is in flight: %+v", evs)
+		}
+		checkBooks(t, f.s)
+	})
+}
