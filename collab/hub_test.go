@@ -496,3 +496,48 @@ func TestHubThrottledAwarenessKeepsTheLastState(t *testing.T) {
 		t.Errorf("b received %d awareness frames for %d throttled updates", frames, n)
 	}
 }
+
+// An update whose integration fails part-way (crdt.ErrDocDamaged) makes
+// the room drop its in-memory document: connections are closed, nothing
+// of the failed update is stored, and the next join reloads the log.
+func TestHubReloadsDamagedDocument(t *testing.T) {
+	checkGoroutines(t)
+	env := newEnv(t, nil, nil)
+	a := env.dial(t, "p1", env.token(t, "ua", "p1", "editor"))
+	b := env.dial(t, "p1", env.token(t, "ub", "p1", "editor"))
+	readUntil(t, b, "sync step 1", isSync(collab.SyncStep1))
+	ed := newEditor(31)
+	write(t, a, collab.EncodeSync(collab.SyncUpdate, ed.insert(t, "kept")))
+	readUntil(t, b, "update", isSync(collab.SyncUpdate))
+
+	poison := ed.insert(t, " lost")
+	restore := collab.SetApplyUpdate(func(d *crdt.Doc, u []byte, origin any) error {
+		if bytes.Equal(u, poison) {
+			// Half the change lands, then the integration "panics".
+			_ = d.GetText("t").Insert(0, "garbage")
+			return fmt.Errorf("%w: %w: simulated", crdt.ErrMalformedUpdate, crdt.ErrDocDamaged)
+		}
+		return crdt.ApplyUpdate(d, u, origin)
+	})
+	defer restore()
+	write(t, a, collab.EncodeSync(collab.SyncUpdate, poison))
+	for _, c := range []*websocket.Conn{a, b} {
+		if code, _ := closeStatus(t, c); code != collab.CloseUnavailable {
+			t.Errorf("close code %d, want %d (reload)", code, collab.CloseUnavailable)
+		}
+	}
+	if got := storedText(t, env.store, "p1"); got != "kept" {
+		t.Errorf("store holds %q, want kept", got)
+	}
+	// A reconnecting client gets the document as the log has it, without
+	// the half-applied change.
+	var st []byte
+	waitFor(t, "room reloaded", func() bool {
+		s, err := env.hub.State(context.Background(), "p1")
+		st = s
+		return err == nil
+	})
+	if got := textOf(t, st); got != "kept" {
+		t.Errorf("reloaded room holds %q, want kept", got)
+	}
+}

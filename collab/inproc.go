@@ -206,8 +206,11 @@ func (r *room) applyServer(ctx context.Context, update []byte) inprocResult {
 	}
 	hadPending := r.doc.HasPending()
 	r.emitted = r.emitted[:0]
-	if err := crdt.ApplyUpdate(r.doc, update, serverOrigin{}); err != nil {
+	if err := applyUpdate(r.doc, update, serverOrigin{}); err != nil {
 		r.emitted = nil
+		if errors.Is(err, crdt.ErrDocDamaged) {
+			r.docDamaged(ctx, err)
+		}
 		return inprocResult{err: fmt.Errorf("collab: apply: %w", err)}
 	}
 	p := pendingUpdate{relay: r.emitted}

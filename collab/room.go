@@ -323,7 +323,11 @@ func (r *room) applyFrom(ctx context.Context, c *conn, update []byte) {
 	}
 	hadPending := r.doc.HasPending()
 	r.emitted = r.emitted[:0]
-	if err := crdt.ApplyUpdate(r.doc, update, c); err != nil {
+	if err := applyUpdate(r.doc, update, c); err != nil {
+		if errors.Is(err, crdt.ErrDocDamaged) {
+			r.docDamaged(ctx, err)
+			return
+		}
 		r.log.LogAttrs(ctx, slog.LevelInfo, "collab: malformed update", append(c.attrs(), slog.Any("err", err))...)
 		c.fail(CloseMalformed, "malformed update")
 		return
@@ -345,6 +349,28 @@ func (r *room) applyFrom(ctx context.Context, c *conn, update []byte) {
 		r.pendingBytes += len(u)
 	}
 	r.pending = append(r.pending, p)
+}
+
+// applyUpdate is crdt.ApplyUpdate; tests replace it to simulate an
+// integration that fails part-way.
+var applyUpdate = crdt.ApplyUpdate
+
+// docDamaged handles an update whose integration failed part-way (a bug,
+// reported by crdt as ErrDocDamaged): the in-memory document can no longer
+// be trusted. The room makes what is pending durable, closes every
+// connection (clients reconnect, and the room then reloads from the log,
+// which never holds the failed update) and unloads.
+func (r *room) docDamaged(ctx context.Context, err error) {
+	r.log.LogAttrs(ctx, slog.LevelError, "collab: an update failed part-way; reloading the document from the log", slog.Any("err", err))
+	r.flush(ctx)
+	if r.failed == nil {
+		r.failed = fmt.Errorf("%w: %w", ErrRoomUnavailable, err)
+	}
+	for c := range r.conns {
+		c.fail(CloseUnavailable, "document reloading: reconnect")
+	}
+	r.endAllWatches(r.failed)
+	r.hub.detach(r)
 }
 
 // flush appends pending updates to the store in one call (group commit),
@@ -560,7 +586,11 @@ func (r *room) fromBus(ctx context.Context, raw []byte) {
 	switch m.kind {
 	case busUpdate:
 		r.emitted = r.emitted[:0]
-		if err := crdt.ApplyUpdate(r.doc, m.payload, nil); err != nil {
+		if err := applyUpdate(r.doc, m.payload, nil); err != nil {
+			if errors.Is(err, crdt.ErrDocDamaged) {
+				r.docDamaged(ctx, err)
+				return
+			}
 			r.log.LogAttrs(ctx, slog.LevelWarn, "collab: bus update does not apply", slog.Any("err", err))
 			return
 		}

@@ -23,8 +23,16 @@ import (
 // Decoders return errors wrapping ErrMalformedUpdate (and the lib0 cause).
 
 // ErrMalformedUpdate is returned for updates (and state vectors and delete
-// sets) that are not valid encodings. The document is left unchanged.
+// sets) that are not valid encodings. The document is left unchanged,
+// unless the error also wraps ErrDocDamaged.
 var ErrMalformedUpdate = errors.New("crdt: malformed update")
+
+// ErrDocDamaged is wrapped, together with ErrMalformedUpdate, in the error
+// of an update whose integration failed part-way (an internal error, not
+// bad input: decoding had accepted it). The document may then hold part
+// of that update; rebuild it from its sources (the update log) rather
+// than keep using it.
+var ErrDocDamaged = errors.New("crdt: document may be partly changed")
 
 // updateEncoder writes updates; implemented by updateEncoderV1 and
 // updateEncoderV2 (yjs UpdateEncoderV1/V2). Struct group headers, Skip

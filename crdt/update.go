@@ -478,6 +478,10 @@ func applyUpdate(d *Doc, update []byte, origin any, v2 bool) error {
 	return integrateSafely(d, origin, refs, dsClients, dsRanges)
 }
 
+// integrateFault, when set by a test, runs at the start of every
+// integration (to simulate an internal failure).
+var integrateFault func(*Transaction)
+
 // integrateSafely integrates a decoded update. Decoding validated it, so
 // integration does not fail; should a bug make it panic anyway, the panic
 // is returned as an error instead of taking the caller down.
@@ -489,10 +493,13 @@ func integrateSafely(d *Doc, origin any, refs map[uint64]*structRefs, dsClients 
 				d.tx = nil
 				d.cleanups = d.cleanups[:0]
 			}
-			err = fmt.Errorf("%w: internal error while integrating: %v", ErrMalformedUpdate, r)
+			err = fmt.Errorf("%w: %w: internal error while integrating: %v", ErrMalformedUpdate, ErrDocDamaged, r)
 		}
 	}()
 	d.transact(func(tx *Transaction) {
+		if integrateFault != nil {
+			integrateFault(tx)
+		}
 		integrateUpdate(tx, refs, dsClients, dsRanges)
 	}, origin, false)
 	return nil
