@@ -310,6 +310,16 @@ func (h *Hub) acquire(id string, c *conn) (*room, error) {
 	if h.userConns[c.userID] >= h.opts.Limits.MaxConnsPerUser {
 		return nil, fmt.Errorf("%w: too many connections for this user", ErrRoomFull)
 	}
+	rm := h.roomLocked(id)
+	rm.refs++
+	h.userConns[c.userID]++
+	h.connsGauge.Add(1)
+	return rm, nil
+}
+
+// roomLocked returns the loaded room for id, starting it if there is
+// none; h.mu is held.
+func (h *Hub) roomLocked(id string) *room {
 	rm := h.rooms[id]
 	if rm == nil {
 		rm = newRoom(h, id)
@@ -320,10 +330,7 @@ func (h *Hub) acquire(id string, c *conn) (*room, error) {
 			rm.run(h.base)
 		}()
 	}
-	rm.refs++
-	h.userConns[c.userID]++
-	h.connsGauge.Add(1)
-	return rm, nil
+	return rm
 }
 
 // releaseUnjoined drops a reference for a connection the room never saw.

@@ -39,16 +39,7 @@ func (h *Hub) holdRoom(id string) (*room, error) {
 	if h.closed {
 		return nil, ErrHubClosed
 	}
-	rm := h.rooms[id]
-	if rm == nil {
-		rm = newRoom(h, id)
-		h.rooms[id] = rm
-		h.wg.Add(1)
-		go func() {
-			defer h.wg.Done()
-			rm.run(h.base)
-		}()
-	}
+	rm := h.roomLocked(id)
 	rm.refs++
 	return rm, nil
 }
