@@ -127,6 +127,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 		DB: d.DB, Logger: d.Logger, Redis: d.Redis, Mailer: mailer,
 		PublicURL: d.PublicURL, SecureCookies: d.SecureCookies, CORSOrigins: d.CORSOrigins,
 		TrustedProxies: d.TrustedProxies,
+		Unthrottled:    unthrottled(d),
 	})
 	if err != nil {
 		return nil, err
@@ -330,4 +331,14 @@ func metricsGuard(token string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// unthrottled lists the paths whose anonymous requests skip the per-IP
+// limit: the Stripe webhook, when payments are on (Stripe delivers in
+// bursts from a few addresses; the signature is the check).
+func unthrottled(d Deps) []string {
+	if d.Payments.Enabled() {
+		return []string{payments.WebhookPath}
+	}
+	return nil
 }

@@ -673,3 +673,28 @@ func TestRoomTokensFromService(t *testing.T) {
 		t.Fatalf("Verify = %+v, %v", c, err)
 	}
 }
+
+// Unthrottled paths (signed webhooks) skip the anonymous per-IP limit;
+// every other anonymous request still meets it.
+func TestUnthrottledPathsSkipTheIPLimit(t *testing.T) {
+	forEachBackend(t, func(o *Options) {
+		o.Limits.APIPerIP = ratelimit.Limit{Rate: 2, Burst: 2, Period: time.Hour}
+		o.Unthrottled = []string{"/api/v1/test/hook"}
+	}, func(t *testing.T, e *env) {
+		c := e.client()
+		for i := 0; i < 5; i++ {
+			if r := c.do("POST", "/api/v1/test/hook", nil); r.Status == http.StatusTooManyRequests {
+				t.Fatalf("webhook request %d was rate limited", i)
+			}
+		}
+		limited := false
+		for i := 0; i < 5; i++ {
+			if c.do("GET", "/api/v1/test/other", nil).Status == http.StatusTooManyRequests {
+				limited = true
+			}
+		}
+		if !limited {
+			t.Error("other anonymous requests were not limited")
+		}
+	})
+}

@@ -142,6 +142,9 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) (*http.Re
 		}
 	}
 	if p == nil {
+		if slices.Contains(s.opts.Unthrottled, r.URL.Path) {
+			return r, nil
+		}
 		if err := s.limit(ctx, "session.api", "ip:"+s.clientIP(r), s.limits.APIPerIP); err != nil {
 			return nil, err
 		}

@@ -53,6 +53,10 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// Limits; zero values take DefaultLimits.
 	Limits Limits
+	// Unthrottled lists paths (exact) whose anonymous requests skip the
+	// per-IP API limit: signed webhooks, which a provider delivers in
+	// bursts from a few addresses and verifies by signature, not by IP.
+	Unthrottled []string
 	// RoomTokens configures room tokens.
 	RoomTokens RoomTokenOptions
 }
