@@ -69,7 +69,7 @@ func TestAPIOnEveryEngine(t *testing.T) {
 			WantProblem(t, http.StatusBadRequest, "unknown_field")
 		c.Do(t, http.MethodPost, "/test/echo", `name=x`, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}).
 			WantProblem(t, http.StatusUnsupportedMediaType, "unsupported_media_type")
-		c.Do(t, http.MethodGet, "/no/such/route", nil).WantProblem(t, http.StatusNotFound, "not_found")
+		c.Do(t, http.MethodGet, "/api/v1/no/such/route", nil).WantProblem(t, http.StatusNotFound, "not_found")
 
 		// Cookies persist across requests of one client, not across clients.
 		c.Do(t, http.MethodGet, "/test/cookie", nil).WantStatus(t, http.StatusOK)
