@@ -83,7 +83,7 @@ func TestBrowser(t *testing.T) {
 	cmd.Env = append(os.Environ(),
 		"CHROMIUM="+chromium,
 		"PAGE="+e.http.URL+"/browser/page.html",
-		"PREVIEW_URL="+e.url("p1", token("viewer1", "p1", "viewer")),
+		"PREVIEW_URL="+e.url("p1", token("listener1", "p1", "editor")),
 		"LIVE_URL="+e.url("p1", token("browser", "p1", "editor")),
 		"ASSET=a1",
 		"MIC_WAV="+mic,

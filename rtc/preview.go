@@ -87,9 +87,33 @@ func (p *peer) joinPreview(ctx context.Context, rm *room, assetID string) (webso
 		if json.Unmarshal(msg.Data, &c) != nil {
 			return
 		}
+		if !controlOps[c.Op] {
+			return // unknown ops are ignored, as before
+		}
+		if !canControl(p.grant.Role) {
+			_ = dc.SendText(string(mustJSON(controlError{Op: "error", Code: "forbidden", Error: errViewerControl})))
+			return
+		}
 		pl.control(c)
 	})
 	return 0, "", ""
+}
+
+// controlOps are the ops a listener sends.
+var controlOps = map[string]bool{"play": true, "pause": true, "seek": true, "loop": true}
+
+// errViewerControl is what a viewer's control op is answered with.
+const errViewerControl = "viewers listen only: play, pause, seek and loop of the shared playhead need the editor or owner role"
+
+// canControl reports whether role may move the shared playhead (the role
+// the peer joined with): owners and editors control, viewers listen.
+func canControl(role string) bool { return role == "owner" || role == "editor" }
+
+// controlError is the data channel's answer to a refused op.
+type controlError struct {
+	Op    string `json:"op"`
+	Code  string `json:"code"`
+	Error string `json:"error"`
 }
 
 // player returns the room's player for key, creating it; the caller is

@@ -5,6 +5,7 @@ package rtc_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,8 +25,14 @@ type previewClient struct {
 
 func joinPreview(t testing.TB, e *env, project, user, asset string) *previewClient {
 	t.Helper()
+	return joinPreviewAs(t, e, project, user, "editor", asset)
+}
+
+// joinPreviewAs joins a preview with role.
+func joinPreviewAs(t testing.TB, e *env, project, user, role, asset string) *previewClient {
+	t.Helper()
 	pcl := &previewClient{rx: &receiver{}, dc: make(chan *webrtc.DataChannel, 1), states: make(chan rtc.Control, 1024)}
-	pcl.Client = e.dial(t, project, user, "viewer", rtc.Message{Type: rtc.MsgJoin, Mode: rtc.ModePreview, AssetID: asset}, rtc.ClientOptions{
+	pcl.Client = e.dial(t, project, user, role, rtc.Message{Type: rtc.MsgJoin, Mode: rtc.ModePreview, AssetID: asset}, rtc.ClientOptions{
 		Setup: func(pc *webrtc.PeerConnection) error {
 			pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { pcl.rx.onTrack(tr) })
 			pc.OnDataChannel(func(dc *webrtc.DataChannel) {
@@ -238,6 +245,55 @@ func TestListeningParty(t *testing.T) {
 	checkTones(t, "bob", fb[3:], 880, 1320)
 	if d := len(fa) - len(fb); d > 3 || d < -3 {
 		t.Errorf("alice heard %d frames, bob %d", len(fa), len(fb))
+	}
+}
+
+// TestListeningPartyViewerListens: a viewer hears the shared playhead but
+// cannot move it. Its play, pause, seek and loop are answered with an
+// "error" (code forbidden) on the control channel and change nothing for
+// anyone; an editor's ops still do.
+func TestListeningPartyViewerListens(t *testing.T) {
+	checkLeaks(t)
+	e := newEnv(t, rtc.Limits{})
+	src := synth(len(stepFreqs), func(s int) float64 { return stepFreqs[s] }, func(s int) float64 { return 1.5 * stepFreqs[s] })
+	e.assets.previews["p1/a1"] = oggOpus(t, src)
+	ed := joinPreviewAs(t, e, "p1", "ed", "editor", "a1")
+	v := joinPreviewAs(t, e, "p1", "vic", "viewer", "a1")
+	for _, c := range []rtc.Control{{Op: "seek", Ms: ms(3000)}, {Op: "play"}, {Op: "loop", LoopStartMs: ms(1000), LoopEndMs: ms(2000)}} {
+		v.control(t, c)
+		got := v.waitState(t, 2*time.Second, func(s rtc.Control) bool { return s.Op == "error" })
+		if got.Code != "forbidden" || !strings.Contains(got.Error, "viewer") {
+			t.Errorf("viewer's %s answered %+v, want error forbidden", c.Op, got)
+		}
+	}
+	// Nothing moved: the editor's next state (after its own seek) starts
+	// from a stopped playhead with no loop, and nothing was sent.
+	ed.control(t, rtc.Control{Op: "seek", Ms: ms(1000)})
+	st := ed.waitState(t, 2*time.Second, func(s rtc.Control) bool { return s.PositionMs == 1000 })
+	if st.Playing || *st.LoopEndMs != 0 {
+		t.Errorf("after the viewer's ops: %+v, want paused without a loop", st)
+	}
+	if n := v.rx.count() + ed.rx.count(); n != 0 {
+		t.Errorf("%d frames sent, want none (the viewer's play was refused)", n)
+	}
+	// The editor plays; the viewer hears it.
+	ed.control(t, rtc.Control{Op: "play"})
+	v.waitState(t, 2*time.Second, func(s rtc.Control) bool { return s.Playing })
+	for deadline := time.Now().Add(5 * time.Second); v.rx.count() < 20 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	fv, _ := v.rx.since(0)
+	if len(fv) < 20 {
+		t.Fatalf("viewer heard %d frames", len(fv))
+	}
+	checkTones(t, "viewer", fv[3:20], 660, 990)
+	// A viewer's pause during playback is refused too.
+	v.control(t, rtc.Control{Op: "pause"})
+	if got := v.waitState(t, 2*time.Second, func(s rtc.Control) bool { return s.Op == "error" }); got.Code != "forbidden" {
+		t.Errorf("viewer's pause answered %+v", got)
+	}
+	if st := ed.waitState(t, 2*time.Second, func(s rtc.Control) bool { return s.Op == "state" }); !st.Playing {
+		t.Errorf("the viewer paused the party: %+v", st)
 	}
 }
 

@@ -71,20 +71,24 @@ type PeerInfo struct {
 
 // Control is a message on a preview's "control" data channel, both ways.
 // Client → server: op "play", "pause", "seek" (ms), "loop" (loopStartMs,
-// loopEndMs; both 0 clears the loop). Server → client: op "state", sent on
-// every change and every 100 ms while playing.
+// loopEndMs; both 0 clears the loop), owners and editors only. Server →
+// client: op "state", sent on every change and every 100 ms while playing;
+// op "error" (code "forbidden") answers a viewer's op, which is ignored.
 type Control struct {
 	Op          string `json:"op"`
 	Ms          *int64 `json:"ms,omitempty"`
 	LoopStartMs *int64 `json:"loopStartMs,omitempty"`
 	LoopEndMs   *int64 `json:"loopEndMs,omitempty"`
 	// state
-	Playing    bool   `json:"playing"`
-	PositionMs int64  `json:"positionMs"`
-	DurationMs int64  `json:"durationMs"`
-	Listeners  int    `json:"listeners,omitempty"`
-	Ended      bool   `json:"ended,omitempty"`
-	Error      string `json:"error,omitempty"`
+	Playing    bool  `json:"playing"`
+	PositionMs int64 `json:"positionMs"`
+	DurationMs int64 `json:"durationMs"`
+	Listeners  int   `json:"listeners,omitempty"`
+	Ended      bool  `json:"ended,omitempty"`
+	// state: why playback stopped; error: why an op was refused
+	Error string `json:"error,omitempty"`
+	// error: "forbidden" when a viewer sends an op
+	Code string `json:"code,omitempty"`
 }
 
 // Close codes the server ends a socket with (4000 + the HTTP status they
