@@ -170,6 +170,7 @@ type mixSource struct {
 	mix    atomic.Pointer[Mix]
 	enc    opusEncoder
 	pcm    []float32
+	next   int // the frame that continues the encoder's audio; any other is a jump
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -357,8 +358,17 @@ func DecodePCM(r audio.Reader, maxFrames int64) (PCM, error) {
 // Frames implements Source.
 func (ms *mixSource) Frames() int { return (ms.mix.Load().Samples() + FrameLen - 1) / FrameLen }
 
-// Packet implements Source: it renders and encodes frame i.
+// Packet implements Source: it renders and encodes frame i. A frame that
+// does not follow the last one (a seek, a loop's wrap, a replay from the
+// start) resets the encoder first, so its lookahead and prediction carry
+// nothing of the old position into the new one.
 func (ms *mixSource) Packet(i int) ([]byte, error) {
+	if i != ms.next {
+		if err := ms.enc.reset(); err != nil {
+			return nil, err
+		}
+	}
+	ms.next = i + 1
 	ms.mix.Load().Render(i*FrameLen, ms.pcm)
 	return ms.enc.encode(ms.pcm)
 }

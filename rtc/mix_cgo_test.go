@@ -3,10 +3,14 @@
 package rtc_test
 
 import (
+	"bytes"
 	"context"
+	"math"
 	"net/http"
 	"testing"
 	"time"
+
+	"gopkg.in/hraban/opus.v2"
 
 	"github.com/maxbooster/maxbooster/collab"
 	"github.com/maxbooster/maxbooster/collab/daw"
@@ -171,4 +175,84 @@ func TestPreviewMixFollowsHub(t *testing.T) {
 	edit := time.Now()
 	apply(func() error { return setTrack(0, "mute", true)(doc) })
 	quietAfter(t, c, &n, edit, func(f frame) bool { return f.left == 0 && f.right == 0 }, "mute through the hub")
+}
+
+// TestMixSeekResetsEncoder: after a seek the mix's packets are the ones a
+// new encoder makes from that position, byte for byte, so nothing of the
+// old position (the encoder's lookahead and prediction) leaks into the
+// new one. Without the reset the first packets after the jump differ.
+func TestMixSeekResetsEncoder(t *testing.T) {
+	const secs = 6
+	pcm := make(rtc.PCM, 2*secs*rtc.SampleRate)
+	for i := range secs * rtc.SampleRate {
+		f := 440.0
+		if i >= 3*rtc.SampleRate {
+			f = 1100
+		}
+		v := float32(0.5 * math.Sin(2*math.Pi*f*float64(i)/rtc.SampleRate))
+		pcm[2*i], pcm[2*i+1] = v, v
+	}
+	doc := crdt.NewDoc(nil)
+	if err := daw.AddTrack(doc, daw.Track{ID: "t1", Kind: daw.KindAudio}); err != nil {
+		t.Fatal(err)
+	}
+	if err := daw.AddClip(doc, "t1", daw.Clip{ID: "c1", AssetID: "a", Length: secs}); err != nil {
+		t.Fatal(err)
+	}
+	m := rtc.NewMix(daw.Read(doc), map[string]rtc.PCM{"a": pcm})
+	played, closePlayed, err := rtc.NewMixPackets(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closePlayed()
+	encode := func(packet func(int) ([]byte, error), from, to int) [][]byte {
+		var out [][]byte
+		for i := from; i < to; i++ {
+			b, err := packet(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, append([]byte(nil), b...))
+		}
+		return out
+	}
+	encode(played, 0, 50) // one second of 440 Hz
+	afterSeek := encode(played, 200, 210)
+	encode(played, 210, 220)
+	afterLoop := encode(played, 100, 110) // a loop's wrap back
+
+	for _, c := range []struct {
+		name string
+		from int
+		got  [][]byte
+	}{{"seek to 4 s", 200, afterSeek}, {"wrap to 2 s", 100, afterLoop}} {
+		fresh, closeFresh, err := rtc.NewMixPackets(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := encode(fresh, c.from, c.from+len(c.got))
+		closeFresh()
+		for i := range want {
+			if !bytes.Equal(c.got[i], want[i]) {
+				t.Errorf("%s: packet %d differs from a new encoder's (%d vs %d bytes): the old position leaks in", c.name, i, len(c.got[i]), len(want[i]))
+			}
+		}
+	}
+	// And what is heard: the first frame after the seek carries no 440 Hz.
+	dec, err := opus.NewDecoder(rtc.SampleRate, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, 2*5760)
+	n, err := dec.DecodeFloat32(afterSeek[0], out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := make([]float32, n)
+	for i := range n {
+		left[i] = out[2*i]
+	}
+	if old, cur := goertzel(left, 440), goertzel(left, 1100); old*100 > cur {
+		t.Errorf("first frame after the seek: power at 440 Hz %.3g, at 1100 Hz %.3g; the old position is heard", old, cur)
+	}
 }

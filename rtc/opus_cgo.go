@@ -38,4 +38,14 @@ func (e opusEncoder) encode(pcm []float32) ([]byte, error) {
 	return e.buf[:n], nil
 }
 
+// reset clears the encoder's state (OPUS_RESET_STATE), keeping its
+// settings: the next frame is encoded as by a new encoder, with nothing
+// of the audio before it (a seek).
+func (e opusEncoder) reset() error {
+	if err := e.enc.Reset(); err != nil {
+		return fmt.Errorf("rtc: opus reset: %w", err)
+	}
+	return nil
+}
+
 func (e opusEncoder) close() {}

@@ -9,4 +9,6 @@ func newOpusEncoder() (opusEncoder, error) { return opusEncoder{}, ErrNoOpus }
 
 func (opusEncoder) encode([]float32) ([]byte, error) { return nil, ErrNoOpus }
 
+func (opusEncoder) reset() error { return ErrNoOpus }
+
 func (opusEncoder) close() {}
