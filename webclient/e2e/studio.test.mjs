@@ -40,6 +40,8 @@ const opts = { skip: why ?? false }
 async function newUser(name) {
   const ctx = await browser.newContext({ viewport: { width: 1440, height: 860 }, deviceScaleFactor: 1 })
   ctxs[name] = ctx
+  // the studio exposes window.__mb and friends only with this flag, read once at load (src/lib/testhooks.ts)
+  await ctx.addInitScript(() => localStorage.setItem('mb.e2e', '1'))
   const page = await ctx.newPage()
   page.on('pageerror', (e) => console.error(`[${name}] page error:`, e.message))
   pages[name] = page
@@ -109,6 +111,23 @@ test('sign up in the browser, create a project, invite a co-producer', opts, asy
     await p.getByRole('button', { name: 'Accept and open' }).click()
     await p.waitForURL(/\/projects\//)
     await p.waitForSelector('[data-testid=conn-state][data-state=connected]', { timeout: 15000 })
+  }
+})
+
+test('without the e2e flag the studio exposes no test handles', opts, async () => {
+  // Alice's session in a fresh context, without the flag her test context sets
+  const state = await ctxs.alice.storageState()
+  for (const o of state.origins) o.localStorage = o.localStorage.filter((e) => e.name !== 'mb.e2e')
+  const ctx = await browser.newContext({ storageState: state, viewport: { width: 1280, height: 800 } })
+  try {
+    const page = await ctx.newPage()
+    await page.goto(`${server.base}/projects/${projectId}`)
+    await page.waitForSelector('[data-testid=conn-state][data-state=connected]', { timeout: 15000 })
+    await page.waitForSelector('[data-testid=timeline]')
+    const exposed = await page.evaluate(() => Object.keys(window).filter((k) => k.startsWith('__mb')))
+    assert.deepEqual(exposed, [])
+  } finally {
+    await ctx.close()
   }
 })
 

@@ -1,3 +1,4 @@
+import { expose } from '@/lib/testhooks'
 import * as React from 'react'
 import { Headphones, Mic, MicOff, Pause, Play, PhoneOff, Repeat, Radio } from 'lucide-react'
 import type { Asset } from '@/lib/api'
@@ -47,12 +48,12 @@ function PreviewPlayer({ projectId, assets, playhead, range }: { projectId: stri
       onStream: (stream) => sink.attach(stream),
       onState: (x) => {
         setSt(x)
-        ;(window as unknown as { __mbPreviewState?: PreviewState }).__mbPreviewState = x
+        expose('__mbPreviewState', x)
       },
       onMessage: (m) => m.type === 'error' && setWhy(String(m.message ?? m.code)),
     })
     setSession(s)
-    ;(window as unknown as { __mbPreview?: RtcSession }).__mbPreview = s
+    expose('__mbPreview', s)
   }
   const live = session && status !== 'closed'
   const ready = assets.filter((a) => a.previewReady)
@@ -221,7 +222,7 @@ function LiveSession({ projectId, readOnly, names }: { projectId: string; readOn
       mic.current,
     )
     setSession(s)
-    ;(window as unknown as { __mbLive?: RtcSession }).__mbLive = s
+    expose('__mbLive', s)
   }
 
   function leave() {

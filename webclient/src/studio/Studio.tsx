@@ -1,4 +1,5 @@
 // The studio view of one project, live through its Y.Doc.
+import { expose } from '@/lib/testhooks'
 import * as React from 'react'
 import * as Y from 'yjs'
 import {
@@ -241,9 +242,9 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
     return () => window.removeEventListener('keydown', onKey)
   }, [transport, undo, selClip, selTrack, guard, doc, origin, split, state.markers.length, state.tracks, range, zoomAt, selection.trackId, meter, snapUnit])
 
-  // expose a tiny handle for the end-to-end tests
+  // a handle for the end-to-end tests, only with the e2e flag (src/lib/testhooks.ts)
   React.useEffect(() => {
-    ;(window as unknown as Record<string, unknown>).__mb = { doc, Y, session, transport, undo, ops, origin }
+    expose('__mb', { doc, Y, session, transport, undo, ops, origin })
   }, [doc, session, transport, undo, origin])
 
   const laneHeight = Math.max(state.tracks.length * TRACK_H, 200)

@@ -3,6 +3,7 @@
 // into an offscreen layer only when something changed; each frame copies
 // it and draws the playheads and the drag preview on top, so 32 tracks and
 // 500 clips stay at 60 fps. Only visible tracks and clips are drawn.
+import { expose } from '@/lib/testhooks'
 import * as React from 'react'
 import { createPortal as ReactDOMPortal } from 'react-dom'
 import type * as Y from 'yjs'
@@ -348,8 +349,8 @@ export function Timeline(p: TimelineProps) {
       lastPresence = P.presence
     }
     raf = requestAnimationFrame(loop)
-    ;(window as unknown as { __mbFrames?: () => number[] }).__mbFrames = () => frames.current.slice()
-    ;(window as unknown as { __mbRedraw?: () => void }).__mbRedraw = () => (dirty.current = true)
+    expose('__mbFrames', () => frames.current.slice())
+    expose('__mbRedraw', () => (dirty.current = true))
     return () => cancelAnimationFrame(raf)
   }, [drawLayer, drawRuler])
 
