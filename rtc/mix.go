@@ -171,6 +171,7 @@ type mixSource struct {
 	enc    opusEncoder
 	pcm    []float32
 	next   int // the frame that continues the encoder's audio; any other is a jump
+	f      *follower
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -190,6 +191,7 @@ func newMixSource(ctx context.Context, s *Server, userID, projectID string) (*mi
 	}
 	ms := &mixSource{enc: enc, pcm: make([]float32, 2*FrameLen), cancel: cancel, done: make(chan struct{})}
 	f := &follower{s: s, userID: userID, projectID: projectID, doc: crdt.NewDoc(nil), pcm: map[string]PCM{}}
+	ms.f = f
 	// The first update is the full state: apply it before answering.
 	select {
 	case u, ok := <-w.Updates():
@@ -254,6 +256,8 @@ type follower struct {
 	projectID string
 	doc       *crdt.Doc
 	pcm       map[string]PCM
+	pinned    []string               // assets pinned in the server's cache
+	problem   atomic.Pointer[string] // why some clips are silent, for the state
 }
 
 // plan reads the document and decodes assets it has not seen yet.
@@ -267,6 +271,11 @@ func (f *follower) plan(ctx context.Context) *Mix {
 			pcm, err := f.s.decodeAsset(ctx, f.userID, f.projectID, c.AssetID)
 			if err != nil {
 				f.s.log.Warn("rtc: mix asset", "project", f.projectID, "asset", c.AssetID, "err", err)
+				if errors.Is(err, errMixBudget) {
+					f.problem.Store(ptr("some clips are silent: the server's memory for mix audio is full"))
+				}
+			} else {
+				f.pinned = append(f.pinned, c.AssetID)
 			}
 			f.pcm[c.AssetID] = pcm // nil: silent, not retried until the mix restarts
 		}
@@ -274,22 +283,53 @@ func (f *follower) plan(ctx context.Context) *Mix {
 	return NewMix(d, f.pcm)
 }
 
-// decodeAsset decodes an asset to 48 kHz stereo.
+// release unpins the follower's assets in the server's cache.
+func (f *follower) release() {
+	for _, id := range f.pinned {
+		f.s.pcm.release(pcmKey(f.projectID, id))
+	}
+	f.pinned = nil
+}
+
+func pcmKey(projectID, assetID string) string { return projectID + "/" + assetID }
+
+// decodeAsset returns an asset as 48 kHz stereo, pinned in the server's
+// cache (the caller releases it): decoded once for every mix that plays
+// it, within Limits.MaxMixBytes.
 func (s *Server) decodeAsset(ctx context.Context, userID, projectID, assetID string) (PCM, error) {
 	if s.opts.Assets == nil {
 		return nil, errors.New("rtc: no asset store")
 	}
-	o, err := s.opts.Assets.Audio(ctx, userID, projectID, assetID)
+	key := pcmKey(projectID, assetID)
+	o, err := s.opts.Assets.Audio(ctx, userID, projectID, assetID) // checks userID's access every time
 	if err != nil {
 		return nil, err
 	}
 	defer o.Close()
+	if pcm, ok := s.pcm.acquire(key); ok {
+		return pcm, nil
+	}
 	r, err := audio.NewReader(o, o.Size())
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	return DecodePCM(r, s.lim.MaxMixAssetFrames)
+	// Reserve what the decode will hold: the announced length at 48 kHz
+	// (plus the resampler's tail), or the per-asset maximum when unknown.
+	maxFrames := s.lim.MaxMixAssetFrames
+	if info := r.Info(); info.Frames > 0 && info.SampleRate > 0 {
+		maxFrames = min(maxFrames, info.Frames*SampleRate/int64(info.SampleRate)+4096)
+	}
+	reserved := 8 * (maxFrames + 1)
+	if err := s.pcm.reserve(reserved); err != nil {
+		return nil, err
+	}
+	pcm, err := DecodePCM(r, maxFrames)
+	if err != nil {
+		s.pcm.unreserve(reserved)
+		return nil, err
+	}
+	return s.pcm.put(key, pcm, reserved), nil
 }
 
 // DecodePCM reads r whole as 48 kHz stereo (mono is copied to both sides,
@@ -373,10 +413,21 @@ func (ms *mixSource) Packet(i int) ([]byte, error) {
 	return ms.enc.encode(ms.pcm)
 }
 
+// problem says why some clips are silent ("" when none is).
+func (ms *mixSource) problem() string {
+	if p := ms.f.problem.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
 // Close implements Source.
 func (ms *mixSource) Close() error {
 	ms.cancel()
 	<-ms.done
 	ms.enc.close()
+	if ms.f != nil {
+		ms.f.release()
+	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -255,4 +256,80 @@ func TestMixSeekResetsEncoder(t *testing.T) {
 	if old, cur := goertzel(left, 440), goertzel(left, 1100); old*100 > cur {
 		t.Errorf("first frame after the seek: power at 440 Hz %.3g, at 1100 Hz %.3g; the old position is heard", old, cur)
 	}
+}
+
+// TestMixAudioBudget: decoded mix audio is shared and bounded. A project's
+// asset is decoded once for every mix that plays it (a mix restarted later
+// finds it cached); with Limits.MaxMixBytes room for one 1 s asset, a
+// second project's clip is silent (and its state says why) while the
+// first mix plays, and fits once the first mix ends, dropping the idle
+// asset. The decoded audio never exceeds the budget.
+func TestMixAudioBudget(t *testing.T) {
+	checkLeaks(t)
+	const budget = 600_000 // one 1 s stereo asset is 384 KB, reserved as 417 KB
+	e := newEnv(t, rtc.Limits{MaxMixBytes: budget})
+	one := func(f float64) []byte {
+		return wavBytes(t, synth(1, func(int) float64 { return f }, func(int) float64 { return f }))
+	}
+	e.assets.audio["p1/a"] = one(440)
+	e.assets.audio["p2/b"] = one(660)
+	for _, p := range []string{"p1", "p2"} {
+		asset := map[string]string{"p1": "a", "p2": "b"}[p]
+		e.docs.edit(t, p, func(d *crdt.Doc) error {
+			if err := daw.AddTrack(d, daw.Track{ID: "t1", Kind: daw.KindAudio}); err != nil {
+				return err
+			}
+			return daw.AddClip(d, "t1", daw.Clip{ID: "c1", AssetID: asset, Length: 1})
+		})
+	}
+	check := func(what string, assets int, decodes int64) {
+		t.Helper()
+		st := e.srv.Stats()
+		if st.MixBytes > budget || st.MixAssets != assets || st.MixDecodes != decodes {
+			t.Errorf("%s: %d bytes of %d, %d assets, %d decodes; want %d assets, %d decodes", what, st.MixBytes, budget, st.MixAssets, st.MixDecodes, assets, decodes)
+		}
+	}
+	// join plays the project's mix and returns its first state, and a
+	// function that leaves and waits until the mix has closed.
+	join := func(project, user string) (rtc.Control, func()) {
+		c := joinPreview(t, e, project, user, "")
+		st := c.waitState(t, 5*time.Second, func(rtc.Control) bool { return true })
+		return st, func() {
+			_, before := e.srv.Rooms()
+			_ = c.Close()
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if _, peers := e.srv.Rooms(); peers < before {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("peer did not leave")
+				}
+			}
+		}
+	}
+	st, leaveAlice := join("p1", "alice")
+	if st.DurationMs != 1000 || st.Error != "" {
+		t.Errorf("p1 mix: %+v, want 1000 ms", st)
+	}
+	check("p1 playing", 1, 1)
+	st, leaveCarol := join("p2", "carol")
+	if st.DurationMs != 0 || !strings.Contains(st.Error, "memory") {
+		t.Errorf("p2 mix while p1 plays: %+v, want a silent clip and the reason", st)
+	}
+	check("p2 refused", 1, 1)
+	leaveCarol()
+	leaveAlice()
+	check("both left: p1's asset stays cached", 1, 1)
+	st, leave := join("p1", "bob")
+	if st.DurationMs != 1000 {
+		t.Errorf("p1 mix again: %+v", st)
+	}
+	check("p1 again: a cache hit", 1, 1)
+	leave()
+	st, leave = join("p2", "dave")
+	if st.DurationMs != 1000 || st.Error != "" {
+		t.Errorf("p2 mix alone: %+v, want 1000 ms", st)
+	}
+	check("p2 alone: p1's idle asset dropped", 1, 2)
+	leave()
 }

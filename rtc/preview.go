@@ -276,8 +276,12 @@ func (pl *player) control(c Control) {
 }
 
 func (pl *player) stateLocked() Control {
+	errText := pl.errText
+	if ps, ok := pl.src.(interface{ problem() string }); ok && errText == "" {
+		errText = ps.problem()
+	}
 	return Control{Op: "state", Playing: pl.playing, PositionMs: int64(pl.pos) * msPerFrame,
-		DurationMs: int64(pl.src.Frames()) * msPerFrame, Listeners: len(pl.listeners), Ended: pl.ended, Error: pl.errText,
+		DurationMs: int64(pl.src.Frames()) * msPerFrame, Listeners: len(pl.listeners), Ended: pl.ended, Error: errText,
 		LoopStartMs: ptr(int64(pl.loopA) * msPerFrame), LoopEndMs: ptr(int64(pl.loopB) * msPerFrame)}
 }
 

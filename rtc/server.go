@@ -65,6 +65,11 @@ type Limits struct {
 	MaxPreviewBytes   int64         // an asset preview read into memory; default 64 MiB
 	MaxRecordBytes    int64         // one recording; default 64 MiB (about an hour)
 	MaxMixAssetFrames int64         // decoded frames of one asset in the mix; default 20 min at 48 kHz
+	// MaxMixBytes bounds the decoded audio of every mix together (8 bytes
+	// per frame: 23 MB per stereo minute); default 1 GiB. Assets are
+	// shared between mixes and kept, least recently used first, while
+	// room remains; a clip that does not fit is silent.
+	MaxMixBytes int64
 }
 
 func (l *Limits) defaults() {
@@ -91,6 +96,9 @@ func (l *Limits) defaults() {
 	}
 	if l.MaxMixAssetFrames <= 0 {
 		l.MaxMixAssetFrames = 20 * 60 * SampleRate
+	}
+	if l.MaxMixBytes <= 0 {
+		l.MaxMixBytes = 1 << 30
 	}
 }
 
@@ -134,6 +142,7 @@ type Server struct {
 	peers  map[*peer]struct{}
 	wg     sync.WaitGroup
 	nextID atomic.Uint64
+	pcm    *pcmCache // decoded mix assets, shared by every mix
 	stats  struct {
 		received, forwarded atomic.Uint64
 		tracks              atomic.Int64
@@ -147,13 +156,18 @@ type Stats struct {
 	Tracks           int    // live tracks being forwarded
 	ReceivedPackets  uint64 // live RTP packets received from publishers
 	ForwardedPackets uint64 // live RTP packets sent on (one per subscriber)
+	MixBytes         int64  // decoded mix audio held (at most Limits.MaxMixBytes)
+	MixAssets        int    // decoded mix assets held
+	MixDecodes       int64  // mix assets decoded (cache misses) since the start
 }
 
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
 	rooms, peers := s.Rooms()
+	mixBytes, mixAssets, mixDecodes := s.pcm.usage()
 	return Stats{Peers: peers, Rooms: rooms, Tracks: int(s.stats.tracks.Load()),
-		ReceivedPackets: s.stats.received.Load(), ForwardedPackets: s.stats.forwarded.Load()}
+		ReceivedPackets: s.stats.received.Load(), ForwardedPackets: s.stats.forwarded.Load(),
+		MixBytes: mixBytes, MixAssets: mixAssets, MixDecodes: mixDecodes}
 }
 
 // NewServer returns a Server on opts.Engine.
@@ -168,7 +182,8 @@ func NewServer(opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.Limits.defaults()
-	return &Server{opts: opts, log: opts.Logger, lim: opts.Limits, rooms: map[string]*room{}, peers: map[*peer]struct{}{}}, nil
+	return &Server{opts: opts, log: opts.Logger, lim: opts.Limits, rooms: map[string]*room{}, peers: map[*peer]struct{}{},
+		pcm: newPCMCache(opts.Limits.MaxMixBytes)}, nil
 }
 
 var projectIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
