@@ -186,7 +186,50 @@ test('two editors see each other’s track, clip move and lyrics within a second
   })
   await b.keyboard.type(' glowing')
   await within(a, () => document.querySelector('[data-testid=lyrics]').value === 'Headlights glowing on the overpass')
-  results.coEditMs = { track: trackMs, clipMove: moveMs, lyrics: lyricsMs }
+  // Automation: Alice shows the track's volume lane and clicks a point into it at 10 s; Bob gets it.
+  await a.getByRole('tab', { name: 'Inspect' }).click()
+  await a.getByRole('button', { name: /^Show automation of / }).click()
+  const tl = await a.getByTestId('timeline').boundingBox()
+  // the first track's volume points, as each page reads them
+  for (const p of [a, b]) {
+    await p.evaluate(() => {
+      window.__volPts = () => {
+        const { doc, ops, auto } = window.__mb
+        return auto.readParamLane(doc, ops.readDoc(doc).tracks[0].id, 'volume')?.points ?? []
+      }
+    })
+  }
+  const px = tl.x + 10 * 60
+  const py = tl.y + 32
+  await a.mouse.click(px, py)
+  const pointMs = await within(b, () => window.__volPts().length === 1)
+  const [[t0, v0]] = await b.evaluate(() => window.__volPts())
+  assert.equal(t0, 10)
+  assert.ok(v0 > -40 && v0 < -15, `a click half-way up the lane is about -27 dB, got ${v0}`)
+  await new Promise((r) => setTimeout(r, 500)) // the drag below is its own undo step
+  // Alice drags it one second right and up; Bob sees it moved.
+  await a.mouse.move(px, py)
+  await a.mouse.down()
+  await a.mouse.move(px + 30, py - 6, { steps: 3 })
+  await a.mouse.move(px + 60, py - 12, { steps: 3 })
+  await a.mouse.up()
+  await within(b, () => window.__volPts().some((p) => p[0] === 11), undefined, 1000)
+  // Bob adds a point of his own; Alice's undo takes back only her move.
+  await b.evaluate(() => {
+    const { doc, origin, ops, auto } = window.__mb
+    auto.addPoint(doc, ops.readDoc(doc).tracks[0].id, 'volume', 20, -3, origin)
+  })
+  await within(a, () => window.__volPts().length === 2, undefined, 1000)
+  await a.keyboard.press('Control+z')
+  await within(b, () => JSON.stringify(window.__volPts().map((p) => p[0])) === '[10,20]', undefined, 1000)
+  // Alt+click deletes Alice's point; Bob's stays.
+  await a.keyboard.down('Alt')
+  await a.mouse.click(px, py)
+  await a.keyboard.up('Alt')
+  await within(b, () => JSON.stringify(window.__volPts()) === '[[20,-3]]', undefined, 1000)
+  await shot(a, '02b-automation')
+  await a.getByRole('button', { name: /^Hide automation of / }).click()
+  results.coEditMs = { track: trackMs, clipMove: moveMs, lyrics: lyricsMs, automationPoint: pointMs }
   for (const [what, ms] of Object.entries(results.coEditMs)) assert.ok(ms < 1000, `${what} took ${ms} ms`)
   await a.getByRole('tab', { name: 'Inspect' }).click()
   await shot(a, '02-alice-coedit')

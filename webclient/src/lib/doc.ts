@@ -52,6 +52,18 @@ export interface Track {
   arm: boolean
   effects: Effect[]
   clips: Clip[]
+  /** Automation lanes, one per parameter (see src/lib/automation.ts). */
+  automation: Lane[]
+}
+
+/** An automation breakpoint: [time in seconds, value in the parameter's unit]. */
+export type AutoPoint = [number, number]
+
+/** The automation of one parameter of a track; points in time order. */
+export interface Lane {
+  id: string
+  param: string
+  points: AutoPoint[]
 }
 
 export interface Marker {
@@ -164,7 +176,31 @@ export function readTrack(m: Y.Map<unknown>): Track {
       return { id: str(e, 'id'), type: str(e, 'type'), bypass: bool(e, 'bypass'), params }
     }),
     clips: maps(arr(m, 'clips')).map(readClip),
+    automation: maps(arr(m, 'automation')).map(readLane),
   }
+}
+
+/** A lane read leniently: points that are not [number, number] pairs are skipped; kept in time order. */
+export function readLane(l: Y.Map<unknown>): Lane {
+  const points: AutoPoint[] = []
+  for (const p of arr(l, 'points')?.toArray() ?? []) {
+    if (Array.isArray(p) && p.length === 2 && typeof p[0] === 'number' && typeof p[1] === 'number' && Number.isFinite(p[0]) && Number.isFinite(p[1])) {
+      points.push([p[0], p[1]])
+    }
+  }
+  points.sort((a, b) => a[0] - b[0])
+  return { id: str(l, 'id'), param: str(l, 'param'), points }
+}
+
+/** A lane as a Y.Map (id, param, points Y.Array of [time, value]). */
+export function buildLane(l: Lane): Y.Map<unknown> {
+  const m = new Y.Map<unknown>()
+  m.set('id', l.id)
+  m.set('param', l.param)
+  const pts = new Y.Array<unknown>()
+  pts.push(l.points.map((p) => [p[0], p[1]]))
+  m.set('points', pts)
+  return m
 }
 
 export function readDoc(doc: Y.Doc): DocState {
@@ -281,7 +317,9 @@ function buildTrack(t: Track): Y.Map<unknown> {
   clips.push(t.clips.map(buildClip))
   m.set('effects', effects)
   m.set('clips', clips)
-  m.set('automation', new Y.Array())
+  const lanes = new Y.Array<Y.Map<unknown>>()
+  lanes.push(t.automation.map(buildLane))
+  m.set('automation', lanes)
   return m
 }
 
@@ -301,6 +339,7 @@ export function addTrack(doc: Y.Doc, t: NewTrack, origin: unknown, index?: numbe
     arm: false,
     effects: [],
     clips: [],
+    automation: [],
   }
   doc.transact(() => {
     const at = index === undefined ? tracks.length : Math.max(0, Math.min(index, tracks.length))

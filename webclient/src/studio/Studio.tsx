@@ -12,6 +12,7 @@ import {
 } from '@/lib/doc'
 import { clamp, formatBarsBeats, formatClock, secondsPerBar, snapStep, SNAP_UNITS, type Meter, type SnapUnit } from '@/lib/time'
 import * as ops from '@/lib/doc'
+import * as auto from '@/lib/automation'
 import { useAuth, Link } from '@/App'
 import { cn } from '@/lib/utils'
 import { Button } from '@/components/ui/button'
@@ -66,6 +67,8 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
   const [snapUnit, setSnapUnit] = React.useState<SnapUnit>('beat')
   const [selection, setSelection] = React.useState<Selection>({ trackId: null, clipId: null })
   const [range, setRange] = React.useState<[number, number] | null>(null)
+  // tracks whose automation lane is shown, and its parameter (a view setting: not shared)
+  const [autoView, setAutoView] = React.useState<Record<string, string>>({})
   const [error, setError] = React.useState<string | null>(null)
   const [assets, setAssets] = React.useState<Asset[]>([])
   const [members, setMembers] = React.useState<Member[]>([])
@@ -244,7 +247,7 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
 
   // a handle for the end-to-end tests, only with the e2e flag (src/lib/testhooks.ts)
   React.useEffect(() => {
-    expose('__mb', { doc, Y, session, transport, undo, ops, origin })
+    expose('__mb', { doc, Y, session, transport, undo, ops, auto, origin })
   }, [doc, session, transport, undo, origin])
 
   const laneHeight = Math.max(state.tracks.length * TRACK_H, 200)
@@ -345,6 +348,8 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
                   onSelect={selectTrack}
                   presence={presence}
                   onError={setError}
+                  autoView={autoView}
+                  setAutoView={setAutoView}
                 />
               </div>
               <div className="min-w-0 flex-1">
@@ -367,6 +372,7 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
                   readOnly={readOnly}
                   assets={assetInfo}
                   onError={setError}
+                  autoView={autoView}
                 />
               </div>
             </div>

@@ -12,6 +12,8 @@ import { gridLines, snap, type Meter, type SnapUnit, formatBarsBeats, secondsPer
 import { bestPeaks, levelFor, onPeaksLoaded, rangeAt } from '@/lib/peaks'
 import type { PresenceUser } from '@/lib/collab'
 import type { Transport } from './engine'
+import { addPoint, clampPoint, formatValue, hitPoint, mergeLanes, movePoint, removePoint, valueToY, yToValue, AUTO_PARAMS } from '@/lib/automation'
+import type { AutoPoint } from '@/lib/doc'
 
 export const TRACK_H = 64
 export const RULER_H = 30
@@ -34,6 +36,29 @@ type Drag =
   | { kind: 'trimStart' | 'trimEnd' | 'fadeIn' | 'fadeOut'; track: Track; clip: Clip; preview: Clip; moved: boolean }
   | { kind: 'range'; t0: number; t1: number; moved: boolean; trackIdx: number }
   | { kind: 'ruler'; t0: number; t1: number; moved: boolean }
+  | { kind: 'point'; track: Track; param: string; orig: AutoPoint; preview: AutoPoint; x0: number; y0: number; moved: boolean }
+
+/** The automation point last clicked (Delete removes it). */
+interface PointSel {
+  trackId: string
+  param: string
+  point: AutoPoint
+}
+
+/** Vertical extent of an automation lane inside a track row at y. */
+const AUTO_PAD = 6
+const autoTop = (y: number) => y + AUTO_PAD
+const AUTO_H = TRACK_H - 2 * AUTO_PAD
+
+/** The points of a track's lane for `param`, with a drag's preview in place of the dragged point. */
+function lanePoints(tr: Track, param: string, d: Drag | null): AutoPoint[] {
+  let pts = mergeLanes(tr.automation).get(param)?.points ?? []
+  if (d?.kind === 'point' && d.moved && d.track.id === tr.id && d.param === param) {
+    const i = pts.findIndex((p) => p[0] === d.orig[0] && p[1] === d.orig[1])
+    if (i >= 0) pts = [...pts.slice(0, i), ...pts.slice(i + 1), d.preview].sort((a, b) => a[0] - b[0])
+  }
+  return pts
+}
 
 export interface TimelineProps {
   state: DocState
@@ -54,6 +79,8 @@ export interface TimelineProps {
   readOnly: boolean
   assets: Map<string, AssetInfo>
   onError: (msg: string) => void
+  /** Tracks whose automation lane is shown → the parameter shown. */
+  autoView: Record<string, string>
 }
 
 function hexA(hex: string, a: number): string {
@@ -91,11 +118,12 @@ export function Timeline(p: TimelineProps) {
   props.current = p
   const [cursor, setCursor] = React.useState('default')
   const frames = React.useRef<number[]>([])
+  const pointSel = React.useRef<PointSel | null>(null)
 
   // any prop change redraws the static layer
   React.useEffect(() => {
     dirty.current = true
-  }, [p.state, p.pxPerSec, p.scrollX, p.meter, p.selection, p.range, p.presence, p.assets])
+  }, [p.state, p.pxPerSec, p.scrollX, p.meter, p.selection, p.range, p.presence, p.assets, p.autoView])
   React.useEffect(() => onPeaksLoaded(() => (dirty.current = true)), [])
 
   // size and vertical scroll come from the lanes' scroll container (the parent)
@@ -179,6 +207,14 @@ export function Timeline(p: TimelineProps) {
         if (c.position > t1 || c.position + c.length < t0) continue
         drawClip(ctx, P, tr, c, y, c.id === P.selection.clipId, remoteSel.get(c.id), w)
       }
+    }
+    // automation lanes shown over their tracks' clips
+    for (let i = first; i <= last; i++) {
+      const tr = P.state.tracks[i]
+      const param = P.autoView[tr.id]
+      if (!param || !AUTO_PARAMS[param]) continue
+      const y = i * TRACK_H - top
+      drawLane(ctx, tr, param, lanePoints(tr, param, d), y, w, xAt, pointSel.current, d?.kind === 'point' && d.moved && d.track.id === tr.id ? d.preview : null)
     }
     // markers
     for (const m of P.state.markers) {
@@ -382,13 +418,58 @@ export function Timeline(p: TimelineProps) {
     return { x: e.clientX - r.left, y: e.clientY - r.top }
   }
 
+  /** The automation lane under (x, y) when its track shows one and the user may edit. */
+  function autoHit(x: number, y: number): { track: Track; param: string; points: AutoPoint[]; index: number; top: number } | null {
+    const P = props.current
+    if (P.readOnly) return null
+    const idx = Math.floor((y + size.current.top) / TRACK_H)
+    const track = P.state.tracks[idx]
+    const param = track && P.autoView[track.id]
+    if (!track || !param || !AUTO_PARAMS[param]) return null
+    const top = autoTop(idx * TRACK_H - size.current.top)
+    const points = lanePoints(track, param, null)
+    const index = hitPoint(points, x, y, xAt, (v) => valueToY(param, v, top, AUTO_H))
+    return { track, param, points, index, top }
+  }
+
+  function deletePoint(trackId: string, param: string, p: AutoPoint) {
+    const P = props.current
+    try {
+      removePoint(P.doc, trackId, param, p, P.origin)
+    } catch (err) {
+      P.onError(err instanceof Error ? err.message : String(err))
+    }
+    pointSel.current = null
+    dirty.current = true
+  }
+
   function onPointerDown(e: React.PointerEvent) {
     if (e.button !== 0) return
     const P = props.current
     const { x, y } = local(e)
-    const h = hit(x, y)
     canvasRef.current!.setPointerCapture(e.pointerId)
     canvasRef.current!.focus()
+    const a = autoHit(x, y)
+    if (a) {
+      P.setSelection({ trackId: a.track.id, clipId: null })
+      dirty.current = true
+      if (a.index >= 0 && e.altKey) return deletePoint(a.track.id, a.param, a.points[a.index])
+      let p: AutoPoint
+      if (a.index >= 0) p = a.points[a.index]
+      else {
+        try {
+          p = addPoint(P.doc, a.track.id, a.param, snap(timeAt(x), P.snapUnit, P.meter), yToValue(a.param, y, a.top, AUTO_H), P.origin)
+        } catch (err) {
+          P.onError(err instanceof Error ? err.message : String(err))
+          return
+        }
+      }
+      pointSel.current = { trackId: a.track.id, param: a.param, point: p }
+      drag.current = { kind: 'point', track: a.track, param: a.param, orig: p, preview: p, x0: x, y0: y, moved: false }
+      return
+    }
+    pointSel.current = null
+    const h = hit(x, y)
     if (h?.clip) {
       P.setSelection({ trackId: h.track.id, clipId: h.clip.id })
       if (P.readOnly) return
@@ -410,6 +491,8 @@ export function Timeline(p: TimelineProps) {
     const { x, y } = local(e)
     const d = drag.current
     if (!d) {
+      const a = autoHit(x, y)
+      if (a) return setCursor(a.index >= 0 ? 'move' : 'crosshair')
       const h = hit(x, y)
       const z = h?.zone
       setCursor(P.readOnly ? 'default' : z === 'trimStart' || z === 'trimEnd' ? 'ew-resize' : z === 'fadeIn' || z === 'fadeOut' ? 'nesw-resize' : z === 'move' ? 'grab' : 'text')
@@ -444,6 +527,14 @@ export function Timeline(p: TimelineProps) {
         d.moved = true
         d.preview = normalizeClip({ ...d.clip, fadeOut: Math.max(0, Math.min(d.clip.position + d.clip.length - t, d.clip.length - d.clip.fadeIn)) })
         break
+      case 'point': {
+        if (!d.moved && Math.abs(x - d.x0) < 3 && Math.abs(y - d.y0) < 3) return
+        d.moved = true
+        const idx = P.state.tracks.findIndex((tr) => tr.id === d.track.id)
+        const top = autoTop(idx * TRACK_H - size.current.top)
+        d.preview = clampPoint(d.param, sn(t), yToValue(d.param, y, top, AUTO_H))
+        break
+      }
       case 'range':
       case 'ruler':
         d.t1 = sn(t)
@@ -460,7 +551,12 @@ export function Timeline(p: TimelineProps) {
     dirty.current = true
     if (!d) return
     try {
-      if (d.kind === 'move' && d.moved) {
+      if (d.kind === 'point') {
+        if (d.moved) {
+          const p = movePoint(P.doc, d.track.id, d.param, d.orig, d.preview[0], d.preview[1], P.origin)
+          pointSel.current = p ? { trackId: d.track.id, param: d.param, point: p } : null
+        }
+      } else if (d.kind === 'move' && d.moved) {
         const to = P.state.tracks[d.toTrack]
         moveClip(P.doc, d.track.id, d.clip.id, to?.id ?? d.track.id, d.preview.position, P.origin)
         P.setSelection({ trackId: to?.id ?? d.track.id, clipId: d.clip.id })
@@ -528,12 +624,27 @@ export function Timeline(p: TimelineProps) {
         ref={canvasRef}
         tabIndex={0}
         role="application"
-        aria-label="Timeline: click to move the playhead, drag on empty space to select a range, drag clips to move, edges to trim, top corners for fades"
+        aria-label="Timeline: click to move the playhead, drag on empty space to select a range, drag clips to move, edges to trim, top corners for fades; on a shown automation lane click to add a point, drag to move it, Alt+click, right-click or Delete to remove it"
         className="sticky top-0 block outline-none focus-visible:ring-1 focus-visible:ring-primary/60"
         style={{ cursor }}
         onPointerDown={onPointerDown}
         onPointerMove={onPointerMove}
         onPointerUp={onPointerUp}
+        onKeyDown={(e) => {
+          const s = pointSel.current
+          if (!s || (e.key !== 'Delete' && e.key !== 'Backspace') || props.current.readOnly) return
+          // the point, not the selected clip (Studio's window listener): stop it here
+          e.preventDefault()
+          e.stopPropagation()
+          deletePoint(s.trackId, s.param, s.point)
+        }}
+        onContextMenu={(e) => {
+          const { x, y } = local(e as unknown as PointerEvent)
+          const a = autoHit(x, y)
+          if (!a || a.index < 0) return
+          e.preventDefault()
+          deletePoint(a.track.id, a.param, a.points[a.index])
+        }}
         onPointerCancel={() => {
           drag.current = null
           dirty.current = true
@@ -694,4 +805,78 @@ function drawClip(
   ctx.lineWidth = selected || remoteColor ? 2 : 1
   ctx.strokeRect(x0 + 0.5, top + 0.5, x1 - x0 - 1, hgt - 1)
   ctx.lineWidth = 1
+}
+
+/** An automation lane over a track row: a dimmed row, the line (held before the first and after the last point) and the points. */
+function drawLane(
+  ctx: CanvasRenderingContext2D,
+  tr: Track,
+  param: string,
+  pts: AutoPoint[],
+  y: number,
+  w: number,
+  xAt: (t: number) => number,
+  sel: PointSel | null,
+  dragged: AutoPoint | null,
+) {
+  const top = autoTop(y)
+  const toY = (v: number) => valueToY(param, v, top, AUTO_H)
+  ctx.fillStyle = 'rgba(8,9,12,0.55)'
+  ctx.fillRect(0, y, w, TRACK_H)
+  // 0 dB / centre reference
+  const ref = toY(0)
+  ctx.strokeStyle = 'rgba(255,255,255,0.08)'
+  ctx.beginPath()
+  ctx.moveTo(0, Math.round(ref) + 0.5)
+  ctx.lineTo(w, Math.round(ref) + 0.5)
+  ctx.stroke()
+  const color = tr.color || '#f59e0b'
+  ctx.font = '10px system-ui, sans-serif'
+  ctx.textBaseline = 'top'
+  ctx.fillStyle = hexA(color, 0.9)
+  ctx.fillText(`${AUTO_PARAMS[param].label} automation`, 6, y + 3)
+  if (pts.length === 0) {
+    const v = param === 'pan' ? tr.pan : tr.volume
+    ctx.strokeStyle = hexA(color, 0.6)
+    ctx.setLineDash([4, 4])
+    ctx.beginPath()
+    ctx.moveTo(0, toY(v))
+    ctx.lineTo(w, toY(v))
+    ctx.stroke()
+    ctx.setLineDash([])
+    ctx.fillStyle = 'rgba(229,231,235,0.55)'
+    ctx.fillText('Click to add a point', 6, y + TRACK_H - 15)
+    return
+  }
+  ctx.strokeStyle = color
+  ctx.lineWidth = 1.5
+  ctx.beginPath()
+  ctx.moveTo(0, toY(pts[0][1]))
+  for (const p of pts) ctx.lineTo(xAt(p[0]), toY(p[1]))
+  ctx.lineTo(w, toY(pts[pts.length - 1][1]))
+  ctx.stroke()
+  ctx.lineWidth = 1
+  for (const p of pts) {
+    const x = xAt(p[0])
+    if (x < -6 || x > w + 6) continue
+    const isSel = sel && sel.trackId === tr.id && sel.param === param && sel.point[0] === p[0] && sel.point[1] === p[1]
+    ctx.beginPath()
+    ctx.arc(x, toY(p[1]), isSel ? 4.5 : 3.5, 0, Math.PI * 2)
+    ctx.fillStyle = isSel ? '#ffffff' : color
+    ctx.fill()
+    ctx.strokeStyle = '#0b0d11'
+    ctx.stroke()
+  }
+  if (dragged) {
+    const x = xAt(dragged[0])
+    const yy = toY(dragged[1])
+    const label = formatValue(param, dragged[1])
+    const tw = ctx.measureText(label).width + 8
+    const lx = Math.min(w - tw, x + 8)
+    const ly = Math.max(y + 1, Math.min(yy - 7, y + TRACK_H - 15))
+    ctx.fillStyle = 'rgba(0,0,0,0.8)'
+    ctx.fillRect(lx, ly, tw, 14)
+    ctx.fillStyle = '#fff'
+    ctx.fillText(label, lx + 4, ly + 2)
+  }
 }

@@ -1,9 +1,10 @@
 import * as React from 'react'
 import type * as Y from 'yjs'
-import { ArrowDown, ArrowUp, GripVertical, MoreVertical, Palette, Trash2 } from 'lucide-react'
+import { Activity, ArrowDown, ArrowUp, GripVertical, MoreVertical, Palette, Trash2 } from 'lucide-react'
 import { moveTrack, removeTrack, TRACK_COLORS, updateTrack, type Track } from '@/lib/doc'
 import type { PresenceUser } from '@/lib/collab'
 import { cn } from '@/lib/utils'
+import { AUTO_PARAMS } from '@/lib/automation'
 import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuLabel, DropdownMenuSeparator, DropdownMenuTrigger } from '@/components/ui/dropdown-menu'
 import { TRACK_H } from './Timeline'
 
@@ -16,6 +17,9 @@ export interface TrackHeadersProps {
   onSelect: (id: string) => void
   presence: PresenceUser[]
   onError: (m: string) => void
+  /** Tracks whose automation lane is shown on the timeline → the parameter shown. */
+  autoView: Record<string, string>
+  setAutoView: React.Dispatch<React.SetStateAction<Record<string, string>>>
 }
 
 export const TrackHeaders = React.memo(function TrackHeaders(p: TrackHeadersProps) {
@@ -57,6 +61,8 @@ const TrackHeader = React.memo(function TrackHeader({
   setDragOver,
   here,
   onError,
+  autoView,
+  setAutoView,
 }: TrackHeadersProps & { t: Track; index: number; dragOver: boolean; setDragOver: (i: number | null) => void; here: PresenceUser[] }) {
   const [editing, setEditing] = React.useState(false)
   const [vol, setVol] = React.useState<number | null>(null)
@@ -69,6 +75,14 @@ const TrackHeader = React.memo(function TrackHeader({
     }
   }
   const selected = selectedTrack === t.id
+  const autoParam = autoView[t.id]
+  const setAuto = (param: string | null) =>
+    setAutoView((v) => {
+      const next = { ...v }
+      if (param) next[t.id] = param
+      else delete next[t.id]
+      return next
+    })
   return (
     <div
       role="listitem"
@@ -163,6 +177,33 @@ const TrackHeader = React.memo(function TrackHeader({
           >
             S
           </button>
+          <button
+            aria-label={`${autoParam ? 'Hide' : 'Show'} automation of ${t.name}`}
+            aria-pressed={!!autoParam}
+            title={autoParam ? 'Hide automation' : 'Show automation: click the lane to add points, drag to move, Alt+click or Delete to remove'}
+            onClick={() => setAuto(autoParam ? null : (t.automation.find((l) => AUTO_PARAMS[l.param])?.param ?? 'volume'))}
+            data-testid="automation-toggle"
+            className={cn(
+              'flex h-5 w-5 items-center justify-center rounded focus-visible:outline-none focus-visible:ring-1 focus-visible:ring-ring',
+              autoParam ? 'bg-primary text-black' : 'bg-black/40 text-muted-foreground hover:text-foreground',
+            )}
+          >
+            <Activity className="size-3" />
+          </button>
+          {autoParam && (
+            <select
+              aria-label={`Automated parameter of ${t.name}`}
+              value={autoParam}
+              onChange={(e) => setAuto(e.target.value)}
+              className="h-5 w-11 shrink-0 rounded bg-black/50 px-0.5 text-[10px] text-primary focus-visible:outline-none focus-visible:ring-1 focus-visible:ring-ring"
+            >
+              {Object.entries(AUTO_PARAMS).map(([k, v]) => (
+                <option key={k} value={k}>
+                  {v.short}
+                </option>
+              ))}
+            </select>
+          )}
           {!readOnly && (
             <DropdownMenu>
               <DropdownMenuTrigger className="flex h-5 w-4 items-center justify-center rounded text-muted-foreground hover:text-foreground focus-visible:outline-none focus-visible:ring-1 focus-visible:ring-ring" aria-label={`More for ${t.name}`}>
