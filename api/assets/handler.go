@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/maxbooster/maxbooster/api/respond"
@@ -22,10 +23,49 @@ type Handler struct {
 	// KeepAlive is the pause between comments on an idle event stream
 	// (default 15 s).
 	KeepAlive time.Duration
+	// MaxStreamsPerUser bounds the job event streams one user holds open
+	// on this node at once (default DefaultMaxStreamsPerUser); one more is
+	// answered 429 too_many_streams. Each stream polls the database.
+	MaxStreamsPerUser int
+
+	mu      sync.Mutex
+	streams map[string]int // open event streams per user id
 }
 
+// DefaultMaxStreamsPerUser is Handler.MaxStreamsPerUser's default.
+const DefaultMaxStreamsPerUser = 8
+
 // NewHandler returns the HTTP side of s.
-func NewHandler(s *Service) *Handler { return &Handler{s: s, KeepAlive: 15 * time.Second} }
+func NewHandler(s *Service) *Handler {
+	return &Handler{s: s, KeepAlive: 15 * time.Second, MaxStreamsPerUser: DefaultMaxStreamsPerUser, streams: map[string]int{}}
+}
+
+// openStream counts an event stream of userID, or reports false when the
+// user already holds the maximum; closeStream ends the count.
+func (h *Handler) openStream(userID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.streams[userID] >= h.maxStreams() {
+		return false
+	}
+	h.streams[userID]++
+	return true
+}
+
+func (h *Handler) maxStreams() int {
+	if h.MaxStreamsPerUser <= 0 {
+		return DefaultMaxStreamsPerUser
+	}
+	return h.MaxStreamsPerUser
+}
+
+func (h *Handler) closeStream(userID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.streams[userID]--; h.streams[userID] <= 0 {
+		delete(h.streams, userID)
+	}
+}
 
 // Routes mounts the asset, job and upload routes; all need a caller.
 func (h *Handler) Routes(mux *http.ServeMux) {
@@ -290,6 +330,13 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	if !h.openStream(c.UserID) {
+		w.Header().Set("Retry-After", "10")
+		respond.Error(w, r, apperr.E("assets.events", apperr.TooManyRequests, nil).WithCode("too_many_streams").
+			WithMsg(fmt.Sprintf("At most %d job event streams at once; close one or poll GET /api/v1/jobs/{id}.", h.maxStreams())))
+		return
+	}
+	defer h.closeStream(c.UserID)
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the write timeout
 	hd := w.Header()
