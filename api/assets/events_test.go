@@ -76,7 +76,9 @@ func TestEventStreamsPerUser(t *testing.T) {
 	}))
 	defer srv.Close()
 	open := func(user string) *http.Response {
-		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/jobs/"+*a.JobID+"/events", nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // bounds a stream that should have been refused
+		t.Cleanup(cancel)
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/jobs/"+*a.JobID+"/events", nil)
 		req.Header.Set("X-Test-User", user)
 		res, err := srv.Client().Do(req)
 		if err != nil {
