@@ -230,7 +230,15 @@ func (s *Service) Payout(ctx context.Context, userID, key string, in PayoutInput
 		Debit(UserAccount(SellerPayable, userID, in.Currency), in.Amount),
 		Credit(UserAccount(ConnectedCash, userID, in.Currency), in.Amount),
 	}}
-	err = s.db.WithTxOptions(ctx, store.TxOptions{Serializable: true}, func(tx *store.Tx) error {
+	// Serializable, so no other movement can slip between the balance
+	// check and the entry. Payouts of one user first write-lock that user's
+	// account row: concurrent ones then queue on it and each retries once
+	// (PostgreSQL aborts the waiter with a serialization failure), instead
+	// of aborting one another until the retries run out.
+	err = s.db.WithTxOptions(ctx, store.TxOptions{Serializable: true, MaxAttempts: 12}, func(tx *store.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE pay_connected_accounts SET updated_at = updated_at WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pay_payouts WHERE id = ?`, p.ID).Scan(&n); err != nil {
 			return err
