@@ -905,3 +905,33 @@ func TestJobEventsError(t *testing.T) {
 	}
 	wantProblem(t, u.get(t, "/api/v1/assets/"+a.ID+"/preview"), http.StatusConflict, "asset_not_ready")
 }
+
+// TestTusInFlightLimits: a user holds at most MaxUploadsPerUser unfinished
+// uploads (another user is not affected; deleting one frees its slot), and
+// the quota counts what unfinished uploads announced.
+func TestTusInFlightLimits(t *testing.T) {
+	e := newEnv(t, storetest.OpenSQLite(t), nil, func(d *api.Deps) {
+		d.Assets.MaxUploadsPerUser = 2
+		d.Assets.QuotaBytes = 5000
+	})
+	a, b := e.register(t, "tusa"), e.register(t, "tusb")
+	create := func(u *user, size int) *response {
+		return u.do(t, "POST", "/api/v1/uploads/", "", nil, http.Header{"Tus-Resumable": {"1.0.0"},
+			"Upload-Length": {strconv.Itoa(size)}, "Upload-Metadata": {tusMeta("filename", "x.wav")}})
+	}
+	first := create(a, 1000)
+	want(t, first, http.StatusCreated)
+	want(t, create(a, 1000), http.StatusCreated)
+	if r := create(a, 1000); r.Status != http.StatusTooManyRequests || !strings.Contains(string(r.Body), "TOO_MANY_UPLOADS") {
+		t.Fatalf("third unfinished upload: %d %s, want 429 too_many_uploads", r.Status, r.Body)
+	}
+	want(t, create(b, 1000), http.StatusCreated)
+	loc := first.Header.Get("Location")
+	want(t, a.do(t, "DELETE", "/api/v1/uploads/"+loc[strings.LastIndex(loc, "/")+1:], "", nil,
+		http.Header{"Tus-Resumable": {"1.0.0"}}), http.StatusNoContent)
+	// b announced 1000 bytes: 4500 more would overrun the 5000-byte quota.
+	if r := create(b, 4500); r.Status != http.StatusRequestEntityTooLarge || !strings.Contains(string(r.Body), "QUOTA_EXCEEDED") {
+		t.Fatalf("upload over the quota with one in flight: %d %s", r.Status, r.Body)
+	}
+	want(t, create(a, 1000), http.StatusCreated)
+}

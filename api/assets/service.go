@@ -42,6 +42,9 @@ type Config struct {
 	MaxUploadBytes int64
 	// MaxSeconds bounds the audio length accepted (default 1 hour).
 	MaxSeconds float64
+	// MaxUploadsPerUser bounds one user's unfinished tus uploads on this
+	// node (default 10); creating one more is 429 too_many_uploads.
+	MaxUploadsPerUser int
 	// QuotaBytes bounds the bytes of originals one user stores (0: none).
 	QuotaBytes int64
 	// Workers is the number of jobs run at once on this node (default 2).
@@ -110,6 +113,9 @@ func NewService(db *store.DB, cfg Config) (*Service, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxUploadsPerUser <= 0 {
+		cfg.MaxUploadsPerUser = 10
 	}
 	if cfg.BlobGrace <= 0 {
 		cfg.BlobGrace = DefaultBlobGrace

@@ -2,6 +2,7 @@ package assets
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -105,7 +106,18 @@ func (u *uploads) preCreate(hook tusd.HookEvent) (tusd.HTTPResponse, tusd.FileIn
 	if hook.Upload.SizeIsDeferred {
 		in.Size = -1
 	}
+	n, pending := u.inFlight(c.UserID)
+	if n >= u.s.cfg.MaxUploadsPerUser {
+		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusError(apperr.E("assets.tus", apperr.TooManyRequests, nil).
+			WithCode("too_many_uploads").WithMsg(fmt.Sprintf(
+			"At most %d unfinished uploads at once; finish or delete one first.", u.s.cfg.MaxUploadsPerUser)))
+	}
 	if err := u.s.precheck(hook.Context, c, &in); err != nil {
+		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusError(err)
+	}
+	// The quota counts what the caller's unfinished uploads announced too,
+	// or parallel uploads could each fit and together overrun it.
+	if err := u.s.checkQuota(hook.Context, c, max(in.Size, 0)+pending); err != nil {
 		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusError(err)
 	}
 	return tusd.HTTPResponse{}, tusd.FileInfoChanges{MetaData: tusd.MetaData{
@@ -140,6 +152,33 @@ func (u *uploads) preFinish(hook tusd.HookEvent) (tusd.HTTPResponse, error) {
 		return tusd.HTTPResponse{}, tusError(err)
 	}
 	return tusd.HTTPResponse{Header: tusd.HTTPHeader{AssetIDHeader: a.ID}}, nil
+}
+
+// inFlight counts userID's unfinished uploads in the upload directory and
+// the bytes they announced.
+func (u *uploads) inFlight(userID string) (n int, bytes int64) {
+	entries, err := os.ReadDir(u.dir)
+	if err != nil {
+		return 0, 0
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".info") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(u.dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		var info tusd.FileInfo
+		if json.Unmarshal(b, &info) != nil || info.MetaData["ownerId"] != userID {
+			continue
+		}
+		if info.SizeIsDeferred || info.Offset < info.Size {
+			n++
+			bytes += info.Size
+		}
+	}
+	return n, bytes
 }
 
 // validUploadID accepts tusd's ids (hex) and nothing that could name
