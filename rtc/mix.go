@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"sync/atomic"
+	"time"
 
 	"github.com/maxbooster/maxbooster/audio"
 	"github.com/maxbooster/maxbooster/audio/dsp"
@@ -190,7 +191,7 @@ func newMixSource(ctx context.Context, s *Server, userID, projectID string) (*mi
 		return nil, fmt.Errorf("rtc: watch %s: %w", projectID, err)
 	}
 	ms := &mixSource{enc: enc, pcm: make([]float32, 2*FrameLen), cancel: cancel, done: make(chan struct{})}
-	f := &follower{s: s, userID: userID, projectID: projectID, doc: crdt.NewDoc(nil), pcm: map[string]PCM{}}
+	f := &follower{s: s, userID: userID, projectID: projectID, doc: crdt.NewDoc(nil), pcm: map[string]PCM{}, failed: map[string]failure{}}
 	ms.f = f
 	// The first update is the full state: apply it before answering.
 	select {
@@ -214,10 +215,16 @@ func newMixSource(ctx context.Context, s *Server, userID, projectID string) (*mi
 	go func() {
 		defer close(ms.done)
 		defer w.Close()
+		retry := time.NewTicker(mixRetry)
+		defer retry.Stop()
 		for {
 			select {
 			case <-wctx.Done():
 				return
+			case <-retry.C:
+				if len(f.failed) > 0 { // an asset not ready, or no room, before
+					ms.mix.Store(f.plan(wctx))
+				}
 			case u, ok := <-w.Updates():
 				if !ok {
 					// The hub ended the watch (slow watcher, room closed):
@@ -257,29 +264,59 @@ type follower struct {
 	doc       *crdt.Doc
 	pcm       map[string]PCM
 	pinned    []string               // assets pinned in the server's cache
+	failed    map[string]failure     // assets that could not be decoded (silent), retried
 	problem   atomic.Pointer[string] // why some clips are silent, for the state
 }
 
-// plan reads the document and decodes assets it has not seen yet.
+// failure is an asset the mix could not decode.
+type failure struct {
+	at     time.Time
+	budget bool // no room in Limits.MaxMixBytes
+}
+
+// mixRetry is how often a mix retries assets it could not decode (one
+// still being uploaded, or no room in the budget until another mix ends).
+const mixRetry = 2 * time.Second
+
+// plan reads the document and decodes assets it has not decoded yet; one
+// that failed is tried again after mixRetry (it stays silent meanwhile).
 func (f *follower) plan(ctx context.Context) *Mix {
 	d := daw.Read(f.doc)
+	now := time.Now()
+	used := map[string]bool{}
 	for _, t := range d.Tracks {
 		for _, c := range t.Clips {
+			used[c.AssetID] = true
 			if _, ok := f.pcm[c.AssetID]; ok || c.AssetID == "" {
+				continue
+			}
+			if fl, ok := f.failed[c.AssetID]; ok && now.Sub(fl.at) < mixRetry-mixRetry/10 {
 				continue
 			}
 			pcm, err := f.s.decodeAsset(ctx, f.userID, f.projectID, c.AssetID)
 			if err != nil {
-				f.s.log.Warn("rtc: mix asset", "project", f.projectID, "asset", c.AssetID, "err", err)
-				if errors.Is(err, errMixBudget) {
-					f.problem.Store(ptr("some clips are silent: the server's memory for mix audio is full"))
+				if _, again := f.failed[c.AssetID]; !again {
+					f.s.log.Warn("rtc: mix asset", "project", f.projectID, "asset", c.AssetID, "err", err)
 				}
-			} else {
-				f.pinned = append(f.pinned, c.AssetID)
+				f.failed[c.AssetID] = failure{at: now, budget: errors.Is(err, errMixBudget)}
+				continue
 			}
-			f.pcm[c.AssetID] = pcm // nil: silent, not retried until the mix restarts
+			delete(f.failed, c.AssetID)
+			f.pinned = append(f.pinned, c.AssetID)
+			f.pcm[c.AssetID] = pcm
 		}
 	}
+	var problem *string
+	for id, fl := range f.failed {
+		if !used[id] { // its clips are gone
+			delete(f.failed, id)
+			continue
+		}
+		if fl.budget {
+			problem = ptr("some clips are silent: the server's memory for mix audio is full")
+		}
+	}
+	f.problem.Store(problem)
 	return NewMix(d, f.pcm)
 }
 

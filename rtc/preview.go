@@ -323,6 +323,8 @@ func (pl *player) run() {
 		ts     uint32
 		marker = true
 		ticks  int
+		frames = -1 // the length last reported
+		issue  string
 	)
 	for {
 		select {
@@ -352,6 +354,17 @@ func (pl *player) run() {
 			}
 		}
 		report := pl.playing && ticks%int(stateEvery/FrameDur) == 0
+		// A mix's length or problem changes with the document and with
+		// assets that arrive late: report it even while paused.
+		if n := pl.src.Frames(); n != frames {
+			changed = changed || frames >= 0
+			frames = n
+		}
+		if ps, ok := pl.src.(interface{ problem() string }); ok {
+			if now := ps.problem(); now != issue {
+				changed, issue = true, now
+			}
+		}
 		pl.mu.Unlock()
 		if payload != nil {
 			_ = pl.track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, Marker: marker, SequenceNumber: seq, Timestamp: ts}, Payload: payload})
