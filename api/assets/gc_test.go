@@ -178,3 +178,44 @@ func TestJobErrorsArePublic(t *testing.T) {
 		}
 	}
 }
+
+// roles is a ProjectAccess from a map of "user/project" to role.
+type roles map[string]string
+
+func (m roles) Access(_ context.Context, userID, projectID string) (string, error) {
+	if r, ok := m[userID+"/"+projectID]; ok {
+		return r, nil
+	}
+	return "", apperr.E("test", apperr.NotFound, nil)
+}
+
+// TestRemovedUploaderCannotChangeProjectAsset: an editor uploads into a
+// project and is then removed (or demoted to viewer): they still read
+// their upload but no longer delete or process the project's asset.
+func TestRemovedUploaderCannotChangeProjectAsset(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	access := roles{"u1/p": RoleEditor}
+	s, c := newTestService(t, db, Config{Projects: access})
+	a, err := s.Create(ctx, c, CreateInput{Filename: "a.wav", ProjectID: "p", Body: bytes.NewReader(wavBytes(t, 0.2)), Size: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{RoleViewer, ""} {
+		if role == "" {
+			delete(access, "u1/p")
+		} else {
+			access["u1/p"] = role
+		}
+		if _, err := s.Get(ctx, c, a.ID); err != nil {
+			t.Errorf("role %q: the uploader cannot read their upload: %v", role, err)
+		}
+		if err := s.Delete(ctx, c, a.ID); apperr.Code(err) != "asset_forbidden" {
+			t.Errorf("role %q: delete: %v, want asset_forbidden", role, err)
+		}
+	}
+	access["u1/p"] = RoleEditor
+	if err := s.Delete(ctx, c, a.ID); err != nil {
+		t.Errorf("editor deletes: %v", err)
+	}
+}

@@ -236,17 +236,24 @@ func (s *Service) readable(ctx context.Context, c Caller, id string) (*record, e
 	return nil, errNotFound
 }
 
-// writable loads an asset the caller may change: its owner, or the
-// project's owner and editors. Readers get asset_forbidden, others
+// writable loads an asset the caller may change: a personal asset's
+// owner; a project asset's project owners and editors (its uploader only
+// while one of them). Readers get asset_forbidden, others
 // asset_not_found.
 func (s *Service) writable(ctx context.Context, c Caller, id string) (*record, error) {
 	r, err := s.readable(ctx, c, id)
 	if err != nil {
 		return nil, err
 	}
-	if r.OwnerID == c.UserID {
-		return r, nil
+	if !r.ProjectID.Valid {
+		if r.OwnerID == c.UserID {
+			return r, nil
+		}
+		return nil, errForbidden
 	}
+	// A project's asset is the project's content: its uploader changes it
+	// only while still an owner or editor of the live project (a removed
+	// member, or anyone while the project is in the trash, may not).
 	role, err := s.roleIn(ctx, c.UserID, r.ProjectID.String)
 	if err != nil {
 		return nil, err
