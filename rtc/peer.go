@@ -277,14 +277,14 @@ func (p *peer) join(ctx context.Context, m Message) {
 			p.fail(code, ec, text)
 			return
 		}
-		p.send(Message{Type: MsgWelcome, PeerID: p.id, UserID: p.grant.UserID, Mode: m.Mode})
+		p.send(Message{Type: MsgWelcome, PeerID: p.id, UserID: p.grant.UserID, Mode: m.Mode, Role: p.grant.Role})
 	} else {
 		peers, err := rm.joinLive(p)
 		if err != nil {
 			p.fail(CloseUnavailable, "internal", err.Error())
 			return
 		}
-		p.send(Message{Type: MsgWelcome, PeerID: p.id, UserID: p.grant.UserID, Mode: m.Mode, Peers: peers})
+		p.send(Message{Type: MsgWelcome, PeerID: p.id, UserID: p.grant.UserID, Mode: m.Mode, Role: p.grant.Role, Peers: peers})
 	}
 	p.negotiate()
 }

@@ -259,6 +259,9 @@ func TestListeningPartyViewerListens(t *testing.T) {
 	e.assets.previews["p1/a1"] = oggOpus(t, src)
 	ed := joinPreviewAs(t, e, "p1", "ed", "editor", "a1")
 	v := joinPreviewAs(t, e, "p1", "vic", "viewer", "a1")
+	if w := waitEvent(t, v.Client, rtc.MsgWelcome, 5*time.Second); w.Role != "viewer" {
+		t.Errorf("viewer's welcome %+v, want role viewer", w)
+	}
 	for _, c := range []rtc.Control{{Op: "seek", Ms: ms(3000)}, {Op: "play"}, {Op: "loop", LoopStartMs: ms(1000), LoopEndMs: ms(2000)}} {
 		v.control(t, c)
 		got := v.waitState(t, 2*time.Second, func(s rtc.Control) bool { return s.Op == "error" })

@@ -47,6 +47,9 @@ type Message struct {
 	PeerID string     `json:"peerId,omitempty"`
 	UserID string     `json:"userId,omitempty"`
 	Peers  []PeerInfo `json:"peers,omitempty"`
+	// welcome: the role the peer joined with ("viewer": listens only,
+	// preview controls are refused)
+	Role string `json:"role,omitempty"`
 	// mute, muted
 	Muted *bool `json:"muted,omitempty"`
 	// speaking
