@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import { join } from 'node:path'
+import { audit } from './a11y.mjs'
 import { apiCall, ci, launch, missing, register, shot, shotDir, startServer, within, repo } from './harness.mjs'
 
 const why = missing()
@@ -234,6 +235,41 @@ test('two editors see each other’s track, clip move and lyrics within a second
   await a.getByRole('tab', { name: 'Inspect' }).click()
   await shot(a, '02-alice-coedit')
   await shot(b, '03-bob-coedit')
+})
+
+test('accessibility: named controls, visible focus, announced connection state (studio, projects, account)', opts, async () => {
+  const { ctx, page } = { ctx: ctxs.alice, page: await ctxs.alice.newPage() }
+  try {
+    const found = {}
+    await page.goto(`${server.base}/projects/${projectId}`)
+    await page.waitForSelector('[data-testid=conn-state][data-state=connected]', { timeout: 15000 })
+    assert.equal(await page.getByTestId('conn-state').getAttribute('aria-live'), 'polite')
+    // the audit catches what it is for: an icon-only button without a name, a control without focus ring
+    await page.evaluate(() => {
+      const b = document.createElement('button')
+      b.id = 'audit-probe'
+      b.style.outline = 'none'
+      b.innerHTML = '<svg width="12" height="12"><circle cx="6" cy="6" r="5"/></svg>'
+      document.querySelector('header').prepend(b)
+    })
+    const probe = await audit(page, { tabStops: 3 })
+    assert.ok(probe.some((p) => p.startsWith('button without an accessible name') && p.includes('#audit-probe')), probe.join('\n'))
+    assert.ok(probe.some((p) => p.startsWith('no visible focus indicator')), probe.join('\n'))
+    await page.evaluate(() => document.getElementById('audit-probe').remove())
+    found.studio = await audit(page, { tabStops: 150 })
+    await page.goto(`${server.base}/`)
+    await page.getByRole('heading', { name: 'Projects' }).waitFor()
+    found.projects = await audit(page)
+    await page.goto(`${server.base}/account`)
+    await page.waitForLoadState('networkidle')
+    found.account = await audit(page)
+    const all = Object.entries(found).flatMap(([where, ps]) => ps.map((p) => `${where}: ${p}`))
+    results.a11yProblems = all.length
+    assert.deepEqual(all, [])
+  } finally {
+    await page.close()
+    void ctx
+  }
 })
 
 test('undo takes back only one’s own change', opts, async () => {
@@ -545,6 +581,11 @@ test('project list: rename, trash and restore; members; account settings', opts,
   await a.getByRole('button', { name: 'Actions for Night Drive' }).click()
   await a.getByRole('menuitem', { name: 'Members & invites' }).click()
   await a.getByText('carol@example.com').waitFor()
+  // an API error reaches the user in the server's words (problem+json detail), announced as an alert
+  await a.fill('#invite-email', 'bob@example.com')
+  await a.getByRole('button', { name: 'Invite', exact: true }).click()
+  await a.getByRole('alert').filter({ hasText: 'That person is already a member.' }).waitFor({ timeout: 5000 })
+  assert.deepEqual(await audit(a, { tabStops: 20 }), [], 'members dialog')
   await shot(a, '13-members')
   await a.keyboard.press('Escape')
   await a.goto(server.base + '/account')

@@ -21,5 +21,5 @@ export function TabsTrigger({ className, ...props }: React.ComponentProps<typeof
 }
 
 export function TabsContent({ className, ...props }: React.ComponentProps<typeof TabsPrimitive.Content>) {
-  return <TabsPrimitive.Content className={cn('focus-visible:outline-none', className)} {...props} />
+  return <TabsPrimitive.Content className={cn('focus-visible:outline-none focus-visible:ring-1 focus-visible:ring-inset focus-visible:ring-ring', className)} {...props} />
 }
