@@ -432,7 +432,12 @@ func TestRTCProjectMixThroughTheAPI(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no control channel")
 	}
-	first := <-states
+	var first rtc.Control
+	select {
+	case first = <-states:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no state on the control channel")
+	}
 	if first.DurationMs != 3000 {
 		t.Errorf("mix duration %d ms, want 3000 (clip at 0.5 s for 2.5 s)", first.DurationMs)
 	}
