@@ -148,7 +148,6 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, _ = hub, docs // for the modules below that use project documents
 
 	// Projects: members, invitations, trash, checkpoints (package
 	// api/projects). Its Run sends invitation mail and purges the trash.
