@@ -561,6 +561,38 @@ test('32 tracks and 500 clips stay smooth while scrolling, zooming and playing',
   assert.ok(m.p50 <= 17.5, `median frame ${m.p50.toFixed(1)} ms (${m.fps.toFixed(1)} fps average)`)
 })
 
+test('a studio with 8 tracks of clips, markers and automation (screenshots to review)', opts, async () => {
+  const a = pages.alice
+  await openStudio('alice')
+  await a.evaluate(() => {
+    const { ops, auto, doc, origin } = window.__mb
+    const first = ops.readDoc(doc).tracks[0]
+    const assetId = first.clips.find((c) => c.assetId)?.assetId ?? ''
+    const names = ['Kick', 'Snare & claps', 'Bass', 'Pads', 'Lead synth', 'Backing vox', 'FX risers']
+    doc.transact(() => {
+      names.forEach((name, i) => {
+        const id = ops.addTrack(doc, { name }, origin)
+        for (let k = 0; k < 4; k++) {
+          const pos = (i % 3) * 2 + k * 6
+          ops.addClip(doc, id, { assetId: i % 2 ? assetId : '', position: pos, offset: 0, length: 4 + (i % 2), gain: i === 3 ? -3 : 0, fadeIn: 0.25, fadeOut: 0.5 }, origin)
+        }
+      })
+      for (const [t, n, c] of [[0, 'Intro', '#f59e0b'], [8, 'Verse', '#22d3ee'], [16, 'Chorus', '#f472b6']]) ops.addMarker(doc, t, n, c, origin)
+    }, origin)
+    const pads = ops.readDoc(doc).tracks.find((t) => t.name === 'Pads')
+    for (const [t, v] of [[1, -30], [6, -8], [12, -14], [18, -2]]) auto.addPoint(doc, pads.id, 'volume', t, v, origin)
+  })
+  await a.waitForFunction(() => document.querySelectorAll('[data-testid=track-header]').length === 8)
+  await a.getByRole('button', { name: 'Show automation of Pads' }).click()
+  await a.getByRole('button', { name: 'Solo Bass' }).click()
+  await a.getByRole('button', { name: 'Mute FX risers' }).click()
+  await shot(a, '15-studio-8-tracks')
+  await a.setViewportSize({ width: 1280, height: 720 })
+  await shot(a, '15b-studio-8-tracks-laptop')
+  await a.setViewportSize({ width: 1440, height: 860 })
+  assert.equal(await a.evaluate(() => window.__mb.ops.readDoc(window.__mb.doc).tracks.length), 8)
+})
+
 test('project list: rename, trash and restore; members; account settings', opts, async () => {
   const a = pages.alice
   await a.goto(server.base + '/')

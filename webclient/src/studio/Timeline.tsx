@@ -7,7 +7,7 @@ import { expose } from '@/lib/testhooks'
 import * as React from 'react'
 import { createPortal as ReactDOMPortal } from 'react-dom'
 import type * as Y from 'yjs'
-import { addClip, addTrack, moveClip, trimEnd, trimStart, updateClip, normalizeClip, type Clip, type DocState, type Track } from '@/lib/doc'
+import { audible, addClip, addTrack, moveClip, trimEnd, trimStart, updateClip, normalizeClip, type Clip, type DocState, type Track } from '@/lib/doc'
 import { gridLines, snap, type Meter, type SnapUnit, formatBarsBeats, secondsPerBar } from '@/lib/time'
 import { bestPeaks, levelFor, onPeaksLoaded, rangeAt } from '@/lib/peaks'
 import type { PresenceUser } from '@/lib/collab'
@@ -88,6 +88,16 @@ function hexA(hex: string, a: number): string {
   const full = h.length === 3 ? h.split('').map((c) => c + c).join('') : h.padEnd(6, '0')
   const n = parseInt(full.slice(0, 6), 16)
   return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${a})`
+}
+
+/** `text` cut with an ellipsis to fit `room` pixels ('' when not even one letter fits). */
+function fitText(ctx: CanvasRenderingContext2D, text: string, room: number): string {
+  if (ctx.measureText(text).width <= room) return text
+  for (let n = text.length - 1; n > 0; n--) {
+    const t = text.slice(0, n).trimEnd() + '…'
+    if (ctx.measureText(t).width <= room) return t
+  }
+  return ''
 }
 
 function setupCanvas(c: HTMLCanvasElement, w: number, h: number): CanvasRenderingContext2D {
@@ -267,17 +277,31 @@ export function Timeline(p: TimelineProps) {
       ctx.fillStyle = P.transport.loopOn ? 'rgba(245,158,11,0.55)' : 'rgba(245,158,11,0.22)'
       ctx.fillRect(x0, RULER_H - 6, x1 - x0, 6)
     }
+    // markers at (nearly) one place share a flag and a label; a label stops before the next flag
+    const flags: { x: number; color: string; names: string[] }[] = []
     for (const m of P.state.markers) {
       const x = xAt(m.time)
-      if (x < -80 || x > w) continue
-      ctx.fillStyle = m.color || '#f59e0b'
+      const prev = flags[flags.length - 1]
+      if (prev && x - prev.x < 2) {
+        if (m.name) prev.names.push(m.name)
+      } else flags.push({ x, color: m.color || '#f59e0b', names: m.name ? [m.name] : [] })
+    }
+    for (let i = 0; i < flags.length; i++) {
+      const { x, color, names } = flags[i]
+      const next = flags[i + 1]?.x ?? Infinity
+      if (next < -80 || x > w) continue
+      ctx.fillStyle = color
       ctx.beginPath()
       ctx.moveTo(x, 12)
       ctx.lineTo(x + 6, 16)
       ctx.lineTo(x, 20)
       ctx.fill()
-      ctx.fillStyle = '#e5e7eb'
-      ctx.fillText(m.name, x + 8, 12)
+      const room = Math.min(next, w) - x - 12
+      const label = fitText(ctx, names.join(' · '), room)
+      if (label) {
+        ctx.fillStyle = '#e5e7eb'
+        ctx.fillText(label, x + 8, 12)
+      }
     }
     for (const cm of P.state.comments) {
       if (cm.resolved) continue
@@ -734,11 +758,13 @@ function drawClip(
   const cx1 = Math.min(x1, w + 2)
   if (cx1 <= cx0) return
   const color = tr.color || '#f59e0b'
+  // a track that is not heard (muted, or another track is soloed) is drawn dimmed
+  const silent = !audible(tr, P.state.tracks.some((t) => t.solo))
   // body
-  ctx.fillStyle = hexA(color, tr.mute ? 0.1 : 0.22)
+  ctx.fillStyle = hexA(color, silent ? 0.1 : 0.22)
   ctx.fillRect(cx0, top, cx1 - cx0, hgt)
   // title strip
-  ctx.fillStyle = hexA(color, tr.mute ? 0.3 : 0.75)
+  ctx.fillStyle = hexA(color, silent ? 0.3 : 0.75)
   ctx.fillRect(cx0, top, cx1 - cx0, 13)
   // waveform
   const asset = P.assets.get(c.assetId)
@@ -747,7 +773,7 @@ function drawClip(
   const peaks = c.assetId ? bestPeaks(c.assetId, spp) : undefined
   const mid = top + 13 + (hgt - 13) / 2
   const amp = (hgt - 17) / 2
-  ctx.fillStyle = hexA(color, tr.mute ? 0.35 : 0.9)
+  ctx.fillStyle = hexA(color, silent ? 0.35 : 0.9)
   if (peaks) {
     const pxPerPeak = (peaks.sampleRate / peaks.samplesPerPixel) / pps // peak pixels per screen pixel
     const g = Math.pow(10, c.gain / 20)
@@ -821,7 +847,7 @@ function drawLane(
 ) {
   const top = autoTop(y)
   const toY = (v: number) => valueToY(param, v, top, AUTO_H)
-  ctx.fillStyle = 'rgba(8,9,12,0.55)'
+  ctx.fillStyle = 'rgba(8,9,12,0.5)'
   ctx.fillRect(0, y, w, TRACK_H)
   // 0 dB / centre reference
   const ref = toY(0)
@@ -830,11 +856,16 @@ function drawLane(
   ctx.moveTo(0, Math.round(ref) + 0.5)
   ctx.lineTo(w, Math.round(ref) + 0.5)
   ctx.stroke()
-  const color = tr.color || '#f59e0b'
-  ctx.font = '10px system-ui, sans-serif'
+  // one colour for every lane, bright against any clip colour
+  const color = '#fcd34d'
+  ctx.font = '600 10px system-ui, sans-serif'
   ctx.textBaseline = 'top'
-  ctx.fillStyle = hexA(color, 0.9)
-  ctx.fillText(`${AUTO_PARAMS[param].label} automation`, 6, y + 3)
+  const title = `${AUTO_PARAMS[param].label} automation`
+  const tw = ctx.measureText(title).width + 10
+  ctx.fillStyle = 'rgba(8,9,12,0.85)'
+  ctx.fillRect(w - tw - 6, y + TRACK_H - 18, tw, 14)
+  ctx.fillStyle = color
+  ctx.fillText(title, w - tw - 1, y + TRACK_H - 16)
   if (pts.length === 0) {
     const v = param === 'pan' ? tr.pan : tr.volume
     ctx.strokeStyle = hexA(color, 0.6)
@@ -844,8 +875,8 @@ function drawLane(
     ctx.lineTo(w, toY(v))
     ctx.stroke()
     ctx.setLineDash([])
-    ctx.fillStyle = 'rgba(229,231,235,0.55)'
-    ctx.fillText('Click to add a point', 6, y + TRACK_H - 15)
+    ctx.fillStyle = 'rgba(229,231,235,0.7)'
+    ctx.fillText('Click to add a point', 6, y + TRACK_H - 16)
     return
   }
   ctx.strokeStyle = color
