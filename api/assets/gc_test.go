@@ -219,3 +219,42 @@ func TestRemovedUploaderCannotChangeProjectAsset(t *testing.T) {
 		t.Errorf("editor deletes: %v", err)
 	}
 }
+
+// TestProcessAfterAccessLost: a process job queued by an editor who is
+// then removed from the project adds nothing to it.
+func TestProcessAfterAccessLost(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	access := roles{"u1/p": RoleEditor}
+	s, c := newTestService(t, db, Config{Projects: access})
+	a, err := s.Create(ctx, c, CreateInput{Filename: "a.wav", ProjectID: "p", Body: bytes.NewReader(wavBytes(t, 0.2)), Size: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingest, err := s.q.Claim(ctx, "w", time.Minute)
+	if err != nil || ingest == nil {
+		t.Fatalf("claim ingest: %v", err)
+	}
+	if _, err := s.ingest(ctx, ingest, func(float64, string) {}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Process(ctx, c, a.ID, ProcessRequest{Operations: []Operation{{Type: "gain", GainDB: -3}}}); err != nil {
+		t.Fatal(err)
+	}
+	delete(access, "u1/p")
+	var job *jobs.Job
+	for job == nil || job.Kind != kindProcess {
+		if job, err = s.q.Claim(ctx, "w", time.Minute); err != nil || job == nil {
+			t.Fatalf("claim process: %v", err)
+		}
+	}
+	_, err = s.process(ctx, job, func(float64, string) {})
+	t.Logf("process: %v", err)
+	if err == nil || !jobs.IsPermanent(err) {
+		t.Fatalf("process after removal: %v, want a permanent failure", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM assets WHERE project_id = 'p'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d assets in the project (%v), want only the source", n, err)
+	}
+}

@@ -178,6 +178,7 @@ var publicMessages = map[string]bool{
 	"processing took too long": true, "unsupported codec": true, "the file is not audio we can read": true,
 	"the audio is longer than the limit": true, "the result is larger than the limit": true,
 	"the asset was deleted": true, "the source asset was deleted": true, "analysis failed": true,
+	"you may no longer add assets to the project": true,
 }
 
 // publicJobError is a job's stored error as a client sees it. The pool
@@ -249,6 +250,14 @@ func (s *Service) process(ctx context.Context, job *jobs.Job, progress func(floa
 		return "", jobs.Permanent(errors.New("the source asset was deleted"))
 	}
 	if err != nil {
+		return "", err
+	}
+	// The requester may have lost the project (removed, demoted, project
+	// trashed) while the job waited: then nothing is added to it.
+	if err := s.checkProject(ctx, Caller{UserID: in.OwnerID}, in.ProjectID); err != nil {
+		if k := apperr.KindOf(err); k == apperr.NotFound || k == apperr.Forbidden {
+			return "", jobs.Permanent(errors.New("you may no longer add assets to the project"))
+		}
 		return "", err
 	}
 	task := in.Task
