@@ -757,6 +757,7 @@ func (s *Service) Transfer(ctx context.Context, u session.User, id, userID strin
 		return Project{}, apperr.E(op, apperr.Internal, err)
 	}
 	s.revoke(ctx, id, u.ID, collab.RoleEditor)
+	s.revoke(ctx, id, userID, collab.RoleOwner) // a viewer's open connections may edit now
 	s.audit(ctx, u.ID, EventTransfer, "project "+id+" to "+userID)
 	return s.project(ctx, op, u.ID, id)
 }

@@ -3,12 +3,15 @@ package projects
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/maxbooster/maxbooster/collab"
 	"github.com/maxbooster/maxbooster/internal/apperr"
@@ -415,5 +418,47 @@ func BenchmarkAccess(b *testing.B) {
 		if role, err := f.svc.Access(ctx, u.ID, last.ID); err != nil || role != RoleOwner {
 			b.Fatal(role, err)
 		}
+	}
+}
+
+// revokeRecorder is the collab hub with its Revoke calls recorded.
+type revokeRecorder struct {
+	Hub
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *revokeRecorder) Revoke(ctx context.Context, roomID, userID string, role collab.Role) error {
+	r.mu.Lock()
+	r.calls = append(r.calls, fmt.Sprintf("%s %s %d", roomID, userID, role))
+	r.mu.Unlock()
+	return r.Hub.Revoke(ctx, roomID, userID, role)
+}
+
+// TestTransferUpdatesOpenConnections: after a transfer, the old owner's
+// open collab connections become an editor's and the new owner's (here a
+// viewer before) an owner's, without reconnecting.
+func TestTransferUpdatesOpenConnections(t *testing.T) {
+	rec := &revokeRecorder{}
+	f := newFixture(t, func(o *Options) { rec.Hub = o.Hub; o.Hub = rec })
+	ctx := context.Background()
+	owner := mustUser(t, f.db, "own", "own@example.com")
+	viewer := mustUser(t, f.db, "view", "view@example.com")
+	p, err := f.svc.Create(ctx, owner, "P")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.ExecContext(ctx, `INSERT INTO project_members (project_id, user_id, role, joined_at) VALUES (?, ?, 'viewer', ?)`,
+		p.ID, viewer.ID, time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Transfer(ctx, owner, p.ID, viewer.ID); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	want := []string{fmt.Sprintf("%s own %d", p.ID, collab.RoleEditor), fmt.Sprintf("%s view %d", p.ID, collab.RoleOwner)}
+	if !cmp.Equal(rec.calls, want) {
+		t.Errorf("revocations %v, want %v", rec.calls, want)
 	}
 }
