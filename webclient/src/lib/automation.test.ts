@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { addTrack, createUndoManager, moveTrack, readDoc } from './doc'
-import { addPoint, mergeLanes, clampPoint, formatValue, hitPoint, insertIndex, movePoint, readParamLane, removePoint, valueAt, valueToY, yToValue } from './automation'
+import { addPoint, automationEvents, mergeLanes, clampPoint, formatValue, hitPoint, insertIndex, movePoint, readParamLane, removePoint, valueAt, valueToY, yToValue } from './automation'
 
 const me = { me: true }
 const them = { them: true }
@@ -155,5 +155,28 @@ describe('automation editing', () => {
     const lane = ((doc.getArray('tracks').get(0) as Y.Map<unknown>).get('automation') as Y.Array<Y.Map<unknown>>).get(0)
     ;(lane.get('points') as Y.Array<unknown>).push([['x', 1, 2], [0.5, -1]])
     expect(readParamLane(doc, a, 'volume')!.points).toEqual([[0.5, -1], [1, -3]])
+  })
+})
+
+describe('automation playback', () => {
+  it('starts at the value under the playhead and ramps to each later point', () => {
+    const pts: [number, number][] = [[1, -20], [3, 0], [5, -10]]
+    expect(automationEvents(pts, 2)).toEqual([
+      { time: 2, value: -10, ramp: false },
+      { time: 3, value: 0, ramp: true },
+      { time: 5, value: -10, ramp: true },
+    ])
+  })
+  it('stops at a loop end between points, and holds before the first point', () => {
+    const pts: [number, number][] = [[1, -20], [3, 0]]
+    expect(automationEvents(pts, 0, 2)).toEqual([
+      { time: 0, value: -20, ramp: false },
+      { time: 1, value: -20, ramp: true },
+      { time: 2, value: -10, ramp: true },
+    ])
+  })
+  it('is empty without points or without time to play', () => {
+    expect(automationEvents([], 0)).toEqual([])
+    expect(automationEvents([[1, 1]], 2, 2)).toEqual([])
   })
 })

@@ -218,3 +218,30 @@ export function removePoint(doc: Y.Doc, trackId: string, param: string, p: AutoP
   }, origin)
   return removed
 }
+
+/** One step of a lane's playback: set the value at `time` (project seconds), or ramp linearly to it by then. */
+export interface AutoEvent {
+  time: number
+  value: number
+  ramp: boolean
+}
+
+/**
+ * How to play a lane from `from` to `until` (project seconds): the value at
+ * `from`, then a linear ramp to every later point, and to the value at
+ * `until` when that falls between points. Empty for a lane without points
+ * (the track's own setting applies).
+ */
+export function automationEvents(points: readonly AutoPoint[], from: number, until = Infinity): AutoEvent[] {
+  if (points.length === 0 || !(until > from)) return []
+  const out: AutoEvent[] = [{ time: from, value: valueAt(points, from, 0), ramp: false }]
+  for (const [t, v] of points) {
+    if (t <= from) continue
+    if (t > until) {
+      out.push({ time: until, value: valueAt(points, until, 0), ramp: true })
+      break
+    }
+    out.push({ time: t, value: v, ramp: true })
+  }
+  return out
+}

@@ -1,9 +1,11 @@
 // Playback: the transport clock, and the mix of every audible clip through
 // Web Audio (each asset's Ogg Opus preview, decoded once). Clip gain and
-// fades, track volume, pan, mute and solo are applied; inserts are not
-// (the server renders them in previews).
+// fades, track volume, pan (or their automation lanes, when they have
+// points), mute and solo are applied; inserts are not (the server renders
+// them in previews).
 import { audible, type DocState } from '@/lib/doc'
 import { dbToGain } from '@/lib/time'
+import { automationEvents, mergeLanes } from '@/lib/automation'
 
 type Listener = () => void
 
@@ -147,6 +149,17 @@ export class Transport {
       pan.pan.value = Math.max(-1, Math.min(1, t.pan))
       tg.connect(pan).connect(ctx.destination)
       this.nodes.push(tg, pan)
+      // automation lanes with points take over from the track's volume and pan
+      const lanes = mergeLanes(t.automation)
+      const follow = (param: AudioParam, name: string, map: (v: number) => number) => {
+        for (const e of automationEvents(lanes.get(name)?.points ?? [], startPos, end)) {
+          const at = startClock + (e.time - startPos)
+          if (e.ramp) param.linearRampToValueAtTime(map(e.value), at)
+          else param.setValueAtTime(map(e.value), Math.max(ctx.currentTime, at))
+        }
+      }
+      follow(tg.gain, 'volume', dbToGain)
+      follow(pan.pan, 'pan', (v) => Math.max(-1, Math.min(1, v)))
       for (const c of t.clips) {
         const cEnd = Math.min(c.position + c.length, end)
         if (cEnd <= startPos || !c.assetId) continue
@@ -196,5 +209,5 @@ function fadeGain(c: { position: number; length: number; fadeIn: number; fadeOut
 
 /** What the mix depends on, to reschedule only when it changed. */
 function mixKey(s: DocState): string {
-  return JSON.stringify(s.tracks.map((t) => [t.volume, t.pan, t.mute, t.solo, t.clips]))
+  return JSON.stringify(s.tracks.map((t) => [t.volume, t.pan, t.mute, t.solo, t.clips, t.automation]))
 }
