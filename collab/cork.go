@@ -2,10 +2,8 @@ package collab
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -155,19 +153,8 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// 4 KiB one net/http allocated is dropped for a minimal one: an idle
 	// connection keeps no write buffer at all beyond these 16 bytes.
 	w.cc = &corkConn{Conn: c}
-	// Likewise net/http's 4 KiB read buffer gives way to a smaller one
-	// (y-protocols messages are small; a larger payload is read straight
-	// into its destination), carrying over any bytes it already holds.
-	var rd io.Reader = w.cc
-	if n := brw.Reader.Buffered(); n > 0 {
-		held, _ := brw.Reader.Peek(n)
-		rd = io.MultiReader(bytes.NewReader(bytes.Clone(held)), w.cc)
-	}
-	return w.cc, bufio.NewReadWriter(bufio.NewReaderSize(rd, readBufferBytes), bufio.NewWriterSize(w.cc, 16)), nil
+	return w.cc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.cc, 16)), nil
 }
-
-// readBufferBytes is the read buffer of a hub connection.
-const readBufferBytes = 1024
 
 // Unwrap lets http.ResponseController reach the original writer.
 func (w *corkWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
