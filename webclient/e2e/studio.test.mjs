@@ -223,11 +223,17 @@ test('two editors see each other’s track, clip move and lyrics within a second
   await within(a, () => window.__volPts().length === 2, undefined, 1000)
   await a.keyboard.press('Control+z')
   await within(b, () => JSON.stringify(window.__volPts().map((p) => p[0])) === '[10,20]', undefined, 1000)
+  // Keyboard: a click selects the point, ArrowRight moves it one beat (0.5 s at 120 BPM).
+  await a.mouse.click(px, py)
+  await a.keyboard.press('ArrowRight')
+  await within(b, () => JSON.stringify(window.__volPts().map((p) => p[0])) === '[10.5,20]', undefined, 1000)
   // Alt+click deletes Alice's point; Bob's stays.
   await a.keyboard.down('Alt')
-  await a.mouse.click(px, py)
+  await a.mouse.click(px + 30, py)
   await a.keyboard.up('Alt')
-  await within(b, () => JSON.stringify(window.__volPts()) === '[[20,-3]]', undefined, 1000)
+  await within(b, () => JSON.stringify(window.__volPts()) === '[[20,-3]]', undefined, 1000).catch(async (e) => {
+    throw new Error(`${e.message}: alice ${JSON.stringify(await a.evaluate(() => window.__volPts()))} bob ${JSON.stringify(await b.evaluate(() => window.__volPts()))}`)
+  })
   await shot(a, '02b-automation')
   await a.getByRole('button', { name: /^Hide automation of / }).click()
   results.coEditMs = { track: trackMs, clipMove: moveMs, lyrics: lyricsMs, automationPoint: pointMs }

@@ -8,11 +8,11 @@ import * as React from 'react'
 import { createPortal as ReactDOMPortal } from 'react-dom'
 import type * as Y from 'yjs'
 import { audible, addClip, addTrack, moveClip, trimEnd, trimStart, updateClip, normalizeClip, type Clip, type DocState, type Track } from '@/lib/doc'
-import { gridLines, snap, type Meter, type SnapUnit, formatBarsBeats, secondsPerBar } from '@/lib/time'
+import { gridLines, snap, snapStep, type Meter, type SnapUnit, formatBarsBeats, secondsPerBar } from '@/lib/time'
 import { bestPeaks, levelFor, onPeaksLoaded, rangeAt } from '@/lib/peaks'
 import type { PresenceUser } from '@/lib/collab'
 import type { Transport } from './engine'
-import { addPoint, clampPoint, formatValue, hitPoint, mergeLanes, movePoint, removePoint, valueToY, yToValue, AUTO_PARAMS } from '@/lib/automation'
+import { addPoint, readParamLane, clampPoint, formatValue, hitPoint, mergeLanes, movePoint, removePoint, valueToY, yToValue, AUTO_PARAMS } from '@/lib/automation'
 import type { AutoPoint } from '@/lib/doc'
 
 export const TRACK_H = 64
@@ -451,7 +451,8 @@ export function Timeline(p: TimelineProps) {
     const param = track && P.autoView[track.id]
     if (!track || !param || !AUTO_PARAMS[param]) return null
     const top = autoTop(idx * TRACK_H - size.current.top)
-    const points = lanePoints(track, param, null)
+    // from the document, not the last render: a point just added, moved or undone is hit at once
+    const points = readParamLane(P.doc, track.id, param)?.points ?? []
     const index = hitPoint(points, x, y, xAt, (v) => valueToY(param, v, top, AUTO_H))
     return { track, param, points, index, top }
   }
@@ -648,7 +649,7 @@ export function Timeline(p: TimelineProps) {
         ref={canvasRef}
         tabIndex={0}
         role="application"
-        aria-label="Timeline: click to move the playhead, drag on empty space to select a range, drag clips to move, edges to trim, top corners for fades; on a shown automation lane click to add a point, drag to move it, Alt+click, right-click or Delete to remove it"
+        aria-label="Timeline: click to move the playhead, drag on empty space to select a range, drag clips to move, edges to trim, top corners for fades; on a shown automation lane click to add a point, drag or use the arrow keys to move it, Alt+click, right-click or Delete to remove it"
         className="sticky top-0 block outline-none focus-visible:ring-1 focus-visible:ring-primary/60"
         style={{ cursor }}
         onPointerDown={onPointerDown}
@@ -656,11 +657,26 @@ export function Timeline(p: TimelineProps) {
         onPointerUp={onPointerUp}
         onKeyDown={(e) => {
           const s = pointSel.current
-          if (!s || (e.key !== 'Delete' && e.key !== 'Backspace') || props.current.readOnly) return
+          const P = props.current
+          if (!s || P.readOnly || P.autoView[s.trackId] !== s.param || e.ctrlKey || e.metaKey || e.altKey) return
+          const arrows: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] }
+          if (e.key !== 'Delete' && e.key !== 'Backspace' && !(e.key in arrows)) return
           // the point, not the selected clip (Studio's window listener): stop it here
           e.preventDefault()
           e.stopPropagation()
-          deletePoint(s.trackId, s.param, s.point)
+          if (!(e.key in arrows)) return deletePoint(s.trackId, s.param, s.point)
+          // arrows move the point: a grid step in time (a beat when snap is off), 1/100 of the range in value (1/10 with Shift)
+          const [dt, dv] = arrows[e.key]
+          const spec = AUTO_PARAMS[s.param]
+          const step = snapStep(P.snapUnit === 'off' ? 'beat' : P.snapUnit, P.meter)
+          const vstep = ((spec.max - spec.min) / 100) * (e.shiftKey ? 10 : 1)
+          try {
+            const p = movePoint(P.doc, s.trackId, s.param, s.point, s.point[0] + dt * step, s.point[1] + dv * vstep, P.origin)
+            pointSel.current = p ? { ...s, point: p } : null
+          } catch (err) {
+            P.onError(err instanceof Error ? err.message : String(err))
+          }
+          dirty.current = true
         }}
         onContextMenu={(e) => {
           const { x, y } = local(e as unknown as PointerEvent)

@@ -180,7 +180,7 @@ const TrackHeader = React.memo(function TrackHeader({
           <button
             aria-label={`${autoParam ? 'Hide' : 'Show'} automation of ${t.name}`}
             aria-pressed={!!autoParam}
-            title={autoParam ? 'Hide automation' : 'Show automation: click the lane to add points, drag to move, Alt+click or Delete to remove'}
+            title={autoParam ? 'Hide automation' : 'Show automation: click the lane to add points, drag or arrow keys to move, Alt+click or Delete to remove'}
             onClick={() => setAuto(autoParam ? null : (t.automation.find((l) => AUTO_PARAMS[l.param])?.param ?? 'volume'))}
             data-testid="automation-toggle"
             className={cn(
