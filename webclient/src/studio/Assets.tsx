@@ -256,7 +256,7 @@ function AnalysisDialog({ asset, onClose }: { asset: Asset; onClose: () => void 
                 <tbody>
                   {a.analysis.compliance.map((c) => (
                     <tr key={c.platform} className="border-t border-border/60" title={c.advice}>
-                      <td className="py-1">{c.platform}</td>
+                      <td className="py-1">{platformName(c.platform)}</td>
                       <td className="lcd">{c.targetLufs} LUFS</td>
                       <td className="lcd">
                         <span className={c.gainDb < 0 ? 'text-amber-300' : 'text-emerald-300'}>
@@ -297,4 +297,20 @@ function AnalysisDialog({ asset, onClose }: { asset: Asset; onClose: () => void 
       </DialogContent>
     </Dialog>
   )
+}
+
+const PLATFORM_NAMES: Record<string, string> = {
+  spotify: 'Spotify',
+  'apple-music': 'Apple Music',
+  youtube: 'YouTube',
+  tidal: 'TIDAL',
+  'amazon-music': 'Amazon Music',
+  deezer: 'Deezer',
+  soundcloud: 'SoundCloud',
+  'ebu-r128': 'EBU R 128',
+}
+
+/** A loudness target's name as people write it ("apple-music" → "Apple Music"); unknown ids are title-cased. */
+function platformName(id: string): string {
+  return PLATFORM_NAMES[id] ?? id.replace(/[-_]+/g, ' ').replace(/\b\w/g, (c) => c.toUpperCase())
 }
