@@ -57,6 +57,7 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	if err := c.deadline(); err != nil {
 		return 0, err
 	}
+	defer c.clearDeadline()
 	return c.Conn.Write(p)
 }
 
@@ -104,6 +105,7 @@ func (c *corkConn) flushLocked() error {
 		return err
 	}
 	_, err := c.Conn.Write(*c.buf)
+	c.clearDeadline()
 	*c.buf = (*c.buf)[:0]
 	return err
 }
@@ -113,6 +115,15 @@ func (c *corkConn) deadline() error {
 		return nil
 	}
 	return c.SetWriteDeadline(time.Now().Add(c.timeout))
+}
+
+// clearDeadline lifts the write deadline again: writes outside a cork
+// (pings, close frames) are bounded by coder/websocket's contexts, and a
+// stale deadline would fail them long after the batch it was set for.
+func (c *corkConn) clearDeadline() {
+	if c.timeout > 0 {
+		_ = c.SetWriteDeadline(time.Time{})
+	}
 }
 
 // stop ends corking for good, writing out what was gathered: the socket

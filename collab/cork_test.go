@@ -12,6 +12,7 @@ type writeLog struct {
 	net.Conn
 	writes    [][]byte
 	deadlines int
+	last      time.Time // the deadline in force
 }
 
 func (w *writeLog) Write(p []byte) (int, error) {
@@ -19,7 +20,7 @@ func (w *writeLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (w *writeLog) SetWriteDeadline(time.Time) error { w.deadlines++; return nil }
+func (w *writeLog) SetWriteDeadline(t time.Time) error { w.deadlines++; w.last = t; return nil }
 
 func TestCorkConnGathersFramesIntoOneWrite(t *testing.T) {
 	under := &writeLog{}
@@ -50,6 +51,11 @@ func TestCorkConnGathersFramesIntoOneWrite(t *testing.T) {
 	}
 	if len(under.writes) != 1 || string(under.writes[0]) != "onetwothree" || under.deadlines == 0 {
 		t.Fatalf("after uncork: writes %q, deadlines %d; want one write onetwothree", under.writes, under.deadlines)
+	}
+	// The deadline is lifted after the flush: a later ping or close frame
+	// outside a cork must not fail on a stale one.
+	if !under.last.IsZero() {
+		t.Errorf("write deadline left at %v after uncork", under.last)
 	}
 
 	// A batch over corkMaxBytes goes out as it grows: bounded memory, order
