@@ -329,7 +329,7 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
         <div className="flex min-w-0 flex-1 flex-col">
           <div className="flex shrink-0 border-b border-border" style={{ height: RULER_H }}>
             <div className="flex w-60 shrink-0 items-center justify-between border-r border-border bg-panel px-2">
-              <span className="text-[11px] font-semibold uppercase tracking-wider text-muted-foreground">{state.tracks.length} tracks</span>
+              <span className="text-[11px] font-semibold uppercase tracking-wider text-muted-foreground">{count(state.tracks.length, 'track')}</span>
               <Button size="xs" variant="secondary" disabled={readOnly} onClick={() => guard(() => setSelection({ trackId: addTrack(doc, {}, origin), clipId: null }))} aria-label="Add track">
                 <Plus /> Track
               </Button>
@@ -432,7 +432,7 @@ function Studio({ session, started }: { session: ProjectSession; started: boolea
         <span>{statusText(status)}</span>
         <span>role: {status.role}</span>
         <span>
-          {state.tracks.length} tracks · {state.tracks.reduce((n, t) => n + t.clips.length, 0)} clips
+          {count(state.tracks.length, 'track')} · {count(state.tracks.reduce((n, t) => n + t.clips.length, 0), 'clip')}
         </span>
         <span className="ml-auto">Space play · S split · ←/→ nudge · Alt+↑/↓ move track · M marker · L loop · Ctrl+Z undo · Del delete · Ctrl+wheel zoom</span>
       </footer>
@@ -693,3 +693,8 @@ function MarkerList({ state, meter, onSeek, doc, origin, readOnly }: { state: Do
 }
 
 export { colorFor }
+
+/** "1 track", "8 tracks". */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
+}
