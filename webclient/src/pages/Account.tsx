@@ -1,3 +1,4 @@
+import { describeUserAgent } from '@/lib/useragent'
 import * as React from 'react'
 import { KeyRound, Monitor, Trash2 } from 'lucide-react'
 import { api, ApiError, type AccessToken, type SessionInfo } from '@/lib/api'
@@ -92,7 +93,7 @@ function SessionsCard() {
           <li key={s.id} className="flex items-center gap-3 rounded-md px-2 py-1.5 hover:bg-accent/40">
             <Monitor className="size-4 text-muted-foreground" />
             <div className="min-w-0 flex-1">
-              <div className="truncate text-[13px]">{s.userAgent || 'Unknown browser'}</div>
+              <div className="truncate text-[13px]" title={s.userAgent || undefined}>{describeUserAgent(s.userAgent)}</div>
               <div className="text-[11px] text-muted-foreground">
                 {s.ip} · last seen {fmt(s.lastSeenAt)} · expires {fmt(s.expiresAt)}
               </div>
