@@ -83,6 +83,8 @@ export class RtcSession {
         try {
           const st = JSON.parse(String(m.data))
           if (st.op === 'state') h.onState?.(st as PreviewState)
+          // The server refuses a viewer's transport commands on this channel.
+          if (st.op === 'error') h.onMessage?.({ type: 'error', code: st.code, message: st.error })
         } catch {
           /* ignore */
         }

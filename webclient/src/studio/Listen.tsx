@@ -22,7 +22,7 @@ function useAudioSink() {
 }
 
 /** Server-rendered preview of the project mix or one asset, with a shared transport. */
-function PreviewPlayer({ projectId, assets, playhead, range }: { projectId: string; assets: Asset[]; playhead: () => number; range: [number, number] | null }) {
+function PreviewPlayer({ projectId, assets, playhead, range, readOnly }: { projectId: string; assets: Asset[]; playhead: () => number; range: [number, number] | null; readOnly: boolean }) {
   const [source, setSource] = React.useState('')
   const [session, setSession] = React.useState<RtcSession | null>(null)
   const [status, setStatus] = React.useState<RtcStatus | 'idle'>('idle')
@@ -83,26 +83,27 @@ function PreviewPlayer({ projectId, assets, playhead, range }: { projectId: stri
       </div>
       <audio ref={sink.ref} autoPlay className="hidden" data-testid="preview-audio" />
       {why && <Alert tone="warn" className="mt-2 py-1 text-[12px]">{why}</Alert>}
+      {live && readOnly && <p className="mt-1 text-[11px] text-muted-foreground">Viewers listen along; owners and editors run the shared transport.</p>}
       {live && (
         <div className="mt-2 grid gap-2">
           <div className="flex items-center gap-2">
             <Button
               size="icon"
               aria-label={st?.playing ? 'Pause preview' : 'Play preview'}
-              disabled={status !== 'connected' || !st}
+              disabled={readOnly || status !== 'connected' || !st}
               onClick={() => session.command(st?.playing ? 'pause' : 'play')}
               className="rounded-full"
             >
               {st?.playing ? <Pause className="fill-current" /> : <Play className="fill-current" />}
             </Button>
-            <Button size="sm" variant="ghost" disabled={!st} onClick={() => session.command('seek', { ms: Math.round(playhead() * 1000) })}>
+            <Button size="sm" variant="ghost" disabled={readOnly || !st} onClick={() => session.command('seek', { ms: Math.round(playhead() * 1000) })}>
               From playhead
             </Button>
             <Button
               size="icon-sm"
               variant="ghost"
               aria-label="Loop the selected range in the preview"
-              disabled={!st || !range}
+              disabled={readOnly || !st || !range}
               className={st && st.loopEndMs > 0 ? 'text-primary' : ''}
               onClick={() =>
                 st && st.loopEndMs > 0
@@ -122,7 +123,7 @@ function PreviewPlayer({ projectId, assets, playhead, range }: { projectId: stri
             min={0}
             max={Math.max(1, st?.durationMs ?? 1)}
             value={st?.positionMs ?? 0}
-            disabled={!st}
+            disabled={readOnly || !st}
             onChange={(e) => session.command('seek', { ms: Number(e.target.value) })}
             className="h-1 w-full accent-primary"
           />
@@ -294,7 +295,7 @@ function LiveSession({ projectId, readOnly, names }: { projectId: string; readOn
 export function ListenPanel(p: { projectId: string; assets: Asset[]; playhead: () => number; range: [number, number] | null; readOnly: boolean; names: Map<string, string> }) {
   return (
     <div>
-      <PreviewPlayer projectId={p.projectId} assets={p.assets} playhead={p.playhead} range={p.range} />
+      <PreviewPlayer projectId={p.projectId} assets={p.assets} playhead={p.playhead} range={p.range} readOnly={p.readOnly} />
       <LiveSession projectId={p.projectId} readOnly={p.readOnly} names={p.names} />
     </div>
   )
