@@ -238,14 +238,17 @@ func goertzelPower(x []float32, f float64) float64 {
 // y-websocket endpoint, as the studio does: sync the server's state into a
 // local doc, make the edit, send its updates, and wait until a second
 // connection reads them back.
-func editDocument(t *testing.T, ctx context.Context, wsBase, projectID, token string, edit func(d *crdt.Doc) error) {
+func editDocument(ctx context.Context, t *testing.T, wsBase, projectID, token string, edit func(d *crdt.Doc) error) {
 	t.Helper()
 	url := wsBase + "/collab/" + projectID + "?token=" + token
-	conn, _, err := websocket.Dial(ctx, url, nil)
+	conn, resp, err := websocket.Dial(ctx, url, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.CloseNow()
+	defer func() { _ = conn.CloseNow() }()
 	doc := crdt.NewDoc(nil)
 	if err := conn.Write(ctx, websocket.MessageBinary, collab.EncodeSync(collab.SyncStep1, crdt.EncodeStateVector(doc))); err != nil {
 		t.Fatal(err)
@@ -285,7 +288,10 @@ func editDocument(t *testing.T, ctx context.Context, wsBase, projectID, token st
 		if time.Now().After(deadline) {
 			t.Fatal("the edit never reached the server's document")
 		}
-		c2, _, err := websocket.Dial(ctx, url, nil)
+		c2, resp2, err := websocket.Dial(ctx, url, nil)
+		if resp2 != nil && resp2.Body != nil {
+			_ = resp2.Body.Close()
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -363,7 +369,7 @@ func TestRTCProjectMixThroughTheAPI(t *testing.T) {
 	res.WantStatus(t, http.StatusOK)
 	res.JSON(t, &rt)
 	wsBase := "ws" + strings.TrimPrefix(srv.URL, "http")
-	editDocument(t, ctx, wsBase, p.ID, rt.Token, func(d *crdt.Doc) error {
+	editDocument(ctx, t, wsBase, p.ID, rt.Token, func(d *crdt.Doc) error {
 		if err := daw.AddTrack(d, daw.Track{ID: "t1", Name: "Tone", Kind: daw.KindAudio}); err != nil {
 			return err
 		}
