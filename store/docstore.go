@@ -420,7 +420,9 @@ func (s *DocStore) prepareSQLite() {
 // with the prepared one-row statements, in room order.
 func (s *DocStore) writeSQLite(ctx context.Context, tx *Tx, live []*appendReq, groups []roomGroup, seqs []int64) error {
 	upsert := tx.SQL().StmtContext(ctx, s.upsertStmt)
+	defer upsert.Close()
 	insert := tx.SQL().StmtContext(ctx, s.insertStmt)
+	defer insert.Close()
 	now := time.Now().UTC()
 	for _, g := range groups {
 		var last int64
