@@ -255,7 +255,7 @@ func (b *bench) ttfa(n int) error {
 	for i := range n {
 		rx := make(chan time.Time, 1)
 		dcc := make(chan *webrtc.DataChannel, 1)
-		c, err := rtc.Dial(ctx, b.clEng.API(), b.base+"ttfa"+strconv.Itoa(i)+"?token=u:ttfa"+strconv.Itoa(i)+":viewer",
+		c, err := rtc.Dial(ctx, b.clEng.API(), b.base+"ttfa"+strconv.Itoa(i)+"?token=u:ttfa"+strconv.Itoa(i)+":editor",
 			rtc.Message{Type: rtc.MsgJoin, Mode: rtc.ModePreview, AssetID: "a1"}, rtc.ClientOptions{Setup: func(pc *webrtc.PeerConnection) error {
 				pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 					if _, _, err := tr.ReadRTP(); err == nil {
