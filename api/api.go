@@ -11,6 +11,7 @@ package api
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
@@ -225,6 +226,10 @@ func NewHandler(d Deps) (http.Handler, error) {
 			studio.ServeHTTP(w, r)
 			return
 		}
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			methodNotAllowed(w, r, allow)
+			return
+		}
 		respond.Error(w, r, apperr.E("api", apperr.NotFound, nil))
 	})
 
@@ -340,4 +345,34 @@ func unthrottled(d Deps) []string {
 		return []string{payments.WebhookPath}
 	}
 	return nil
+}
+
+// allowedMethods lists the methods some route other than the catch-all
+// serves for r's path (this catch-all matches every method, so net/http's
+// own 405 never happens).
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
+// methodNotAllowed answers 405 with an Allow header, as problem+json.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow []string) {
+	p := respond.ProblemFor(r, apperr.E("api", apperr.Invalid, nil))
+	p.Status, p.Title, p.Code = http.StatusMethodNotAllowed, http.StatusText(http.StatusMethodNotAllowed), "method_not_allowed"
+	p.Detail = r.Method + " is not served here; allowed: " + strings.Join(allow, ", ") + "."
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	w.Header().Set("Content-Type", respond.ProblemContentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusMethodNotAllowed)
+	_ = json.NewEncoder(w).Encode(p)
 }
