@@ -39,6 +39,8 @@ type Options struct {
 	SecureCookies bool
 	IdleTimeout   time.Duration // session idle expiry; default 7 days
 	MaxAge        time.Duration // session absolute expiry; default 30 days
+	// AuditRetention is how long audit events are kept; default 365 days.
+	AuditRetention time.Duration
 	// Argon2 parameters for new hashes; zero: DefaultArgon2Params.
 	Argon2 Argon2Params
 	// HashConcurrency bounds parallel password hashes; default 4.
@@ -175,6 +177,9 @@ func New(opts Options) (*Service, error) {
 	if opts.MaxAge <= 0 {
 		opts.MaxAge = 30 * 24 * time.Hour
 	}
+	if opts.AuditRetention <= 0 {
+		opts.AuditRetention = 365 * 24 * time.Hour
+	}
 	for _, o := range opts.CORSOrigins {
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
 			return nil, fmt.Errorf("session: CORS origin %q must be scheme://host[:port]", o)
@@ -248,6 +253,11 @@ func (s *Service) sweep(ctx context.Context) {
 	}
 	if _, err := s.store.DeleteExpiredEmailTokens(ctx); err != nil {
 		s.log.ErrorContext(ctx, "session: sweep email tokens", slog.String("error", err.Error()))
+	}
+	if n, err := s.store.DeleteAuditBefore(ctx, time.Now().Add(-s.opts.AuditRetention)); err != nil {
+		s.log.ErrorContext(ctx, "session: trim audit log", slog.String("error", err.Error()))
+	} else if n > 0 {
+		s.log.InfoContext(ctx, "session: trimmed audit log", slog.Int("count", n))
 	}
 }
 

@@ -288,6 +288,17 @@ func (s *Store) DeleteExpiredEmailTokens(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
+// DeleteAuditBefore removes audit events older than t, and reports how
+// many.
+func (s *Store) DeleteAuditBefore(ctx context.Context, t time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM audit_log WHERE created_at < ?`, t.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("session: trim audit log: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // --- personal access tokens ---
 
 // CreateToken stores a token whose secret hashes to tokenHash.

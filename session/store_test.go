@@ -277,3 +277,24 @@ func TestSweep(t *testing.T) {
 		}
 	})
 }
+
+func TestAuditRetention(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		st := NewStore(db)
+		ctx := context.Background()
+		u := mustUser(t, st, newID()+"@example.com")
+		for _, e := range []string{EventLogin, EventLogout} {
+			if err := st.AddAudit(ctx, AuditEvent{UserID: u.ID, Event: e}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Nothing is older than an hour ago; everything is older than an
+		// hour from now.
+		if n, err := st.DeleteAuditBefore(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("trim of recent events: %d, %v", n, err)
+		}
+		if n, err := st.DeleteAuditBefore(ctx, time.Now().Add(time.Hour)); err != nil || n != 2 {
+			t.Fatalf("trim of old events: %d, %v; want 2", n, err)
+		}
+	})
+}
