@@ -2,19 +2,15 @@ package api_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/maxbooster/maxbooster/api"
+	"github.com/maxbooster/maxbooster/api/apitest"
 	"github.com/maxbooster/maxbooster/collab"
-	"github.com/maxbooster/maxbooster/internal/lifecycle"
 	"github.com/maxbooster/maxbooster/store/storetest"
 )
 
@@ -22,28 +18,7 @@ import (
 // middleware stack (WebSocket hijack included) and refuses a connection
 // without a room token with the permanent close code 4401.
 func TestCollabMounted(t *testing.T) {
-	lc := lifecycle.New()
-	h, err := api.NewHandler(api.Deps{
-		Logger:    slog.New(slog.DiscardHandler),
-		DB:        storetest.OpenSQLite(t),
-		Metrics:   prometheus.NewRegistry(),
-		Lifecycle: lc,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := lc.Shutdown(ctx); err != nil {
-			t.Errorf("lifecycle shutdown: %v", err)
-		}
-		if err := lc.Flush(ctx); err != nil {
-			t.Errorf("lifecycle flush: %v", err)
-		}
-	}()
+	srv := apitest.New(t, storetest.OpenSQLite(t), nil)
 	for _, path := range []string{"/collab/project-1", "/hocuspocus"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+path, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {srv.URL}}})

@@ -46,13 +46,6 @@ func TestRTCThroughTheAPI(t *testing.T) {
 		d.Assets = assets.Config{Blobs: blobs, UploadDir: t.TempDir(), TempDir: t.TempDir(),
 			MaxUploadBytes: 64 << 20, Workers: 1, Poll: 50 * time.Millisecond, MaxSeconds: 60}
 	})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := srv.Deps.Lifecycle.Shutdown(ctx); err != nil {
-			t.Errorf("lifecycle shutdown: %v", err)
-		}
-	})
 	c := srv.Client()
 	c.Do(t, "POST", "/api/v1/auth/register", map[string]string{"email": "ann@example.com", "password": "a long enough passphrase 42", "displayName": "Ann"}).WantStatus(t, http.StatusCreated)
 	var p projects.Project
@@ -326,13 +319,6 @@ func TestRTCProjectMixThroughTheAPI(t *testing.T) {
 	srv := apitest.New(t, storetest.OpenSQLite(t), func(d *api.Deps) {
 		d.Assets = assets.Config{Blobs: blobs, UploadDir: t.TempDir(), TempDir: t.TempDir(),
 			MaxUploadBytes: 64 << 20, Workers: 1, Poll: 50 * time.Millisecond, MaxSeconds: 60}
-	})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := srv.Deps.Lifecycle.Shutdown(ctx); err != nil {
-			t.Errorf("lifecycle shutdown: %v", err)
-		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

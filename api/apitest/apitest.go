@@ -28,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -45,10 +46,11 @@ type Server struct {
 	srv  *httptest.Server
 }
 
-// New starts the API over db, closed when the test ends. configure, if
-// not nil, may change the Deps (add Redis, a Reporter, ExtraRoutes...)
-// before the handler is built. Logs go to Server.Logs as JSON lines, and
-// to the test log on failure.
+// New starts the API over db, closed when the test ends: the lifecycle is
+// shut down and flushed (hub, workers, update log), then the server is
+// closed. configure, if not nil, may change the Deps (add Redis, a
+// Reporter, ExtraRoutes...) before the handler is built. Logs go to
+// Server.Logs as JSON lines, and to the test log on failure.
 func New(tb testing.TB, db *store.DB, configure func(d *api.Deps)) *Server {
 	tb.Helper()
 	logs := &LogBuffer{}
@@ -68,6 +70,16 @@ func New(tb testing.TB, db *store.DB, configure func(d *api.Deps)) *Server {
 	}
 	srv := httptest.NewServer(h)
 	tb.Cleanup(func() {
+		if lc := d.Lifecycle; lc != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			if err := lc.Shutdown(ctx); err != nil {
+				tb.Errorf("apitest: lifecycle shutdown: %v", err)
+			}
+			if err := lc.Flush(ctx); err != nil {
+				tb.Errorf("apitest: lifecycle flush: %v", err)
+			}
+			cancel()
+		}
 		srv.Close()
 		if tb.Failed() {
 			tb.Logf("apitest: server log:\n%s", logs.String())

@@ -1,7 +1,6 @@
 package payments_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -30,13 +29,6 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	srv := apitest.New(t, db, func(d *api.Deps) {
 		d.Payments = payments.Config{SecretKey: "sk_test_123", APIBase: mock, WebhookSecret: payments.TestWebhookSecret,
 			AdminEmails: []string{"admin@example.com"}}
-	})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Deps.Lifecycle.Shutdown(ctx); err != nil {
-			t.Errorf("lifecycle shutdown: %v", err)
-		}
 	})
 	return &env{srv: srv, db: db}
 }

@@ -58,16 +58,6 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	srv := apitest.New(t, db, func(d *api.Deps) {
 		d.Projects = projects.Settings{Now: clk.Now, PurgeEvery: 20 * time.Millisecond}
 	})
-	t.Cleanup(func() { // before the server closes: hub, purge job, update log
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		if err := srv.Deps.Lifecycle.Shutdown(ctx); err != nil {
-			t.Errorf("lifecycle shutdown: %v", err)
-		}
-		if err := srv.Deps.Lifecycle.Flush(ctx); err != nil {
-			t.Errorf("lifecycle flush: %v", err)
-		}
-	})
 	return &env{srv: srv, db: db, clock: clk}
 }
 
