@@ -199,8 +199,6 @@ func (s *socket) tick() {
 	s.timer.Reset(s.keepEvery)
 }
 
-// fail closes the socket with code and reason once; later calls are
-// ignored. It does not block: a goroutine sends the close frame.
 // frameRate is one connection's budget of incoming messages and bytes.
 type frameRate struct{ msgs, bytes bucket }
 
@@ -234,6 +232,8 @@ func (s *socket) readFrame(ctx context.Context, lim *Limits, rate *frameRate) ([
 	return data, true
 }
 
+// fail closes the socket with code and reason once; later calls are
+// ignored. It does not block: a goroutine sends the close frame.
 func (s *socket) fail(code websocket.StatusCode, reason string) {
 	s.mu.Lock()
 	if s.closed {
