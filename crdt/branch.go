@@ -25,6 +25,11 @@ type branch struct {
 	markers       []marker
 	noMarkers     bool // formatting disables search markers (yjs sets them null)
 	hasFormatting bool
+	// amarks are the positions a formatted text keeps in place of search
+	// markers (see Text.findPosition); inTextOp is set while a text
+	// operation maintains them itself.
+	amarks   []amark
+	inTextOp bool
 
 	observers     []*observer
 	deepObservers []*deepObserver
@@ -226,6 +231,43 @@ func (b *branch) resetMarkers() {
 		m.p.info &^= itemMarker
 	}
 	b.markers = b.markers[:0]
+	b.amarks = b.amarks[:0]
+}
+
+// mergeAmarks moves the amarks at right to it, which right is being
+// merged into (it is not a format: formats do not merge).
+func (b *branch) mergeAmarks(it, right *Item) {
+	n := 0
+	for i := range b.amarks {
+		if m := &b.amarks[i]; m.p == it {
+			n++
+		}
+	}
+	keep := b.amarks[:0]
+	for _, m := range b.amarks {
+		if m.p == right {
+			if n > 0 {
+				continue // it has one already
+			}
+			n++
+			m.p = it
+			if !it.deleted() && it.countable() {
+				m.index -= it.ilen()
+			}
+		}
+		keep = append(keep, m)
+	}
+	clear(b.amarks[len(keep):])
+	b.amarks = keep
+}
+
+// listChanged is called when an item of b's list is integrated or
+// deleted: a change that no text operation accounts for invalidates the
+// attribute markers.
+func (b *branch) listChanged() {
+	if !b.inTextOp {
+		b.amarks = b.amarks[:0]
+	}
 }
 
 func abs(x int) int {

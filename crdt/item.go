@@ -302,8 +302,13 @@ func (it *Item) integrate(tx *Transaction, offset uint64) {
 			it.left.delete(tx)
 		}
 	}
-	if !hasSub && it.countable() && !it.deleted() {
-		parent.length += it.ilen()
+	if !hasSub {
+		if it.countable() && !it.deleted() {
+			parent.length += it.ilen()
+		}
+		if len(parent.amarks) > 0 {
+			parent.listChanged()
+		}
 	}
 	s.add(it)
 	it.content.integrate(tx, it)
@@ -367,6 +372,9 @@ func (it *Item) mergeWith(right *Item) bool {
 			}
 		}
 	}
+	if it.parent != nil && len(it.parent.amarks) > 0 {
+		it.parent.mergeAmarks(it, right)
+	}
 	if right.keep() {
 		it.info |= itemKeep
 	}
@@ -385,8 +393,13 @@ func (it *Item) delete(tx *Transaction) {
 	}
 	parent := it.parent
 	hasSub := it.hasParentSub()
-	if it.countable() && !hasSub {
-		parent.length -= it.ilen()
+	if !hasSub {
+		if it.countable() {
+			parent.length -= it.ilen()
+		}
+		if len(parent.amarks) > 0 {
+			parent.listChanged()
+		}
 	}
 	it.info |= itemDeleted
 	tx.deleteSet.addWithBuf(it.id.Client, it.id.Clock, it.len, tx.rangeBuf[:])

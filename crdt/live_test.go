@@ -186,6 +186,9 @@ type liveOp struct {
 	Values []valueSpec `json:"values,omitempty"`
 	Value  *valueSpec  `json:"value,omitempty"`
 	Origin *string     `json:"origin,omitempty"`
+	// Delta is a textDelta's delta (attribute keys sorted on both sides).
+	Delta       []Delta `json:"delta,omitempty"`
+	Unsanitized bool    `json:"unsanitized,omitempty"`
 }
 
 // valueSpec is a value to insert: a new shared type, bytes, or a JSON value.
@@ -292,47 +295,8 @@ func runLiveSeedWith(p *yjsPeer, seed uint64, withUndo bool, verbose bool, logf 
 			}
 		}
 	}
-	r := &liveRun{rng: rng, p: p, online: make([]bool, n), inbox: make([][]int, n), formats: true, logf: logf, verbose: verbose, gc: gc}
-	if withUndo {
-		r.undo = &liveUndo{Scope: []string{"all", "tm", "doc"}[rng.IntN(3)], IgnoreRemoteMapChanges: rng.IntN(4) == 0}
-	}
-	for i, c := range clients {
-		d := NewDoc(&DocOptions{ClientID: c, DisableGC: !gc})
-		d.OnUpdate(func(u []byte, origin any, _ *Transaction) {
-			if origin != "remote" {
-				r.goV1 = append(r.goV1, emittedUpdate{i, bytes.Clone(u)})
-			}
-		})
-		d.OnUpdateV2(func(u []byte, origin any, _ *Transaction) {
-			if origin != "remote" {
-				r.goV2 = append(r.goV2, emittedUpdate{i, bytes.Clone(u)})
-			}
-		})
-		for _, rt := range liveRoots { // as peer.mjs does: before any update arrives
-			if _, err := d.Root(rt[0], RootKind(rt[1])); err != nil {
-				return err
-			}
-		}
-		r.docs = append(r.docs, d)
-		r.online[i] = true
-		d.OnSubdocs(func(e SubdocsEvent, _ *Transaction) {
-			r.subdocEvents = append(r.subdocEvents, fmt.Sprintf("%d A[%s] R[%s] L[%s]", i, r.subdocList(e.Added), r.subdocList(e.Removed), r.subdocList(e.Loaded)))
-		})
-		d.GetXmlFragment("x").ObserveDeep(func(evs []Event, _ *Transaction) {
-			for _, e := range evs {
-				r.xmlEvents = append(r.xmlEvents, fmt.Sprintf("%d %s", i, xmlEventDesc(e)))
-			}
-		})
-		if r.undo != nil {
-			r.ums = append(r.ums, r.newUndoManager(d, i))
-		}
-	}
-	reset := map[string]any{"cmd": "reset", "clients": clients, "gc": gc}
-	if r.undo != nil {
-		reset["undo"] = r.undo
-	}
-	r.docIDs = map[*Doc]int{}
-	if _, err := p.call(reset); err != nil {
+	r, err := newLiveRun(p, rng, clients, gc, withUndo, verbose, logf)
+	if err != nil {
 		return err
 	}
 	rounds := 6 + rng.IntN(6)
@@ -372,6 +336,55 @@ func runLiveSeedWith(p *yjsPeer, seed uint64, withUndo bool, verbose bool, logf 
 		}
 	}
 	return nil
+}
+
+// newLiveRun makes the Go peers and resets peer.mjs to the same ones.
+func newLiveRun(p *yjsPeer, rng *rand.Rand, clients []uint64, gc, withUndo, verbose bool, logf func(string, ...any)) (*liveRun, error) {
+	n := len(clients)
+	r := &liveRun{rng: rng, p: p, online: make([]bool, n), inbox: make([][]int, n), formats: true, logf: logf, verbose: verbose, gc: gc}
+	if withUndo {
+		r.undo = &liveUndo{Scope: []string{"all", "tm", "doc"}[rng.IntN(3)], IgnoreRemoteMapChanges: rng.IntN(4) == 0}
+	}
+	for i, c := range clients {
+		d := NewDoc(&DocOptions{ClientID: c, DisableGC: !gc})
+		d.OnUpdate(func(u []byte, origin any, _ *Transaction) {
+			if origin != "remote" {
+				r.goV1 = append(r.goV1, emittedUpdate{i, bytes.Clone(u)})
+			}
+		})
+		d.OnUpdateV2(func(u []byte, origin any, _ *Transaction) {
+			if origin != "remote" {
+				r.goV2 = append(r.goV2, emittedUpdate{i, bytes.Clone(u)})
+			}
+		})
+		for _, rt := range liveRoots { // as peer.mjs does: before any update arrives
+			if _, err := d.Root(rt[0], RootKind(rt[1])); err != nil {
+				return nil, err
+			}
+		}
+		r.docs = append(r.docs, d)
+		r.online[i] = true
+		d.OnSubdocs(func(e SubdocsEvent, _ *Transaction) {
+			r.subdocEvents = append(r.subdocEvents, fmt.Sprintf("%d A[%s] R[%s] L[%s]", i, r.subdocList(e.Added), r.subdocList(e.Removed), r.subdocList(e.Loaded)))
+		})
+		d.GetXmlFragment("x").ObserveDeep(func(evs []Event, _ *Transaction) {
+			for _, e := range evs {
+				r.xmlEvents = append(r.xmlEvents, fmt.Sprintf("%d %s", i, xmlEventDesc(e)))
+			}
+		})
+		if r.undo != nil {
+			r.ums = append(r.ums, r.newUndoManager(d, i))
+		}
+	}
+	reset := map[string]any{"cmd": "reset", "clients": clients, "gc": gc}
+	if r.undo != nil {
+		reset["undo"] = r.undo
+	}
+	r.docIDs = map[*Doc]int{}
+	if _, err := p.call(reset); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func maps2Equal(a, b map[string]string) bool {
@@ -1040,6 +1053,8 @@ func (r *liveRun) applyGoOp(op liveOp) error {
 		return text().Delete(op.Index, op.Len)
 	case "textFormat":
 		return text().Format(op.Index, op.Len, lib0.Object(op.Attrs))
+	case "textDelta":
+		return text().ApplyDelta(op.Delta, &ApplyDeltaOptions{Unsanitized: op.Unsanitized})
 	case "textEmbed":
 		return text().InsertEmbed(op.Index, op.Embed, nil)
 	case "arrayInsert":

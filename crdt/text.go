@@ -2,6 +2,8 @@ package crdt
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -86,6 +88,7 @@ func (t *Text) insertAt(tx *Transaction, index int, s string, attrs *orderedAttr
 		index = t.length
 	}
 	pos := t.findPosition(tx, index, !withAttrs)
+	defer t.endOp(t.beginOp(&pos))
 	var a orderedAttrs
 	if withAttrs {
 		a = *attrs.clone()
@@ -121,6 +124,7 @@ func (t *Text) InsertEmbed(index int, embed any, attrs lib0.Object) error {
 	}
 	t.transact(func(tx *Transaction) {
 		pos := t.findPosition(tx, index, false)
+		defer t.endOp(t.beginOp(&pos))
 		t.insertText(tx, &pos, c, oa.clone())
 	})
 	return nil
@@ -151,6 +155,7 @@ func (t *Text) Delete(index, length int) error {
 		defer t.doc.end(tx)
 	}
 	pos := t.findPosition(tx, index, true)
+	defer t.endOp(t.beginOp(&pos))
 	t.deleteText(tx, &pos, length)
 	return nil
 }
@@ -170,8 +175,107 @@ func (t *Text) Format(index, length int, attrs lib0.Object) error {
 		if pos.right == nil {
 			return
 		}
+		defer t.endOp(t.beginOp(&pos))
 		t.formatText(tx, &pos, length, oa.clone())
 	})
+	return nil
+}
+
+// ApplyDeltaOptions are the options of ApplyDelta.
+type ApplyDeltaOptions struct {
+	// Unsanitized is yjs's {sanitize: false}: a final string insert that
+	// ends the text loses its trailing "\n" (Quill's closing paragraph).
+	Unsanitized bool
+}
+
+// ApplyDelta applies a delta in one transaction, like yjs
+// text.applyDelta: an insert (a string, an embedded value or a prelim
+// shared type) with its attributes, a retain that sets the attributes
+// given on that many units (past the end it pads with "\n", as yjs), or a
+// delete. An operation with none of them is skipped. opts may be nil.
+//
+// yjs applies an operation's attributes in the key order of its object;
+// a Go map has none, so ApplyDelta applies them in sorted key order, which
+// is yjs's whenever the JavaScript delta lists its keys sorted.
+//
+//	_ = t.ApplyDelta([]crdt.Delta{{Retain: 5, Attributes: map[string]any{"bold": true}}, {Insert: "!"}}, nil)
+func (t *Text) ApplyDelta(delta []Delta, opts *ApplyDeltaOptions) error {
+	type step struct {
+		c      content // an insert
+		retain int
+		delete int
+		attrs  *orderedAttrs
+		dropNL bool // Unsanitized: drop the final "\n" if this insert ends the text
+	}
+	steps := make([]step, 0, len(delta))
+	for i, op := range delta {
+		if op.Retain < 0 || op.Delete < 0 {
+			return fmt.Errorf("crdt: delta op %d: negative retain or delete", i)
+		}
+		keys := slices.Sorted(maps.Keys(op.Attributes))
+		attrs := &orderedAttrs{}
+		for _, k := range keys {
+			attrs.set(k, normalizeAny(op.Attributes[k]))
+		}
+		if err := attrs.check(); err != nil {
+			return fmt.Errorf("crdt: delta op %d: %w", i, err)
+		}
+		st := step{attrs: attrs}
+		switch v := op.Insert.(type) {
+		case nil:
+			switch {
+			case op.Retain > 0:
+				st.retain = op.Retain
+			case op.Delete > 0:
+				st.delete = op.Delete
+			default:
+				continue
+			}
+		case string:
+			if !utf8.ValidString(v) {
+				v = strings.ToValidUTF8(v, "\uFFFD")
+			}
+			// yjs replays a prelim text's delta with the default options.
+			st.dropNL = opts != nil && opts.Unsanitized && t.doc != nil && i == len(delta)-1 && strings.HasSuffix(v, "\n")
+			st.c = newContentString(v)
+		case SharedType:
+			if err := checkValues([]any{v}); err != nil {
+				return fmt.Errorf("crdt: delta op %d: %w", i, err)
+			}
+			st.c = &contentType{t: v.shared()}
+		default:
+			if err := checkAny(v); err != nil {
+				return fmt.Errorf("crdt: delta op %d: %w", i, err)
+			}
+			st.c = &contentEmbed{v: normalizeAny(v)}
+		}
+		steps = append(steps, st)
+	}
+	apply := func(tx *Transaction) {
+		pos := textPos{right: t.start}
+		for _, st := range steps {
+			switch {
+			case st.c != nil:
+				c := st.c
+				if st.dropNL && pos.right == nil {
+					cs := c.(*contentString)
+					c = newContentString(cs.s[:len(cs.s)-1])
+				}
+				if c.length() > 0 || st.c.ref() != refString {
+					t.insertText(tx, &pos, c, st.attrs)
+				}
+			case st.retain > 0:
+				t.formatText(tx, &pos, st.retain, st.attrs)
+			case st.delete > 0:
+				t.deleteText(tx, &pos, st.delete)
+			}
+		}
+	}
+	if t.doc == nil {
+		t.prelim = append(t.prelim, apply)
+		return nil
+	}
+	t.transact(apply)
 	return nil
 }
 
@@ -267,9 +371,27 @@ func (p *textPos) forward() {
 }
 
 func (t *Text) findNextPosition(tx *Transaction, pos *textPos, count int) {
+	t.walk(tx, pos, count, false)
+}
+
+// amarkStride is how many items a walk in a formatted text passes between
+// the amarks it leaves behind.
+const amarkStride = 256
+
+// walk is findNextPosition; with mark it leaves an amark every
+// amarkStride items (each one a state the walk passes with units still to
+// count, so before the operation's position).
+func (t *Text) walk(tx *Transaction, pos *textPos, count int, mark bool) {
 	s := tx.doc.store
 	left, r := pos.left, pos.right
+	steps := 0
 	for r != nil && count > 0 {
+		if mark {
+			if steps++; steps == amarkStride {
+				steps = 0
+				t.addAmark(r, pos.index, pos.attrs)
+			}
+		}
 		// Live items that do not count are formats (deleted items hold
 		// no format that applies).
 		if !r.deleted() {
@@ -296,9 +418,126 @@ func (t *Text) findPosition(tx *Transaction, index int, useMarker bool) textPos 
 			return pos
 		}
 	}
+	if !t.noMarkers {
+		pos := textPos{right: t.start}
+		t.findNextPosition(tx, &pos, index)
+		return pos
+	}
 	pos := textPos{right: t.start}
-	t.findNextPosition(tx, &pos, index)
+	if m := t.nearestAmark(index); m != nil {
+		pos = textPos{left: m.p.left, right: m.p, index: m.index}
+		if len(m.attrs) > 0 {
+			pos.attrs = append([]attrKV(nil), m.attrs...)
+		}
+	}
+	t.walk(tx, &pos, index-pos.index, true)
 	return pos
+}
+
+// amark is a position in a formatted text: the walk from the start of the
+// text that arrives at p (with p on its right) has counted index units
+// and holds attrs, in their order.
+//
+// yjs drops its search markers once a text holds formatting, because they
+// do not carry the attributes in force, and walks every operation from
+// the start. A walk that starts at an amark whose index is below the
+// target passes p in the same state as the walk from the start, so it
+// ends in the same place with the same attributes: the result, down to
+// the bytes of the update, is the one yjs computes, without the walk.
+type amark struct {
+	p     *Item
+	index int
+	attrs []attrKV
+	ts    uint64
+}
+
+// maxAttrMarkers bounds the amarks of one text.
+const maxAttrMarkers = 48
+
+// nearestAmark returns the amark closest below index, or nil.
+func (t *Text) nearestAmark(index int) *amark {
+	var m *amark
+	for i := range t.amarks {
+		if a := &t.amarks[i]; a.index < index && (m == nil || a.index > m.index) {
+			m = a
+		}
+	}
+	if m != nil {
+		markerClock++
+		m.ts = markerClock
+	}
+	return m
+}
+
+// textOp is the state an operation found its position in: after left,
+// at index, with attrs.
+type textOp struct {
+	left  *Item
+	index int
+	attrs []attrKV
+}
+
+// beginOp marks the start of an operation at pos: from here until endOp
+// the text keeps its amarks itself.
+func (t *Text) beginOp(pos *textPos) textOp {
+	t.inTextOp = true
+	op := textOp{left: pos.left, index: pos.index}
+	if len(pos.attrs) > 0 {
+		op.attrs = append([]attrKV(nil), pos.attrs...)
+	}
+	return op
+}
+
+// endOp keeps the amarks true after an operation that began at op. Every
+// change an operation makes is after op.left: a walk that arrives at an
+// item up to op.left is unchanged, and such an item is one that a walk
+// reaches with fewer than op.index units (the units counted only grow
+// along the walk). Those amarks stay, the others go, and the item now
+// after op.left becomes an amark with the operation's own state.
+func (t *Text) endOp(op textOp) {
+	b := t.branch
+	b.inTextOp = false
+	if !b.noMarkers {
+		// Unformatted texts use yjs's search markers.
+		b.amarks = b.amarks[:0]
+		return
+	}
+	keep := b.amarks[:0]
+	for _, m := range b.amarks {
+		if m.index < op.index {
+			keep = append(keep, m)
+		}
+	}
+	clear(b.amarks[len(keep):])
+	b.amarks = keep
+	if op.left == nil || op.left.right == nil || op.index == 0 {
+		return
+	}
+	t.addAmark(op.left.right, op.index, op.attrs)
+}
+
+// addAmark adds an amark with a copy of attrs, replacing the least
+// recently used one when full.
+func (t *Text) addAmark(p *Item, index int, attrs []attrKV) {
+	b := t.branch
+	markerClock++
+	if len(b.amarks) < maxAttrMarkers {
+		m := amark{p: p, index: index, ts: markerClock}
+		if len(attrs) > 0 {
+			m.attrs = append([]attrKV(nil), attrs...)
+		}
+		b.amarks = append(b.amarks, m)
+		return
+	}
+	oldest := 0
+	for i := range b.amarks {
+		if b.amarks[i].ts < b.amarks[oldest].ts {
+			oldest = i
+		}
+	}
+	m := &b.amarks[oldest]
+	m.p, m.index, m.ts = p, index, markerClock
+	m.attrs = append(m.attrs[:0], attrs...)
 }
 
 // equalAttr compares attribute values as yjs equalAttrs does (identity,

@@ -127,6 +127,7 @@ const runOp = (op) => {
     case 'textInsert': return op.attrs ? t.insert(op.index, op.text, op.attrs) : t.insert(op.index, op.text)
     case 'textDelete': return t.delete(op.index, op.len)
     case 'textFormat': return t.format(op.index, op.len, op.attrs)
+    case 'textDelta': return t.applyDelta(op.delta, op.unsanitized ? { sanitize: false } : undefined)
     case 'textEmbed': return op.attrs ? t.insertEmbed(op.index, op.embed, op.attrs) : t.insertEmbed(op.index, op.embed)
     case 'arrayInsert': return t.insert(op.index, op.values.map(value))
     case 'arrayDelete': return t.delete(op.index, op.len)
