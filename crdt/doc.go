@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"slices"
 )
 
 // DocOptions configures a Doc. The zero value (or a nil *DocOptions) gives
@@ -31,6 +32,13 @@ type DocOptions struct {
 	// DeferLoad leaves a subdocument unloaded until Load is called (yjs
 	// shouldLoad: false); the default loads it when it is integrated.
 	DeferLoad bool
+	// GCFilter, when set, is asked about every deleted item before garbage
+	// collection replaces its content (yjs gcFilter); a false answer keeps
+	// the item's content (it stays deleted). It runs at the end of
+	// transactions, for the items the transaction deleted, and must not
+	// change the document. Unused when DisableGC is set. Subdocuments made
+	// from an update do not inherit it, as in yjs.
+	GCFilter func(it *Item) bool
 }
 
 // Doc is a Y.js document: a set of named root types whose state converges
@@ -43,6 +51,7 @@ type DocOptions struct {
 type Doc struct {
 	clientID uint64
 	gc       bool
+	gcFilter func(it *Item) bool
 	guid     string
 	store    *structStore
 
@@ -73,6 +82,15 @@ type Doc struct {
 	destroyed       bool
 	subdocsHandlers []*subdocsHandler
 	destroyHandlers []*destroyHandler
+
+	// Provider state (EmitLoad, EmitSync): yjs isLoaded, isSynced and the
+	// channels behind WhenLoaded and WhenSynced, made when first asked for.
+	loaded, synced bool
+	loadedCh       chan struct{}
+	syncedCh       chan struct{}
+	syncedChClosed bool
+	loadHandlers   []*loadHandler
+	syncHandlers   []*syncHandler
 }
 
 type updateHandler struct {
@@ -93,6 +111,7 @@ func NewDoc(opts *DocOptions) *Doc {
 	d := &Doc{
 		clientID:     o.ClientID,
 		gc:           !o.DisableGC,
+		gcFilter:     o.GCFilter,
 		guid:         o.GUID,
 		store:        newStructStore(),
 		share:        make(map[string]*branch),
@@ -335,4 +354,123 @@ func (d *Doc) ToJSON() map[string]any {
 // that wait for updates it has not seen yet.
 func (d *Doc) HasPending() bool {
 	return d.store.pendingStructs != nil || d.store.pendingDS != nil
+}
+
+// Loading and syncing. Providers tell a document where its content stands
+// (yjs doc.emit('load') and doc.emit('sync', [isSynced])): a persistence
+// provider calls EmitLoad once it applied the stored state, a connection
+// provider calls EmitSync(true) once it synced with its backend and
+// EmitSync(false) when the connection is lost. Applications wait with
+// WhenLoaded and WhenSynced, or register OnLoad and OnSync handlers.
+//
+//	applyStored(d)
+//	d.EmitLoad()
+//	...
+//	<-d.WhenLoaded() // in another goroutine, obtained before
+//
+// A destroyed document ignores both signals, as yjs (which drops every
+// handler on destroy) does.
+
+type loadHandler struct{ f func(d *Doc) }
+type syncHandler struct{ f func(synced bool, d *Doc) }
+
+// OnLoad registers f to run each time a provider signals that the
+// document was loaded (EmitLoad, and the first EmitSync(true) of a
+// document not loaded yet), after IsLoaded became true.
+func (d *Doc) OnLoad(f func(d *Doc)) (unsubscribe func()) {
+	h := &loadHandler{f: f}
+	d.loadHandlers = append(d.loadHandlers, h)
+	return func() { d.loadHandlers = removePtr(d.loadHandlers, h) }
+}
+
+// OnSync registers f to run each time a provider signals the sync state
+// (EmitSync), after IsSynced (and, for a first sync, IsLoaded and the load
+// handlers) took it into account.
+func (d *Doc) OnSync(f func(synced bool, d *Doc)) (unsubscribe func()) {
+	h := &syncHandler{f: f}
+	d.syncHandlers = append(d.syncHandlers, h)
+	return func() { d.syncHandlers = removePtr(d.syncHandlers, h) }
+}
+
+// EmitLoad signals that a provider loaded the document's content (yjs
+// doc.emit('load', [doc])): IsLoaded becomes true, the WhenLoaded channel
+// is closed, then the OnLoad handlers run. Emitting again runs the
+// handlers again.
+func (d *Doc) EmitLoad() {
+	if d.destroyed {
+		return
+	}
+	d.loaded = true
+	if d.loadedCh != nil {
+		select {
+		case <-d.loadedCh:
+		default:
+			close(d.loadedCh)
+		}
+	}
+	for _, h := range slices.Clone(d.loadHandlers) {
+		h.f(d)
+	}
+}
+
+// EmitSync signals the sync state with a provider's backend (yjs
+// doc.emit('sync', [isSynced])). EmitSync(true) sets IsSynced, emits the
+// load event first if the document was not loaded yet, and closes the
+// WhenSynced channel. EmitSync(false) after a sync clears IsSynced and
+// gives WhenSynced a new channel that closes at the next EmitSync(true).
+// The OnSync handlers run last.
+func (d *Doc) EmitSync(synced bool) {
+	if d.destroyed {
+		return
+	}
+	if !synced && d.synced {
+		d.syncedCh, d.syncedChClosed = nil, false
+	}
+	d.synced = synced
+	if synced && !d.loaded {
+		d.EmitLoad()
+	}
+	if synced && d.syncedCh != nil && !d.syncedChClosed {
+		close(d.syncedCh)
+		d.syncedChClosed = true
+	}
+	for _, h := range slices.Clone(d.syncHandlers) {
+		h.f(synced, d)
+	}
+}
+
+// IsLoaded reports whether a provider signalled that the document was
+// loaded (yjs isLoaded).
+func (d *Doc) IsLoaded() bool { return d.loaded }
+
+// IsSynced reports whether the last sync signal was EmitSync(true) (yjs
+// isSynced).
+func (d *Doc) IsSynced() bool { return d.synced }
+
+// WhenLoaded returns a channel that is closed once the document is
+// loaded (yjs whenLoaded): already closed if IsLoaded. The channel may be
+// waited on from any goroutine; the call itself is serialized with the
+// document's other calls.
+func (d *Doc) WhenLoaded() <-chan struct{} {
+	if d.loadedCh == nil {
+		d.loadedCh = make(chan struct{})
+		if d.loaded {
+			close(d.loadedCh)
+		}
+	}
+	return d.loadedCh
+}
+
+// WhenSynced returns a channel that is closed at the next EmitSync(true),
+// or already closed if IsSynced (yjs whenSynced). Losing the sync
+// (EmitSync(false)) starts a new channel: ask again after it.
+func (d *Doc) WhenSynced() <-chan struct{} {
+	if d.syncedCh == nil {
+		d.syncedCh = make(chan struct{})
+		if d.synced {
+			close(d.syncedCh)
+			d.syncedChClosed = true
+		}
+	}
+	return d.syncedCh
 }

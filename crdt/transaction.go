@@ -218,7 +218,7 @@ func (d *Doc) finishTransaction(tx *Transaction) {
 	s := d.store
 	ds := &tx.deleteSet
 	if d.gc {
-		tryGCDeleteSet(ds, s)
+		tryGCDeleteSet(ds, s, d.gcFilter)
 	}
 	tryMergeDeleteSet(ds, s)
 	for _, client := range tx.changedClients() {
@@ -295,8 +295,9 @@ func tryToMergeWithLefts(s *structStore, client uint64, pos int) int {
 }
 
 // tryGCDeleteSet replaces the content of deleted items with
-// ContentDeleted (yjs tryGcDeleteSet).
-func tryGCDeleteSet(ds *deleteSet, s *structStore) {
+// ContentDeleted (yjs tryGcDeleteSet), except for items that filter (the
+// document's GCFilter, nil for none) keeps.
+func tryGCDeleteSet(ds *deleteSet, s *structStore, filter func(it *Item) bool) {
 	for _, e := range ds.entries {
 		client, dels := e.client, e.ranges
 		structs := s.clients[client]
@@ -312,7 +313,7 @@ func tryGCDeleteSet(ds *deleteSet, s *structStore) {
 				if st.id.Clock >= end {
 					break
 				}
-				if st.isItem() && st.deleted() && !st.keep() {
+				if st.isItem() && st.deleted() && !st.keep() && (filter == nil || filter(st)) {
 					st.gc(s, false)
 				}
 			}
