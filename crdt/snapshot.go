@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/maxbooster/maxbooster/crdt/lib0"
 )
@@ -328,4 +329,172 @@ func snapshotContainsUpdate(s Snapshot, update []byte, v2 bool) (bool, error) {
 		}
 	}
 	return nonEmpty == len(s.DeleteSet), nil
+}
+
+// visibleIn reports whether it is visible in s, or, for a nil s, whether
+// it is not deleted now (yjs isVisible).
+func visibleIn(it *Item, s *Snapshot) bool {
+	if s == nil {
+		return !it.deleted()
+	}
+	return s.Contains(it.id)
+}
+
+// splitSnapshotAffectedStructs splits the structs at the edges of s (its
+// state vector and deleted ranges), so that every struct is wholly in or
+// out of it (yjs splitSnapshotAffectedStructs). The transaction merges
+// them again when it ends.
+func splitSnapshotAffectedStructs(tx *Transaction, s *Snapshot) {
+	store := tx.doc.store
+	for _, client := range slices.Sorted(maps.Keys(s.StateVector)) {
+		if clock := s.StateVector[client]; clock < store.state(client) {
+			store.getItemCleanStart(tx, ID{client, clock})
+		}
+	}
+	ds := s.deleteSet()
+	iterateDeleted(tx, &ds, func(*Item) {})
+}
+
+// YChangeFunc describes a change for Text.ToDeltaAt: action is "added" or
+// "removed" and id names the first unit of the text item concerned. Its
+// result becomes the "ychange" attribute of the delta ops (yjs
+// computeYChange).
+type YChangeFunc func(action string, id ID) any
+
+// ToDeltaAt returns the text as it was at snapshot, as a delta (yjs
+// toDelta(snapshot, prevSnapshot, computeYChange)). With prevSnapshot
+// also given, text that only one of the two has is included too and
+// marked with a "ychange" attribute: computeYChange("removed", id) for
+// text deleted by snapshot, computeYChange("added", id) for text added
+// since prevSnapshot; a nil computeYChange marks with {"type": "removed"}
+// or {"type": "added"}. Formatting is the one in force at snapshot. A nil
+// snapshot stands for the current state (then deleted text of
+// prevSnapshot shows as added, as in yjs). Reading at a snapshot runs a
+// transaction (origin "cleanup") that splits the structs at the
+// snapshot's edges and merges them again, so it cannot run inside an
+// observer of a transaction; with both snapshots nil it is ToDelta.
+// Snapshots need the document's history: use a document made with
+// DisableGC.
+//
+//	old := t.ToDeltaAt(&before, nil, nil)
+//	diff := t.ToDeltaAt(&after, &before, nil) // what changed, with ychange marks
+func (t *Text) ToDeltaAt(snapshot, prevSnapshot *Snapshot, computeYChange YChangeFunc) []Delta {
+	var ops []deltaOp
+	if t.doc != nil && (snapshot != nil || prevSnapshot != nil) {
+		t.doc.transact(func(tx *Transaction) {
+			if snapshot != nil {
+				splitSnapshotAffectedStructs(tx, snapshot)
+			}
+			if prevSnapshot != nil {
+				splitSnapshotAffectedStructs(tx, prevSnapshot)
+			}
+			ops = textDelta(t.branch, snapshot, prevSnapshot, computeYChange)
+		}, "cleanup", true)
+	} else {
+		ops = textDelta(t.branch, snapshot, prevSnapshot, computeYChange)
+	}
+	out := make([]Delta, len(ops))
+	for i, op := range ops {
+		out[i].Insert = op.insert
+		if op.attrs != nil {
+			out[i].Attributes = make(map[string]any, len(op.attrs))
+			for _, f := range op.attrs {
+				out[i].Attributes[f.Key] = f.Value
+			}
+		}
+	}
+	return out
+}
+
+// deltaOp is an insert of a text delta with its attributes in JavaScript
+// object order (nil: no attributes).
+type deltaOp struct {
+	insert any
+	attrs  lib0.Object
+}
+
+// textDelta computes yjs's YText toDelta(snapshot, prevSnapshot,
+// computeYChange) over b's items; the structs must already be split at
+// the snapshots' edges.
+func textDelta(b *branch, snapshot, prevSnapshot *Snapshot, computeYChange YChangeFunc) []deltaOp {
+	ops := []deltaOp{}
+	cur := &orderedAttrs{}
+	attrs := func() lib0.Object {
+		if len(cur.keys) == 0 {
+			return nil
+		}
+		o := make(lib0.Object, 0, len(cur.keys))
+		for _, k := range cur.keys {
+			o.Set(k, cur.vals[k])
+		}
+		return o
+	}
+	var sb strings.Builder
+	pack := func() {
+		if sb.Len() > 0 {
+			ops = append(ops, deltaOp{insert: sb.String(), attrs: attrs()})
+			sb.Reset()
+		}
+	}
+	ychange := func(action string, id ID) any {
+		if computeYChange == nil {
+			return lib0.Object{{Key: "type", Value: action}}
+		}
+		return normalizeAny(computeYChange(action, id))
+	}
+	for n := b.start; n != nil; n = n.right {
+		if !visibleIn(n, snapshot) && (prevSnapshot == nil || !visibleIn(n, prevSnapshot)) {
+			continue
+		}
+		switch c := n.content.(type) {
+		case *contentString:
+			v, has := cur.get("ychange")
+			has = has && !isUndefined(v)
+			switch {
+			case snapshot != nil && !visibleIn(n, snapshot):
+				if !has || !ychangeIs(v, n.id.Client, "removed") {
+					pack()
+					cur.set("ychange", ychange("removed", n.id))
+				}
+			case prevSnapshot != nil && !visibleIn(n, prevSnapshot):
+				if !has || !ychangeIs(v, n.id.Client, "added") {
+					pack()
+					cur.set("ychange", ychange("added", n.id))
+				}
+			case has:
+				pack()
+				cur.del("ychange")
+			}
+			sb.WriteString(c.s)
+		case *contentType, *contentEmbed:
+			pack()
+			ops = append(ops, deltaOp{insert: c.values()[0], attrs: attrs()})
+		case *contentFormat:
+			if visibleIn(n, snapshot) {
+				pack()
+				if c.v == nil {
+					cur.del(c.key)
+				} else {
+					cur.set(c.key, c.v)
+				}
+			}
+		}
+	}
+	pack()
+	return ops
+}
+
+// ychangeIs is yjs's `cur.user === client && cur.type === action` on a
+// ychange attribute value (false for values without those fields).
+func ychangeIs(v any, client uint64, action string) bool {
+	o, ok := v.(lib0.Object)
+	if !ok {
+		return false
+	}
+	user, ok := o.Get("user")
+	if f, isNum := user.(float64); !ok || !isNum || f != float64(client) {
+		return false
+	}
+	typ, ok := o.Get("type")
+	return ok && typ == action
 }

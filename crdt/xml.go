@@ -324,6 +324,41 @@ func (x *XmlElement) GetAttributes() map[string]any {
 	return out
 }
 
+// GetAttributesAt returns the attributes the element had at snapshot s
+// (yjs getAttributes(snapshot)): for each attribute, the last value
+// written before s, if s did not delete it. It needs the values that were
+// overwritten since s, so the document must be made with DisableGC; with
+// garbage collection, a collected value reads as lib0.Undefined. A prelim
+// element has none.
+//
+//	before := crdt.SnapshotOf(d)
+//	_ = el.SetAttribute("color", "red")
+//	el.GetAttributesAt(before) // the attributes without the new color
+func (x *XmlElement) GetAttributesAt(s Snapshot) map[string]any {
+	out := make(map[string]any)
+	if x.doc == nil {
+		return out
+	}
+	for _, k := range x.keyOrder {
+		v := x.keys[k]
+		for v != nil {
+			if clock, ok := s.StateVector[v.id.Client]; ok && v.id.Clock < clock {
+				break
+			}
+			v = v.left
+		}
+		if v != nil && s.Contains(v.id) {
+			vals := v.content.values()
+			if i := clockInt(v.len) - 1; i >= 0 && i < len(vals) {
+				out[k] = vals[i]
+			} else {
+				out[k] = lib0.Undefined
+			}
+		}
+	}
+	return out
+}
+
 // GetAttribute returns one attribute.
 func (x *XmlElement) GetAttribute(name string) (any, bool) {
 	if x.doc == nil {
