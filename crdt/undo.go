@@ -176,6 +176,30 @@ func (um *UndoManager) AddToScope(types ...SharedType) error {
 	return nil
 }
 
+// AddDocToScope puts the whole document in scope (yjs addToScope(doc)):
+// from then on every change to d is recorded, as if the manager had been
+// made without types. d must be the manager's document; yjs only warns
+// about another document, whose changes it then never records, while
+// this returns ErrNotInDoc.
+func (um *UndoManager) AddDocToScope(d *Doc) error {
+	if d == nil || d != um.doc {
+		return ErrNotInDoc
+	}
+	um.scopeDoc = true
+	return nil
+}
+
+// Scope returns the types in scope in the order they were added, and
+// whether the whole document is in scope (yjs um.scope, which lists the
+// Doc among the types).
+func (um *UndoManager) Scope() (types []SharedType, wholeDoc bool) {
+	types = make([]SharedType, 0, len(um.scope))
+	for _, b := range um.scope {
+		types = append(types, b.owner)
+	}
+	return types, um.scopeDoc
+}
+
 // AddTrackedOrigin starts tracking the changes of transactions with the
 // given origin (a reflect.Type tracks every origin of that type).
 func (um *UndoManager) AddTrackedOrigin(origin any) {
