@@ -13,6 +13,12 @@
 // document merges structs, collects garbage (unless DocOptions.DisableGC),
 // calls observers (Observe, ObserveDeep, with yjs-shaped deltas and key
 // changes) and emits one update (OnUpdate for v1, OnUpdateV2).
+// DocOptions.GCFilter keeps chosen deleted items from garbage collection
+// (yjs gcFilter). Every type has Clone, a prelim copy (nested types
+// included) to insert elsewhere, as yjs's clone(). Providers report
+// loading and syncing with EmitLoad and EmitSync; applications wait with
+// WhenLoaded and WhenSynced or OnLoad and OnSync (yjs load and sync
+// events, whenLoaded, whenSynced).
 //
 // Concurrent inserts at one position and concurrent writes of a map key
 // resolve exactly as in yjs (YATA with yjs's tie-breaks), so a Go peer and
@@ -42,13 +48,17 @@
 // An UndoManager (NewUndoManager) records the changes of chosen origins
 // to a set of types and undoes and redoes them as yjs's UndoManager does,
 // byte for byte: undo of a deletion re-inserts the content as new items,
-// and relative positions follow them.
+// and relative positions follow them. Its scope can grow by types
+// (AddToScope) or to the whole document (AddDocToScope).
 //
 // # XML and subdocuments
 //
 // XmlFragment, XmlElement, XmlText and XmlHook have yjs's editing and
 // reading API (tree walker, query selectors, siblings, attributes) and
-// render with String exactly as yjs's toString. A *Doc inserted into an
+// render with String exactly as yjs's toString. Text.ToDeltaAt and
+// XmlElement.GetAttributesAt read a text or an element's attributes as of
+// a snapshot (yjs toDelta(snapshot, prevSnapshot, computeYChange) and
+// getAttributes(snapshot)). A *Doc inserted into an
 // Array or Map is a subdocument (one per track or take, say): peers see a
 // *Doc with the same guid and options, and OnSubdocs reports subdocuments
 // added, removed and loaded as yjs's 'subdocs' event.
