@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -264,6 +265,92 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 		replay.want(http.StatusUnauthorized, "GET", "/api/v1/me", nil)
 		replay.header.Set("Cookie", "mb_session="+before)
 		replay.want(http.StatusUnauthorized, "GET", "/api/v1/me", nil)
+	})
+}
+
+// auditEvents returns c's newest n audit events as "event: detail".
+func auditEvents(t *testing.T, c *client, n int) []string {
+	t.Helper()
+	var out []string
+	for _, ev := range c.want(http.StatusOK, "GET", fmt.Sprintf("/api/v1/me/audit?limit=%d", n), nil).json(t)["events"].([]any) {
+		m := ev.(map[string]any)
+		out = append(out, m["event"].(string)+": "+m["detail"].(string))
+	}
+	return out
+}
+
+// bearerClient returns a client that sends the personal access token.
+func (e *env) bearerClient(secret string) *client {
+	c := e.client()
+	c.header.Set("Authorization", "Bearer "+secret)
+	return c
+}
+
+func TestChangePasswordRevokesTokens(t *testing.T) {
+	forEachBackend(t, nil, func(t *testing.T, e *env) {
+		a := e.register("pat@example.com", goodPassword)
+		other := e.client()
+		other.want(http.StatusOK, "POST", "/api/v1/auth/login", map[string]any{"email": "pat@example.com", "password": goodPassword})
+		var ids []string
+		var bearers []*client
+		for _, scopes := range [][]string{{"read"}, {"read", "write"}} {
+			m := a.want(http.StatusCreated, "POST", "/api/v1/tokens", map[string]any{"name": "ci", "scopes": scopes}).json(t)
+			ids = append(ids, m["id"].(string))
+			b := e.bearerClient(m["token"].(string))
+			b.want(http.StatusOK, "GET", "/api/v1/me", nil)
+			bearers = append(bearers, b)
+		}
+		// Someone else's token is not touched.
+		bob := e.register("bob-pat@example.com", goodPassword)
+		bobTok := e.bearerClient(bob.want(http.StatusCreated, "POST", "/api/v1/tokens",
+			map[string]any{"name": "bob", "scopes": []string{"read"}}).json(t)["token"].(string))
+
+		// A failed attempt revokes nothing.
+		a.do("POST", "/api/v1/me/password", map[string]any{"currentPassword": "wrong-password", "newPassword": "new-" + goodPassword})
+		bearers[0].want(http.StatusOK, "GET", "/api/v1/me", nil)
+
+		a.want(http.StatusOK, "POST", "/api/v1/me/password", map[string]any{"currentPassword": goodPassword, "newPassword": "new-" + goodPassword})
+		for i, b := range bearers {
+			if r := b.do("GET", "/api/v1/me", nil); r.Status != http.StatusUnauthorized || r.code(t) != "unauthenticated" {
+				t.Errorf("token %d after the change: %d %s", i, r.Status, r.Body)
+			}
+		}
+		other.want(http.StatusUnauthorized, "GET", "/api/v1/me", nil)
+		a.want(http.StatusOK, "GET", "/api/v1/me", nil) // the caller stays signed in
+		if list := a.want(http.StatusOK, "GET", "/api/v1/tokens", nil).json(t)["tokens"].([]any); len(list) != 0 {
+			t.Errorf("tokens after the change = %v", list)
+		}
+		bobTok.want(http.StatusOK, "GET", "/api/v1/me", nil)
+
+		slices.Sort(ids)
+		want := []string{"password_change: ended 1 session, revoked 2 tokens: " + strings.Join(ids, " ")}
+		if got := auditEvents(t, a, 1); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("audit = %q, want %q", got, want)
+		}
+	})
+}
+
+func TestResetPasswordRevokesTokens(t *testing.T) {
+	forEachBackend(t, nil, func(t *testing.T, e *env) {
+		a := e.register("pat-reset@example.com", goodPassword)
+		m := a.want(http.StatusCreated, "POST", "/api/v1/tokens", map[string]any{"name": "ci", "scopes": []string{"read"}}).json(t)
+		bearer := e.bearerClient(m["token"].(string))
+		bearer.want(http.StatusOK, "GET", "/api/v1/me", nil)
+
+		e.client().want(http.StatusAccepted, "POST", "/api/v1/auth/password-reset", map[string]any{"email": "pat-reset@example.com"})
+		secret := e.waitMail("pat-reset@example.com", prefixReset)
+		e.client().want(http.StatusNoContent, "POST", "/api/v1/auth/password-reset/confirm", map[string]any{"token": secret, "password": "new-" + goodPassword})
+
+		if r := bearer.do("GET", "/api/v1/me", nil); r.Status != http.StatusUnauthorized {
+			t.Errorf("token after the reset: %d %s", r.Status, r.Body)
+		}
+		a.want(http.StatusUnauthorized, "GET", "/api/v1/me", nil)
+		c := e.client()
+		c.want(http.StatusOK, "POST", "/api/v1/auth/login", map[string]any{"email": "pat-reset@example.com", "password": "new-" + goodPassword})
+		want := "password_reset: ended 1 session, revoked 1 token: " + m["id"].(string)
+		if got := auditEvents(t, c, 2); len(got) != 2 || got[1] != want {
+			t.Errorf("audit = %q, want %q before the login", got, want)
+		}
 	})
 }
 

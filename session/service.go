@@ -531,8 +531,8 @@ func (s *Service) authToken(ctx context.Context, secret string) (User, Token, er
 }
 
 // ChangePassword replaces the password after checking the current one,
-// ends every other session and rotates the current one; it returns the new
-// session secret.
+// revokes every personal access token, ends every other session and
+// rotates the current one; it returns the new session secret.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, m Meta) (string, error) {
 	const op = "session.ChangePassword"
 	key := accountKey(p.User.Email)
@@ -561,18 +561,40 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return "", apperr.E(op, apperr.Internal, err)
 	}
-	if err := s.store.SetPasswordHash(ctx, p.User.ID, newHash); err != nil {
+	revoked, err := s.store.ReplacePassword(ctx, p.User.ID, newHash)
+	if err != nil {
 		return "", apperr.E(op, apperr.Internal, err)
 	}
-	if _, err := s.sessions.DeleteUserSessions(ctx, p.User.ID, ""); err != nil {
+	ended, err := s.sessions.DeleteUserSessions(ctx, p.User.ID, p.sessionHash)
+	if err != nil {
+		return "", apperr.E(op, apperr.Internal, err)
+	}
+	// The caller stays signed in, under a new session id.
+	if err := s.sessions.DeleteSession(ctx, p.sessionHash); err != nil {
 		return "", apperr.E(op, apperr.Internal, err)
 	}
 	secret, err := s.newSession(ctx, p.User.ID, m)
 	if err != nil {
 		return "", err
 	}
-	s.audit(ctx, p.User.ID, EventPasswordChange, m, "")
+	s.audit(ctx, p.User.ID, EventPasswordChange, m, revocationDetail(ended, revoked))
 	return secret, nil
+}
+
+// revocationDetail is the audit detail of a password change or reset:
+// how many sessions ended and which personal access tokens were revoked.
+func revocationDetail(sessions int, tokens []string) string {
+	plural := func(n int, what string) string {
+		if n == 1 {
+			return "1 " + what
+		}
+		return fmt.Sprintf("%d %ss", n, what)
+	}
+	d := "ended " + plural(sessions, "session") + ", revoked " + plural(len(tokens), "token")
+	if len(tokens) > 0 {
+		d += ": " + strings.Join(tokens, " ")
+	}
+	return d
 }
 
 // RequestPasswordReset answers at once and the same way for every
@@ -681,8 +703,8 @@ func (s *Service) VerifyEmail(ctx context.Context, secret string, m Meta) error 
 	return nil
 }
 
-// ResetPassword consumes a reset secret, sets the new password and ends
-// every session of the account.
+// ResetPassword consumes a reset secret, sets the new password, ends
+// every session of the account and revokes its personal access tokens.
 func (s *Service) ResetPassword(ctx context.Context, secret, password string, m Meta) error {
 	const op = "session.ResetPassword"
 	if !validSecret(secret, prefixReset) {
@@ -715,10 +737,12 @@ func (s *Service) ResetPassword(ctx context.Context, secret, password string, m 
 	if err != nil {
 		return apperr.E(op, apperr.Internal, err)
 	}
-	if err := s.store.SetPasswordHash(ctx, uid, hash); err != nil {
+	revoked, err := s.store.ReplacePassword(ctx, uid, hash)
+	if err != nil {
 		return apperr.E(op, apperr.Internal, err)
 	}
-	if _, err := s.sessions.DeleteUserSessions(ctx, uid, ""); err != nil {
+	ended, err := s.sessions.DeleteUserSessions(ctx, uid, "")
+	if err != nil {
 		return apperr.E(op, apperr.Internal, err)
 	}
 	// Opening the mailed link proved the address.
@@ -728,6 +752,6 @@ func (s *Service) ResetPassword(ctx context.Context, secret, password string, m 
 	if err := s.backoff.Reset(ctx, accountKey(u.Email)); err != nil {
 		s.log.WarnContext(ctx, "session: reset login backoff", slog.String("error", err.Error()))
 	}
-	s.audit(ctx, uid, EventPasswordReset, m, "")
+	s.audit(ctx, uid, EventPasswordReset, m, revocationDetail(ended, revoked))
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,6 +89,41 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, string, error) {
 func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now(), userID)
 	return affectedOne(res, err, "set password")
+}
+
+// ReplacePassword sets userID's password hash and revokes every one of
+// its personal access tokens in one transaction, so no token minted
+// under the old password outlives it. It returns the revoked token ids.
+func (s *Store) ReplacePassword(ctx context.Context, userID, hash string) ([]string, error) {
+	var revoked []string
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		revoked = nil // WithTx may retry
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now(), userID)
+		if err := affectedOne(res, err, "set password"); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `DELETE FROM api_tokens WHERE user_id = ? RETURNING id`, userID)
+		if err != nil {
+			return fmt.Errorf("session: revoke tokens: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("session: revoke tokens: %w", err)
+			}
+			revoked = append(revoked, id)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("session: revoke tokens: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(revoked)
+	return revoked, nil
 }
 
 // MarkEmailVerified records that userID proved its email address.

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -295,6 +296,51 @@ func TestAuditRetention(t *testing.T) {
 		}
 		if n, err := st.DeleteAuditBefore(ctx, time.Now().Add(time.Hour)); err != nil || n != 2 {
 			t.Fatalf("trim of old events: %d, %v; want 2", n, err)
+		}
+	})
+}
+
+func TestReplacePasswordRevokesTokens(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		st := NewStore(db)
+		alice, bob := mustUser(t, st, "alice@example.com"), mustUser(t, st, "bob@example.com")
+		mk := func(u User) Token {
+			t0 := now()
+			tok := Token{ID: newID(), UserID: u.ID, Name: "ci", Scopes: []string{ScopeRead}, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			if err := st.CreateToken(ctx, tok, hashSecret(newSecret(prefixToken))); err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}
+		a1, a2, b1 := mk(alice), mk(alice), mk(bob)
+
+		// An unknown user changes nothing (the transaction rolls back).
+		if _, err := st.ReplacePassword(ctx, newID(), "$argon2id$other"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown user: err = %v, want ErrNotFound", err)
+		}
+
+		revoked, err := st.ReplacePassword(ctx, alice.ID, "$argon2id$new")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{a1.ID, a2.ID}
+		slices.Sort(want)
+		if diff := cmp.Diff(want, revoked); diff != "" {
+			t.Errorf("revoked (-want +got):\n%s", diff)
+		}
+		if _, hash, _ := st.UserByID(ctx, alice.ID); hash != "$argon2id$new" {
+			t.Errorf("hash = %q", hash)
+		}
+		if list, _ := st.ListTokens(ctx, alice.ID); len(list) != 0 {
+			t.Errorf("alice keeps tokens %v", list)
+		}
+		if list, _ := st.ListTokens(ctx, bob.ID); len(list) != 1 || list[0].ID != b1.ID {
+			t.Errorf("bob's tokens = %v, want only %s", list, b1.ID)
+		}
+		// No tokens left: nothing to revoke, still a success.
+		if revoked, err := st.ReplacePassword(ctx, alice.ID, "$argon2id$newer"); err != nil || len(revoked) != 0 {
+			t.Errorf("second change: %v, %v", revoked, err)
 		}
 	})
 }
