@@ -69,10 +69,6 @@ type nameRequest struct {
 	Name string `json:"name"`
 }
 
-type listResponse struct {
-	Projects []Project `json:"projects"`
-}
-
 type membersResponse struct {
 	Members []Member `json:"members"`
 	Invites []Invite `json:"invites"`
@@ -119,12 +115,21 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) {
 			WithMsg(`deleted must be "true" or "false".`).WithField("deleted", "true or false"))
 		return
 	}
-	ps, err := s.List(r.Context(), caller(r), trashed)
+	q := ListQuery{Trashed: trashed, Before: r.URL.Query().Get("before")}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, r, errLimitParam("projects.List", s.limits.MaxPageSize))
+			return
+		}
+		q.Limit = n
+	}
+	page, err := s.List(r.Context(), caller(r), q)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, listResponse{Projects: ps})
+	respond.JSON(w, http.StatusOK, page)
 }
 
 func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {

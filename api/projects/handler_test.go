@@ -3,8 +3,11 @@ package projects_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -476,6 +479,132 @@ func TestProjectFlow(t *testing.T) {
 		// The fork lives on.
 		if d := decode[daw.Document](t, bob.do(t, http.MethodGet, "/api/v1/projects/"+fork.ID+"/document", nil), http.StatusOK); d.Notes != "hello" {
 			t.Errorf("fork after purge: %+v", d)
+		}
+	})
+}
+
+// TestListPagination pages through GET /api/v1/projects: the default page
+// of 50, ?limit=, the nextBefore cursor, bad values, and a project renamed
+// between two pages.
+func TestListPagination(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		alice := e.register(t, "alice@example.com", "Alice")
+		bob := e.register(t, "bob@example.com", "Bob")
+		bob.do(t, http.MethodPost, "/api/v1/projects", map[string]string{"name": "Bob's"}).WantStatus(t, http.StatusCreated)
+
+		// 53 projects straight into the store, two sharing each time, and
+		// 7 through the API.
+		st := projects.NewStore(db)
+		base := time.Now().UTC().Truncate(time.Microsecond).Add(-time.Hour)
+		for i := range 53 {
+			at := base.Add(time.Duration(i/2) * time.Second)
+			p := projects.Project{ID: fmt.Sprintf("bulk%02d", i), Name: "Bulk", OwnerID: alice.user.ID, CreatedAt: at, UpdatedAt: at}
+			if err := st.CreateProject(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 7 {
+			alice.do(t, http.MethodPost, "/api/v1/projects", map[string]string{"name": fmt.Sprint("API ", i)}).WantStatus(t, http.StatusCreated)
+		}
+		const total = 60
+
+		type page struct {
+			Projects   []projects.Project `json:"projects"`
+			NextBefore string             `json:"nextBefore"`
+		}
+		walk := func(query string) (ids []string, pages []int) {
+			t.Helper()
+			next := ""
+			for range total + 1 {
+				path := "/api/v1/projects?" + query
+				if next != "" {
+					path += "&before=" + url.QueryEscape(next)
+				}
+				pg := decode[page](t, alice.do(t, http.MethodGet, path, nil), http.StatusOK)
+				pages = append(pages, len(pg.Projects))
+				for _, p := range pg.Projects {
+					ids = append(ids, p.ID)
+				}
+				if next = pg.NextBefore; next == "" {
+					return ids, pages
+				}
+			}
+			t.Fatalf("%s: no last page", query)
+			return nil, nil
+		}
+		all, pages := walk("")
+		if !cmp.Equal(pages, []int{50, 10}) {
+			t.Errorf("default pages = %v, want [50 10]", pages)
+		}
+		if len(all) != total {
+			t.Fatalf("listed %d projects, want %d", len(all), total)
+		}
+		seen := map[string]bool{}
+		for _, id := range all {
+			if seen[id] {
+				t.Errorf("%s listed twice", id)
+			}
+			seen[id] = true
+		}
+		if !strings.HasPrefix(all[total-1], "bulk0") || strings.HasPrefix(all[0], "bulk") {
+			t.Errorf("not newest updated first: %v", all)
+		}
+		for _, q := range []string{"limit=7", "limit=1&deleted=false", "limit=200"} {
+			ids, pages := walk(q)
+			if !cmp.Equal(ids, all) {
+				t.Errorf("%s: pages join to %v, want %v", q, ids, all)
+			}
+			if q == "limit=7" && !cmp.Equal(pages, []int{7, 7, 7, 7, 7, 7, 7, 7, 4}) {
+				t.Errorf("limit=7 pages = %v", pages)
+			}
+		}
+		// An exact fit has no empty last page.
+		if pg := decode[page](t, alice.do(t, http.MethodGet, "/api/v1/projects?limit=60", nil), http.StatusOK); len(pg.Projects) != total || pg.NextBefore != "" {
+			t.Errorf("limit=60: %d projects, nextBefore %q", len(pg.Projects), pg.NextBefore)
+		}
+
+		// A project renamed between two pages moves to the top: the next
+		// page does not show it again.
+		first := decode[page](t, alice.do(t, http.MethodGet, "/api/v1/projects?limit=10", nil), http.StatusOK)
+		e.clock.Add(time.Second)
+		moved := all[15]
+		alice.do(t, http.MethodPatch, "/api/v1/projects/"+moved, map[string]string{"name": "Moved"}).WantStatus(t, http.StatusOK)
+		second := decode[page](t, alice.do(t, http.MethodGet, "/api/v1/projects?limit=10&before="+url.QueryEscape(first.NextBefore), nil), http.StatusOK)
+		var got []string
+		for _, p := range second.Projects {
+			got = append(got, p.ID)
+		}
+		want := slices.Concat(all[10:15], all[16:21])
+		if !cmp.Equal(got, want) {
+			t.Errorf("page after a rename = %v, want %v", got, want)
+		}
+
+		// The trash pages the same way, with cursors of its own.
+		for _, id := range all[:3] {
+			alice.do(t, http.MethodDelete, "/api/v1/projects/"+id, nil).WantStatus(t, http.StatusNoContent)
+		}
+		trashIDs, trashPages := walk("deleted=true&limit=2")
+		if len(trashIDs) != 3 || !cmp.Equal(trashPages, []int{2, 1}) {
+			t.Errorf("trash pages = %v %v", trashIDs, trashPages)
+		}
+		trashCursor := decode[page](t, alice.do(t, http.MethodGet, "/api/v1/projects?deleted=true&limit=1", nil), http.StatusOK).NextBefore
+
+		if pg := decode[page](t, alice.do(t, http.MethodGet, "/api/v1/projects?limit=", nil), http.StatusOK); len(pg.Projects) != projects.DefaultPageSize {
+			t.Errorf("empty limit: %d projects, want the default page", len(pg.Projects))
+		}
+		for _, q := range []string{"limit=0", "limit=-1", "limit=201", "limit=abc", "limit=1.5", "limit=99999999999999999999"} {
+			alice.do(t, http.MethodGet, "/api/v1/projects?"+q, nil).WantProblem(t, http.StatusBadRequest, "invalid_limit")
+		}
+		for _, c := range []string{"x", "!!!", strings.Repeat("A", 500), "bC4xLg", trashCursor} {
+			alice.do(t, http.MethodGet, "/api/v1/projects?before="+url.QueryEscape(c), nil).WantProblem(t, http.StatusBadRequest, "invalid_cursor")
+		}
+		// Bob sees only his own project, whatever cursor he sends.
+		if pg := decode[page](t, bob.do(t, http.MethodGet, "/api/v1/projects?limit=1", nil), http.StatusOK); len(pg.Projects) != 1 || pg.NextBefore != "" {
+			t.Errorf("bob's list = %+v", pg)
+		}
+		if pg := decode[page](t, bob.do(t, http.MethodGet, "/api/v1/projects?before="+url.QueryEscape(first.NextBefore), nil), http.StatusOK); len(pg.Projects) != 0 {
+			t.Errorf("bob with alice's cursor = %+v", pg)
 		}
 	})
 }

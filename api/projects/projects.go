@@ -51,6 +51,29 @@ type Project struct {
 	PurgeAt   *time.Time `json:"purgeAt"`   // nil unless in the trash
 }
 
+// DefaultPageSize is the size of a project list page without ?limit=.
+const DefaultPageSize = 50
+
+// ListQuery selects one page of a project list.
+type ListQuery struct {
+	// Trashed lists the caller's own projects in the trash instead.
+	Trashed bool
+	// Limit is the page size, 1 to Limits.MaxPageSize; 0 means
+	// DefaultPageSize.
+	Limit int
+	// Before is ProjectPage.NextBefore of the previous page; "" starts
+	// at the top.
+	Before string
+}
+
+// ProjectPage is one page of a project list.
+type ProjectPage struct {
+	Projects []Project `json:"projects"`
+	// NextBefore is the opaque cursor of the next page (pass it as
+	// ?before=); empty on the last page.
+	NextBefore string `json:"nextBefore,omitempty"`
+}
+
 // Member is one member of a project.
 type Member struct {
 	UserID      string    `json:"userId"`
@@ -110,6 +133,8 @@ type Limits struct {
 	// per hour (burst InviteMailBurst).
 	InviteMailsPerHour int
 	InviteMailBurst    int
+	// MaxPageSize is the largest page of the project list (?limit=).
+	MaxPageSize int
 }
 
 // DefaultLimits apply to zero fields of Limits.
@@ -122,6 +147,7 @@ var DefaultLimits = Limits{
 	MaxDocumentBytes:      64 << 20,
 	InviteMailsPerHour:    30,
 	InviteMailBurst:       10,
+	MaxPageSize:           200,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -139,6 +165,7 @@ func (l Limits) withDefaults() Limits {
 	set(&d.MaxDocumentBytes, l.MaxDocumentBytes)
 	set(&d.InviteMailsPerHour, l.InviteMailsPerHour)
 	set(&d.InviteMailBurst, l.InviteMailBurst)
+	set(&d.MaxPageSize, l.MaxPageSize)
 	return d
 }
 

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -379,20 +380,101 @@ func (s *Service) create(ctx context.Context, op string, u session.User, name st
 	return p, nil
 }
 
-// List returns u's projects, most recently updated first; with trashed,
-// the projects u owns that are in the trash.
-func (s *Service) List(ctx context.Context, u session.User, trashed bool) ([]Project, error) {
-	ps, err := s.st.ListFor(ctx, u.ID, trashed, s.limits.ProjectsPerUser+s.limits.ProjectsPerUser/2)
-	if err != nil {
-		return nil, apperr.E("projects.List", apperr.Internal, err)
+// List returns a page of u's projects, most recently updated first (ties
+// by id); with q.Trashed, the projects u owns that are in the trash, most
+// recently deleted first. Pages follow each other by a keyset cursor, so
+// paging never shows a project twice; a project changed while a client
+// pages moves to the top of the list, where the next pass finds it.
+func (s *Service) List(ctx context.Context, u session.User, q ListQuery) (ProjectPage, error) {
+	const op = "projects.List"
+	limit := q.Limit
+	if limit == 0 {
+		limit = DefaultPageSize
 	}
-	for i := range ps {
-		if ps[i].DeletedAt != nil {
-			t := ps[i].DeletedAt.Add(TrashRetention)
-			ps[i].PurgeAt = &t
+	if limit < 1 || limit > s.limits.MaxPageSize {
+		return ProjectPage{}, errLimitParam(op, s.limits.MaxPageSize)
+	}
+	var after ListCursor
+	if q.Before != "" {
+		c, ok := decodeCursor(q.Before, q.Trashed)
+		if !ok {
+			return ProjectPage{}, apperr.E(op, apperr.Invalid, nil).WithCode("invalid_cursor").
+				WithMsg("before must be the nextBefore of an earlier page of this list.").WithField("before", "invalid")
+		}
+		after = c
+	}
+	ps, err := s.st.ListFor(ctx, u.ID, q.Trashed, after, limit+1)
+	if err != nil {
+		return ProjectPage{}, apperr.E(op, apperr.Internal, err)
+	}
+	page := ProjectPage{Projects: ps}
+	if len(ps) > limit {
+		page.Projects = ps[:limit]
+		last := page.Projects[limit-1]
+		key := last.UpdatedAt
+		if q.Trashed {
+			key = *last.DeletedAt
+		}
+		page.NextBefore = encodeCursor(ListCursor{At: key, ID: last.ID}, q.Trashed)
+	}
+	for i := range page.Projects {
+		if d := page.Projects[i].DeletedAt; d != nil {
+			t := d.Add(TrashRetention)
+			page.Projects[i].PurgeAt = &t
 		}
 	}
-	return ps, nil
+	return page, nil
+}
+
+func errLimitParam(op string, most int) error {
+	return apperr.E(op, apperr.Invalid, nil).WithCode("invalid_limit").
+		WithMsg("limit must be from 1 to "+strconv.Itoa(most)+".").WithField("limit", "invalid")
+}
+
+// A cursor is opaque to clients: base64url of "<list>.<unix µs>.<id>",
+// where <list> is "l" (live projects) or "t" (trash), so that a cursor of
+// one list is refused by the other.
+func encodeCursor(c ListCursor, trashed bool) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorKind(trashed) + "." + strconv.FormatInt(c.At.UnixMicro(), 10) + "." + c.ID))
+}
+
+func cursorKind(trashed bool) string {
+	if trashed {
+		return "t"
+	}
+	return "l"
+}
+
+func decodeCursor(s string, trashed bool) (ListCursor, bool) {
+	if len(s) > 128 {
+		return ListCursor{}, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return ListCursor{}, false
+	}
+	kind, rest, _ := strings.Cut(string(b), ".")
+	at, id, ok := strings.Cut(rest, ".")
+	if !ok || kind != cursorKind(trashed) || !validProjectID(id) {
+		return ListCursor{}, false
+	}
+	us, err := strconv.ParseInt(at, 10, 64)
+	if err != nil || us < 0 {
+		return ListCursor{}, false
+	}
+	return ListCursor{At: time.UnixMicro(us).UTC(), ID: id}, true
+}
+
+// validProjectID reports whether id could be a project id (newID makes
+// 32 hex digits; the check is loose on purpose, only bounding the input).
+func validProjectID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	return strings.IndexFunc(id, func(r rune) bool {
+		ok := r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_'
+		return !ok
+	}) < 0
 }
 
 // Get returns a project u is a member of. Its owner also sees it in the

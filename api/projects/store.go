@@ -114,17 +114,32 @@ func (s *Store) ProjectFor(ctx context.Context, id, userID string) (Project, err
 	return p, nil
 }
 
-// ListFor returns userID's projects, most recently updated first: those
-// not in the trash where userID is a member, or (trashed) those in the
-// trash that userID owns. At most limit rows.
-func (s *Store) ListFor(ctx context.Context, userID string, trashed bool, limit int) ([]Project, error) {
-	q := `SELECT ` + projectCols + ` FROM projects p JOIN project_members m ON m.project_id = p.id AND m.user_id = ?
-		WHERE p.deleted_at IS NULL ORDER BY p.updated_at DESC, p.id LIMIT ?`
+// ListCursor is a position in a project list: the sort key (updated_at,
+// or deleted_at in the trash) and the id of the last project already
+// listed. The zero value is the start of the list.
+type ListCursor struct {
+	At time.Time
+	ID string
+}
+
+// ListFor returns userID's projects, most recently updated first (ties by
+// id): those not in the trash where userID is a member, or (trashed) those
+// in the trash that userID owns, most recently deleted first. It starts
+// after the cursor and returns at most limit rows.
+func (s *Store) ListFor(ctx context.Context, userID string, trashed bool, after ListCursor, limit int) ([]Project, error) {
+	key, where := "p.updated_at", "p.deleted_at IS NULL"
 	if trashed {
-		q = `SELECT ` + projectCols + ` FROM projects p JOIN project_members m ON m.project_id = p.id AND m.user_id = ?
-		WHERE p.deleted_at IS NOT NULL AND p.owner_id = m.user_id ORDER BY p.deleted_at DESC, p.id LIMIT ?`
+		key, where = "p.deleted_at", "p.deleted_at IS NOT NULL AND p.owner_id = m.user_id"
 	}
-	rows, err := s.db.QueryContext(ctx, q, userID, limit)
+	q := `SELECT ` + projectCols + ` FROM projects p JOIN project_members m ON m.project_id = p.id AND m.user_id = ? WHERE ` + where
+	args := []any{userID}
+	if after.ID != "" {
+		q += ` AND (` + key + ` < ? OR (` + key + ` = ? AND p.id > ?))`
+		args = append(args, after.At.UTC(), after.At.UTC(), after.ID)
+	}
+	q += ` ORDER BY ` + key + ` DESC, p.id LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("projects: list: %w", err)
 	}

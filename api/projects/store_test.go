@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,14 +64,14 @@ func TestStore(t *testing.T) {
 			}
 			return out
 		}
-		list, err := st.ListFor(ctx, alice.ID, false, 10)
+		list, err := st.ListFor(ctx, alice.ID, false, ListCursor{}, 10)
 		if err != nil || !cmp.Equal(ids(list), []string{"p2", "p1"}) {
 			t.Errorf("ListFor = %v, %v; want newest updated first", ids(list), err)
 		}
 		if err := st.Rename(ctx, "p1", "Renamed", t0.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		if list, _ = st.ListFor(ctx, alice.ID, false, 10); !cmp.Equal(ids(list), []string{"p1", "p2"}) || list[0].Name != "Renamed" {
+		if list, _ = st.ListFor(ctx, alice.ID, false, ListCursor{}, 10); !cmp.Equal(ids(list), []string{"p1", "p2"}) || list[0].Name != "Renamed" {
 			t.Errorf("after rename: %+v", list)
 		}
 
@@ -194,10 +196,10 @@ func TestStore(t *testing.T) {
 		if err := st.Rename(ctx, "p1", "x", del); !errors.Is(err, ErrNotFound) {
 			t.Errorf("renaming a trashed project: %v, want ErrNotFound", err)
 		}
-		if list, _ := st.ListFor(ctx, bob.ID, true, 10); !cmp.Equal(ids(list), []string{"p1"}) || list[0].DeletedAt == nil || !list[0].DeletedAt.Equal(del) {
+		if list, _ := st.ListFor(ctx, bob.ID, true, ListCursor{}, 10); !cmp.Equal(ids(list), []string{"p1"}) || list[0].DeletedAt == nil || !list[0].DeletedAt.Equal(del) {
 			t.Errorf("trash = %+v", list)
 		}
-		if list, _ := st.ListFor(ctx, bob.ID, false, 10); len(list) != 0 {
+		if list, _ := st.ListFor(ctx, bob.ID, false, ListCursor{}, 10); len(list) != 0 {
 			t.Errorf("live list shows trashed projects: %+v", list)
 		}
 		if err := st.SetDeleted(ctx, "p1", nil, del, del); !errors.Is(err, ErrNotFound) {
@@ -336,6 +338,83 @@ func TestLimitsUnderConcurrency(t *testing.T) {
 		}
 		if err := st.CreateCheckpoint(ctx, "p", Checkpoint{ID: "late", Name: "c", CreatedAt: now, CreatedBy: owner.ID}, []byte{0}, 100); !errors.Is(err, ErrNotFound) {
 			t.Errorf("checkpoint in the trash: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestListForPages pages through a list whose sort keys tie and differ in
+// their fractional seconds (SQLite compares the stored text), and checks
+// the pages join up to the whole list in order, each project once.
+func TestListForPages(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		st := NewStore(db)
+		alice := mustUser(t, db, "alice", "alice@example.com")
+		base := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+		type row struct {
+			id string
+			at time.Time
+		}
+		var all []row
+		for i := range 25 {
+			// Groups of three share a time; times step by 100 ms (so ".9"
+			// sits next to a whole second) and some by a microsecond.
+			at := base.Add(time.Duration(i/3) * 100 * time.Millisecond)
+			if i%7 == 0 {
+				at = at.Add(time.Microsecond)
+			}
+			p := Project{ID: fmt.Sprintf("p%02d", (i*11)%25), Name: "P", OwnerID: alice.ID, CreatedAt: base, UpdatedAt: at}
+			if err := st.CreateProject(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, row{p.ID, at})
+		}
+		want := make([]string, 0, len(all))
+		slices.SortFunc(all, func(a, b row) int {
+			if c := b.at.Compare(a.at); c != 0 {
+				return c
+			}
+			return strings.Compare(a.id, b.id)
+		})
+		for _, r := range all {
+			want = append(want, r.id)
+		}
+		for _, size := range []int{1, 4, 7, 25, 30} {
+			var got []string
+			var after ListCursor
+			for range 30 {
+				page, err := st.ListFor(ctx, alice.ID, false, after, size)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range page {
+					got = append(got, p.ID)
+				}
+				if len(page) < size {
+					break
+				}
+				last := page[len(page)-1]
+				after = ListCursor{At: last.UpdatedAt, ID: last.ID}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("pages of %d (-want +got):\n%s", size, diff)
+			}
+		}
+
+		// The trash pages by deleted_at.
+		for i, id := range []string{"p03", "p07", "p11"} {
+			del := base.Add(time.Hour + time.Duration(i%2)*time.Second)
+			if err := st.SetDeleted(ctx, id, &del, del, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		first, err := st.ListFor(ctx, alice.ID, true, ListCursor{}, 1)
+		if err != nil || len(first) != 1 || first[0].ID != "p07" {
+			t.Fatalf("first trash page = %+v, %v", first, err)
+		}
+		rest, err := st.ListFor(ctx, alice.ID, true, ListCursor{At: *first[0].DeletedAt, ID: first[0].ID}, 10)
+		if err != nil || len(rest) != 2 || rest[0].ID != "p03" || rest[1].ID != "p11" {
+			t.Errorf("rest of the trash = %+v, %v", rest, err)
 		}
 	})
 }
