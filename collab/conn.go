@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -67,18 +68,21 @@ func ParseRole(s string) (Role, bool) {
 }
 
 // socket is one client WebSocket and its send queue. The read loop runs
-// in the HTTP handler's goroutine. Writing needs no goroutine while the
-// socket is idle: enqueue starts a drain goroutine when the queue becomes
-// non-empty and it exits when the queue is empty again; a timer sends
-// keep-alives and pings. This keeps an idle connection to one goroutine.
-// A y-websocket socket carries one conn; a Hocuspocus socket multiplexes
-// one conn per document.
+// in the HTTP handler's goroutine. Writing needs no goroutine of the
+// socket's own: enqueue hands a socket whose queue becomes non-empty to
+// the hub's writer pool, which writes the queue without blocking (see
+// cork.go); only a socket whose peer does not take the bytes at once gets
+// a drain goroutine, which exits when the queue is empty again. A timer
+// sends keep-alives and pings. This keeps an idle connection to one
+// goroutine. A y-websocket socket carries one conn; a Hocuspocus socket
+// multiplexes one conn per document.
 //
-// Every goroutine a socket starts is counted in wg; the handler calls
-// fail and then wait before it returns.
+// Every goroutine a socket starts, and its turn in the writer pool, is
+// counted in wg; the handler calls fail and then wait before it returns.
 type socket struct {
 	ws        *websocket.Conn
-	cc        *corkConn // under ws; nil: write frame by frame
+	cc        *corkConn   // under ws: data frames are written here
+	writers   *writerPool // nil: every batch gets a drain goroutine
 	lim       *Limits
 	keepAlive []byte // frame sent after keepEvery of silence
 	keepEvery time.Duration
@@ -90,7 +94,7 @@ type socket struct {
 	mu         sync.Mutex
 	queue      [][]byte // frames waiting to be written
 	queueBytes int
-	writing    bool // a drain goroutine is running
+	writing    bool // in the writer pool or a drain goroutine is running
 	closed     bool
 	done       chan struct{} // closed by fail
 	closeCode  websocket.StatusCode
@@ -101,9 +105,9 @@ type socket struct {
 	wg         sync.WaitGroup
 }
 
-func newSocket(base context.Context, ws *websocket.Conn, cc *corkConn, lim *Limits, keepAlive []byte, keepEvery, pingEvery time.Duration) *socket {
+func newSocket(base context.Context, ws *websocket.Conn, cc *corkConn, writers *writerPool, lim *Limits, keepAlive []byte, keepEvery, pingEvery time.Duration) *socket {
 	now := time.Now()
-	s := &socket{ws: ws, cc: cc, lim: lim, keepAlive: keepAlive, keepEvery: keepEvery, pingEvery: pingEvery, base: base,
+	s := &socket{ws: ws, cc: cc, writers: writers, lim: lim, keepAlive: keepAlive, keepEvery: keepEvery, pingEvery: pingEvery, base: base,
 		done: make(chan struct{}), lastWrite: now, lastPing: now}
 	s.timer = time.AfterFunc(keepEvery, s.tick)
 	return s
@@ -126,30 +130,80 @@ func (s *socket) enqueue(frame []byte) {
 	}
 	s.queue = append(s.queue, frame)
 	s.queueBytes += len(frame)
-	if !s.writing {
+	start := !s.writing
+	if start {
 		s.writing = true
 		s.wg.Add(1)
-		go s.drain()
 	}
 	s.mu.Unlock()
+	if start {
+		s.startWriting()
+	}
 }
 
-// drain writes queued frames until the queue is empty or a write fails.
-// Each batch taken from the queue goes out corked (see cork.go).
-func (s *socket) drain() {
-	defer s.wg.Done()
+// startWriting gives the socket's queue to a writer; s.writing is set and
+// counted in s.wg.
+func (s *socket) startWriting() {
+	if s.writers == nil || !s.writers.schedule(s) {
+		go s.drain(nil)
+	}
+}
+
+// writeNow runs in the writer pool: it writes the queue without blocking
+// until it is empty, and hands the socket to a drain goroutine when the
+// peer does not take the bytes at once or the batch is large.
+func (s *socket) writeNow() {
 	for {
 		s.mu.Lock()
 		q := s.queue
+		big := s.queueBytes > corkMaxBytes
 		s.queue, s.queueBytes = nil, 0
 		if len(q) == 0 || s.closed {
 			s.writing = false
 			s.mu.Unlock()
+			s.wg.Done()
 			return
 		}
 		s.mu.Unlock()
-		if slow, err := s.writeBatch(q); err != nil {
-			if slow {
+		if big {
+			go s.drain(q)
+			return
+		}
+		res, err := s.cc.tryWrite(q)
+		switch {
+		case err != nil:
+			s.fail(websocket.StatusAbnormalClosure, "")
+			s.mu.Lock()
+			s.writing = false
+			s.mu.Unlock()
+			s.wg.Done()
+			return
+		case res == tryBusy:
+			go s.drain(q)
+			return
+		case res == tryPartial:
+			go s.drain(nil)
+			return
+		}
+		now := time.Now()
+		s.mu.Lock()
+		s.lastWrite = now
+		s.mu.Unlock()
+	}
+}
+
+// drain writes q (and whatever an earlier non-blocking write left
+// pending), then the queue, blocking, until the queue is empty or a write
+// fails. A peer that takes no bytes for the write timeout is a slow
+// reader.
+func (s *socket) drain(q [][]byte) {
+	defer s.wg.Done()
+	// Hub.Close must not wait for a stuck peer's write timeout.
+	stop := context.AfterFunc(s.base, func() { _ = s.cc.SetWriteDeadline(time.Now()) })
+	defer stop()
+	for {
+		if err := s.cc.writeFrames(q, s.lim.WriteTimeout); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) && s.base.Err() == nil {
 				s.fail(CloseSlowReader, "slow reader: write timeout")
 			} else {
 				s.fail(websocket.StatusAbnormalClosure, "")
@@ -161,6 +215,13 @@ func (s *socket) drain() {
 		}
 		s.mu.Lock()
 		s.lastWrite = time.Now()
+		q = s.queue
+		s.queue, s.queueBytes = nil, 0
+		if len(q) == 0 || s.closed {
+			s.writing = false
+			s.mu.Unlock()
+			return
+		}
 		s.mu.Unlock()
 	}
 }
@@ -181,7 +242,7 @@ func (s *socket) tick() {
 		if !s.writing {
 			s.writing = true
 			s.wg.Add(1)
-			go s.drain()
+			s.startWriting()
 		}
 	}
 	if now.Sub(s.lastPing) >= s.pingEvery {
@@ -252,9 +313,7 @@ func (s *socket) fail(code websocket.StatusCode, reason string) {
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
-		if s.cc != nil {
-			s.cc.stop() // the close frame must not wait in a cork
-		}
+		s.cc.stop() // no data frame may follow the close frame
 		if code == websocket.StatusAbnormalClosure {
 			_ = s.ws.CloseNow()
 		} else {

@@ -2,138 +2,343 @@ package collab
 
 import (
 	"bufio"
-	"context"
+	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
 )
 
-// Corking: coder/websocket flushes its buffer to the connection after
-// every message, one write syscall per frame. A busy room sends each
-// connection several frames in a row, and those syscalls were about half
-// of the hub's CPU. So the hub hands coder/websocket a connection that,
-// while the socket's drain goroutine writes a queue of frames, gathers
-// the bytes in memory and sends them in one write when the queue is done
-// (TCP_CORK in user space). Outside a drain, writes pass straight through.
+// The hub writes its data frames itself, under the upgraded connection
+// (corkConn), instead of through coder/websocket's Write:
+//
+//   - a socket's queued frames are framed into one buffer and leave in one
+//     write (coder/websocket flushes after every message: one syscall per
+//     frame);
+//   - that write is first tried without blocking, by a small pool of writer
+//     goroutines shared by the hub (writerPool). Only a socket whose peer
+//     does not take the bytes at once gets a goroutine of its own, which
+//     waits with the write timeout (the slow-reader path). A busy room thus
+//     costs no goroutine start, context or timer per delivery;
+//   - coder/websocket still reads, answers pings and writes control frames
+//     (ping, pong, close) through the same connection. Its write buffer
+//     holds a whole control frame, so each of them reaches corkConn.Write
+//     as one call, and corkConn keeps frames whole and in order.
+//
+// Reading: an idle connection holds no read buffer. corkConn reads into a
+// pooled 4 KiB buffer only when the socket is readable and returns it once
+// coder/websocket has consumed the bytes; coder/websocket's own bufio
+// reader is the 16-byte minimum.
 
-// corkMaxBytes bounds what a cork gathers: a larger batch (a big initial
-// sync) is written out at once, so memory stays bounded.
-const corkMaxBytes = 256 << 10
+const (
+	// corkMaxBytes bounds what one non-blocking write gathers: a larger
+	// batch (a big initial sync) goes through the socket's own goroutine,
+	// frame by frame, so memory stays bounded.
+	corkMaxBytes = 256 << 10
+	// readBufSize is the pooled read buffer: one read syscall takes up to
+	// this much of what the client sent.
+	readBufSize = 4 << 10
+	// ctrlBufSize is coder/websocket's write buffer: a server control
+	// frame (2-byte header, at most 125 bytes of payload) fits whole.
+	ctrlBufSize = 256
+	// opClose is the first byte of a server's close frame (FIN + opcode 8).
+	opCloseByte = 0x88
+)
 
-var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+var (
+	corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+	readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+)
 
 // corkConn is the hijacked connection under one coder/websocket Conn.
-// All writes hold mu, so bytes reach the socket in the order coder
-// produced them, whole frames at a time.
 type corkConn struct {
 	net.Conn
+	// raw reaches the socket for non-blocking reads and writes; nil when
+	// the connection has no file descriptor (then both block).
+	raw syscall.RawConn
 
-	mu      sync.Mutex
-	corked  bool
-	off     bool // the socket is closing: no more corking
-	buf     *[]byte
-	timeout time.Duration
+	// Read side, used by coder/websocket's reader only (one at a time).
+	carry []byte  // bytes net/http had read past the upgrade request
+	rbuf  *[]byte // pooled; (*rbuf)[roff:rend] is unread; nil when empty
+	roff  int
+	rend  int
+
+	// off: a close frame went out or is about to; no more data frames.
+	off atomic.Bool
+
+	// Write side: every write holds mu, so frames reach the socket whole
+	// and in order.
+	mu sync.Mutex
+	// pending is the unwritten tail of a batch the socket did not take at
+	// once; it goes out before anything else. pbuf is its pooled buffer.
+	pending []byte
+	pbuf    *[]byte
 }
 
-// Write implements io.Writer for coder/websocket's bufio.Writer.
+func newCorkConn(c net.Conn, carry []byte) *corkConn {
+	cc := &corkConn{Conn: c, carry: carry}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			cc.raw = raw
+		}
+	}
+	return cc
+}
+
+// Read implements io.Reader for coder/websocket's bufio.Reader.
+func (c *corkConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if len(c.carry) > 0 {
+		n := copy(p, c.carry)
+		c.carry = c.carry[n:]
+		if len(c.carry) == 0 {
+			c.carry = nil
+		}
+		return n, nil
+	}
+	if c.rbuf != nil {
+		n := copy(p, (*c.rbuf)[c.roff:c.rend])
+		c.roff += n
+		if c.roff == c.rend {
+			readBufs.Put(c.rbuf)
+			c.rbuf = nil
+		}
+		return n, nil
+	}
+	if c.raw == nil || len(p) >= readBufSize {
+		return c.Conn.Read(p)
+	}
+	var (
+		b    *[]byte
+		n    int
+		rerr error
+	)
+	err := c.raw.Read(func(fd uintptr) bool {
+		b = readBufs.Get().(*[]byte)
+		n, rerr = ignoringEINTR(func() (int, error) { return syscall.Read(int(fd), *b) })
+		if errors.Is(rerr, syscall.EAGAIN) {
+			// Nothing to read: hold no buffer while the netpoller waits.
+			readBufs.Put(b)
+			b = nil
+			return false
+		}
+		return true
+	})
+	if err == nil && rerr != nil {
+		err = &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", rerr)}
+	}
+	if err != nil || n <= 0 {
+		if b != nil {
+			readBufs.Put(b)
+		}
+		if err == nil {
+			err = io.EOF
+		}
+		return 0, err
+	}
+	k := copy(p, (*b)[:n])
+	if k < n {
+		c.rbuf, c.roff, c.rend = b, k, n
+	} else {
+		readBufs.Put(b)
+	}
+	return k, nil
+}
+
+func ignoringEINTR(f func() (int, error)) (int, error) {
+	for {
+		n, err := f()
+		if !errors.Is(err, syscall.EINTR) {
+			return n, err
+		}
+	}
+}
+
+// Write implements io.Writer for coder/websocket's bufio.Writer, which
+// carries control frames only (ping, pong, close), each in one call. They
+// are bounded by coder/websocket's contexts, which close the connection
+// when they expire.
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.corked {
-		return c.Conn.Write(p)
+	if len(p) > 0 && p[0] == opCloseByte {
+		c.off.Store(true)
 	}
-	if len(*c.buf)+len(p) <= corkMaxBytes {
-		*c.buf = append(*c.buf, p...)
-		return len(p), nil
-	}
-	if err := c.flushLocked(); err != nil {
+	if err := c.flushPendingLocked(); err != nil {
 		return 0, err
 	}
-	if err := c.deadline(); err != nil {
-		return 0, err
-	}
-	defer c.clearDeadline()
 	return c.Conn.Write(p)
 }
 
-// cork starts gathering writes; each flush gets timeout to finish. It
-// reports false when the connection is closing.
-func (c *corkConn) cork(timeout time.Duration) bool {
+// stop ends data frames for good: the socket is closing and its close
+// frame comes next.
+func (c *corkConn) stop() { c.off.Store(true) }
+
+// tryResult is the outcome of tryWrite.
+type tryResult uint8
+
+const (
+	tryWritten tryResult = iota // the socket took every byte
+	tryPartial                  // the rest waits in pending: finish it with writeFrames
+	tryBusy                     // another write holds the connection; nothing was done
+)
+
+// tryWrite frames and writes frames without blocking.
+func (c *corkConn) tryWrite(frames [][]byte) (tryResult, error) {
+	if c.raw == nil || !c.mu.TryLock() {
+		return tryBusy, nil
+	}
+	defer c.mu.Unlock()
+	if c.off.Load() {
+		return 0, net.ErrClosed
+	}
+	if c.pending != nil {
+		return tryBusy, nil
+	}
+	b := corkBufs.Get().(*[]byte)
+	buf := (*b)[:0]
+	for _, f := range frames {
+		buf = appendFrame(buf, f)
+	}
+	*b = buf
+	n, err := c.writeNonblock(buf)
+	switch {
+	case err != nil:
+		putCorkBuf(b)
+		return 0, err
+	case n == len(buf):
+		putCorkBuf(b)
+		return tryWritten, nil
+	}
+	c.pending, c.pbuf = buf[n:], b
+	return tryPartial, nil
+}
+
+// writeNonblock writes what the socket takes now.
+func (c *corkConn) writeNonblock(p []byte) (int, error) {
+	var (
+		n    int
+		werr error
+	)
+	err := c.raw.Write(func(fd uintptr) bool {
+		n, werr = ignoringEINTR(func() (int, error) { return syscall.Write(int(fd), p) })
+		return true
+	})
+	if n < 0 {
+		n = 0
+	}
+	if err != nil {
+		return n, err
+	}
+	if werr != nil && !errors.Is(werr, syscall.EAGAIN) {
+		return n, &net.OpError{Op: "write", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", werr)}
+	}
+	return n, nil
+}
+
+// writeFrames writes pending bytes and then frames, blocking, each write
+// bounded by timeout (an error wrapping os.ErrDeadlineExceeded means the
+// peer did not read in time). Frames are gathered into writes of up to
+// corkMaxBytes; a larger frame goes out on its own.
+func (c *corkConn) writeFrames(frames [][]byte, timeout time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.off || c.corked {
-		return false
+	if c.off.Load() {
+		return net.ErrClosed
 	}
-	c.corked, c.timeout = true, timeout
-	c.buf = corkBufs.Get().(*[]byte)
-	return true
-}
-
-// uncork writes what was gathered in one write and stops gathering. An
-// error wrapping os.ErrDeadlineExceeded means the peer did not read in
-// time.
-func (c *corkConn) uncork() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.uncorkLocked()
-}
-
-func (c *corkConn) uncorkLocked() error {
-	if !c.corked {
-		return nil
+	if timeout > 0 {
+		if err := c.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+			return err
+		}
+		// Lift it again: control frames are bounded by coder/websocket's
+		// contexts, and a stale deadline would fail them.
+		defer func() { _ = c.SetWriteDeadline(time.Time{}) }()
 	}
-	err := c.flushLocked()
-	c.corked = false
-	*c.buf = (*c.buf)[:0]
-	if cap(*c.buf) <= 64<<10 {
-		corkBufs.Put(c.buf)
-	}
-	c.buf = nil
-	return err
-}
-
-func (c *corkConn) flushLocked() error {
-	if len(*c.buf) == 0 {
-		return nil
-	}
-	if err := c.deadline(); err != nil {
+	if err := c.flushPendingLocked(); err != nil {
 		return err
 	}
-	_, err := c.Conn.Write(*c.buf)
-	c.clearDeadline()
-	*c.buf = (*c.buf)[:0]
+	if len(frames) == 0 {
+		return nil
+	}
+	b := corkBufs.Get().(*[]byte)
+	defer func() { putCorkBuf(b) }()
+	buf := (*b)[:0]
+	for _, f := range frames {
+		if len(buf) > 0 && len(buf)+len(f)+10 > corkMaxBytes {
+			if err := c.writeAll(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+		if len(f) > corkMaxBytes {
+			hdr := appendFrameHeader(buf[:0], len(f))
+			if err := c.writeAll(hdr); err != nil {
+				return err
+			}
+			if err := c.writeAll(f); err != nil {
+				return err
+			}
+			continue
+		}
+		buf = appendFrame(buf, f)
+		*b = buf
+	}
+	return c.writeAll(buf)
+}
+
+// writeAll writes p, blocking (within the caller's write deadline).
+func (c *corkConn) writeAll(p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(p)
 	return err
 }
 
-func (c *corkConn) deadline() error {
-	if c.timeout <= 0 {
+// flushPendingLocked writes the pending tail, blocking; mu is held.
+func (c *corkConn) flushPendingLocked() error {
+	if c.pending == nil {
 		return nil
 	}
-	return c.SetWriteDeadline(time.Now().Add(c.timeout))
+	_, err := c.Conn.Write(c.pending)
+	c.pending = nil
+	putCorkBuf(c.pbuf)
+	c.pbuf = nil
+	return err
 }
 
-// clearDeadline lifts the write deadline again: writes outside a cork
-// (pings, close frames) are bounded by coder/websocket's contexts, and a
-// stale deadline would fail them long after the batch it was set for.
-func (c *corkConn) clearDeadline() {
-	if c.timeout > 0 {
-		_ = c.SetWriteDeadline(time.Time{})
+func putCorkBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		*b = (*b)[:0]
+		corkBufs.Put(b)
 	}
 }
 
-// stop ends corking for good, writing out what was gathered: the socket
-// is closing and its close frame must not wait in a buffer. It may block
-// for the write timeout; call it off the room's goroutine.
-func (c *corkConn) stop() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.off = true
-	_ = c.uncorkLocked()
+// appendFrame appends a final binary WebSocket frame holding payload, as
+// a server sends it (unmasked, RFC 6455 section 5.2).
+func appendFrame(b, payload []byte) []byte {
+	return append(appendFrameHeader(b, len(payload)), payload...)
+}
+
+func appendFrameHeader(b []byte, n int) []byte {
+	const finBinary = 0x82
+	switch {
+	case n < 126:
+		return append(b, finBinary, uint8(n)) //nolint:gosec // n < 126
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(b, finBinary, 126), uint16(n)) //nolint:gosec // n <= 0xffff
+	default:
+		return binary.BigEndian.AppendUint64(append(b, finBinary, 127), uint64(n)) //nolint:gosec // n > 0
+	}
 }
 
 // corkWriter wraps the handler's ResponseWriter so that coder/websocket's
@@ -153,54 +358,82 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// coder/websocket writes through the returned ReadWriter's Writer on
-	// the server side: point it at the corking connection, after writing
-	// out anything net/http buffered.
+	// Write out anything net/http buffered (the 101 response).
 	if err := brw.Flush(); err != nil {
 		_ = c.Close()
 		return nil, nil, err
 	}
-	// The corking connection is the write buffer that matters, so the
-	// 4 KiB one net/http allocated is dropped for a minimal one: an idle
-	// connection keeps no write buffer at all beyond these 16 bytes.
-	w.cc = &corkConn{Conn: c}
-	return w.cc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.cc, 16)), nil
+	// Bytes the client sent right after its request are already in
+	// net/http's reader: corkConn hands them out first. coder/websocket
+	// reads through the returned reader (it re-targets it at the
+	// connection), so the 4 KiB ones net/http allocated are dropped for
+	// minimal ones: the read buffer that matters is corkConn's pooled one,
+	// and writes of data frames bypass coder/websocket's writer.
+	var carry []byte
+	if br := brw.Reader; br.Buffered() > 0 {
+		b, _ := br.Peek(br.Buffered())
+		carry = append([]byte(nil), b...)
+	}
+	w.cc = newCorkConn(c, carry)
+	return w.cc, bufio.NewReadWriter(bufio.NewReaderSize(w.cc, 16), bufio.NewWriterSize(w.cc, ctrlBufSize)), nil
 }
 
 // Unwrap lets http.ResponseController reach the original writer.
 func (w *corkWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // accept upgrades the request like websocket.Accept and returns the
-// corking connection under it (nil if the server's connection could not
-// be wrapped; the socket then writes frame by frame).
+// corkConn under it.
 func accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (*websocket.Conn, *corkConn, error) {
 	cw := &corkWriter{ResponseWriter: w}
 	ws, err := websocket.Accept(cw, r, opts)
 	if err != nil {
 		return nil, nil, err
 	}
+	if cw.cc == nil {
+		_ = ws.CloseNow()
+		return nil, nil, errors.New("collab: websocket accepted without hijacking")
+	}
 	return ws, cw.cc, nil
 }
 
-// writeBatch writes frames as binary messages, corked into as few
-// syscalls as corkMaxBytes allows, within the write timeout. It reports
-// whether the peer was too slow (timeout) when it fails.
-func (s *socket) writeBatch(frames [][]byte) (slow bool, err error) {
-	wctx, cancel := context.WithTimeout(s.base, s.lim.WriteTimeout)
-	defer cancel()
-	corked := s.cc != nil && s.cc.cork(s.lim.WriteTimeout)
-	for _, f := range frames {
-		if err = s.ws.Write(wctx, websocket.MessageBinary, f); err != nil {
-			break
-		}
+// writerPool is the hub's few goroutines (one per CPU) that write the
+// sockets' queued frames without blocking. A socket is in the queue at
+// most once (socket.writing), so its frames keep their order.
+type writerPool struct {
+	q    chan *socket
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+func newWriterPool(n int) *writerPool {
+	p := &writerPool{q: make(chan *socket, 4096)}
+	p.wg.Add(n)
+	for range n {
+		go p.run()
 	}
-	if corked {
-		if uerr := s.cc.uncork(); err == nil && uerr != nil {
-			err = uerr
-		}
+	return p
+}
+
+func (p *writerPool) run() {
+	defer p.wg.Done()
+	for s := range p.q {
+		s.writeNow()
 	}
-	if err != nil {
-		return (wctx.Err() != nil && s.base.Err() == nil) || errors.Is(err, os.ErrDeadlineExceeded), err
+}
+
+// schedule queues s for a writer; false when the queue is full.
+func (p *writerPool) schedule(s *socket) bool {
+	select {
+	case p.q <- s:
+		return true
+	default:
+		return false
 	}
-	return false, nil
+}
+
+// close stops the writers once no socket can be scheduled any more. It
+// may be called more than once.
+func (p *writerPool) close() {
+	p.once.Do(func() { close(p.q) })
+	p.wg.Wait()
 }

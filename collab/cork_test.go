@@ -2,86 +2,169 @@ package collab
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 )
 
-// writeLog is a net.Conn that records each Write call.
-type writeLog struct {
-	net.Conn
-	writes    [][]byte
-	deadlines int
-	last      time.Time // the deadline in force
-}
-
-func (w *writeLog) Write(p []byte) (int, error) {
-	w.writes = append(w.writes, bytes.Clone(p))
-	return len(p), nil
-}
-
-func (w *writeLog) SetWriteDeadline(t time.Time) error { w.deadlines++; w.last = t; return nil }
-
-func TestCorkConnGathersFramesIntoOneWrite(t *testing.T) {
-	under := &writeLog{}
-	c := &corkConn{Conn: under}
-
-	// Not corked: writes pass through one by one.
-	_, _ = c.Write([]byte("a"))
-	_, _ = c.Write([]byte("b"))
-	if len(under.writes) != 2 {
-		t.Fatalf("uncorked: %d writes, want 2", len(under.writes))
-	}
-
-	// Corked: three frames leave in one write, in order, with a deadline.
-	under.writes = nil
-	if !c.cork(time.Second) {
-		t.Fatal("cork refused")
-	}
-	for _, f := range []string{"one", "two", "three"} {
-		if n, err := c.Write([]byte(f)); err != nil || n != len(f) {
-			t.Fatalf("Write(%q) = %d, %v", f, n, err)
-		}
-	}
-	if len(under.writes) != 0 {
-		t.Fatalf("corked writes reached the socket early: %q", under.writes)
-	}
-	if err := c.uncork(); err != nil {
+// tcpPair returns the two ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (server, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(under.writes) != 1 || string(under.writes[0]) != "onetwothree" || under.deadlines == 0 {
-		t.Fatalf("after uncork: writes %q, deadlines %d; want one write onetwothree", under.writes, under.deadlines)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The deadline is lifted after the flush: a later ping or close frame
-	// outside a cork must not fail on a stale one.
-	if !under.last.IsZero() {
-		t.Errorf("write deadline left at %v after uncork", under.last)
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { _ = server.Close(); _ = client.Close() })
+	return server, client
+}
+
+// readFrames parses n server frames (unmasked, final, binary) from r.
+func readFrames(t *testing.T, r io.Reader, n int) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for range n {
+		var h [2]byte
+		if _, err := io.ReadFull(r, h[:]); err != nil {
+			t.Fatalf("frame header: %v", err)
+		}
+		if h[0] != 0x82 {
+			t.Fatalf("first byte %#x, want 0x82 (final binary frame)", h[0])
+		}
+		size := uint64(h[1])
+		switch size {
+		case 126:
+			var b [2]byte
+			_, _ = io.ReadFull(r, b[:])
+			size = uint64(binary.BigEndian.Uint16(b[:]))
+		case 127:
+			var b [8]byte
+			_, _ = io.ReadFull(r, b[:])
+			size = binary.BigEndian.Uint64(b[:])
+		}
+		p := make([]byte, size)
+		if _, err := io.ReadFull(r, p); err != nil {
+			t.Fatalf("frame payload: %v", err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func TestCorkConnWritesFramesInOrder(t *testing.T) {
+	server, client := tcpPair(t)
+	c := newCorkConn(server, nil)
+	if c.raw == nil {
+		t.Fatal("a TCP connection should allow non-blocking writes")
+	}
+	small := [][]byte{[]byte("one"), bytes.Repeat([]byte{'m'}, 300), []byte("three")}
+	if res, err := c.tryWrite(small); err != nil || res != tryWritten {
+		t.Fatalf("tryWrite = %v, %v; want written", res, err)
+	}
+	// A blocking batch with a frame larger than a cork goes out in order,
+	// with 16- and 64-bit length headers.
+	big := [][]byte{[]byte("head"), bytes.Repeat([]byte{'x'}, corkMaxBytes+1), bytes.Repeat([]byte{'y'}, 70000), []byte("tail")}
+	done := make(chan error, 1)
+	go func() { done <- c.writeFrames(big, 5*time.Second) }()
+	got := readFrames(t, client, len(small)+len(big))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([][]byte{}, small...), big...)
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("frame %d: %d bytes, want %d", i, len(got[i]), len(want[i]))
+		}
 	}
 
-	// A batch over corkMaxBytes goes out as it grows: bounded memory, order
-	// kept.
-	under.writes = nil
-	c.cork(time.Second)
-	small, big := []byte("head"), bytes.Repeat([]byte{'x'}, corkMaxBytes)
-	_, _ = c.Write(small)
-	_, _ = c.Write(big)
-	_, _ = c.Write([]byte("tail"))
-	_ = c.uncork()
-	got := bytes.Join(under.writes, nil)
-	want := append(append(append([]byte{}, small...), big...), "tail"...)
-	if !bytes.Equal(got, want) || len(under.writes) != 3 {
-		t.Fatalf("big batch: %d writes, order kept %v", len(under.writes), bytes.Equal(got, want))
+	// After a close frame (coder/websocket writes it through Write) no
+	// data frame may follow.
+	if _, err := c.Write([]byte{opCloseByte, 0}); err != nil {
+		t.Fatal(err)
 	}
+	if _, err := c.tryWrite([][]byte{[]byte("late")}); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("tryWrite after a close frame: %v, want net.ErrClosed", err)
+	}
+	if err := c.writeFrames([][]byte{[]byte("late")}, time.Second); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("writeFrames after a close frame: %v, want net.ErrClosed", err)
+	}
+}
 
-	// stop flushes what is gathered and ends corking for good.
-	under.writes = nil
-	c.cork(time.Second)
-	_, _ = c.Write([]byte("close frame"))
-	c.stop()
-	if len(under.writes) != 1 || string(under.writes[0]) != "close frame" {
-		t.Fatalf("stop did not flush: %q", under.writes)
+func TestCorkConnSlowPeer(t *testing.T) {
+	server, client := tcpPair(t)
+	c := newCorkConn(server, nil)
+	// The peer reads nothing: non-blocking writes fill the socket buffers,
+	// then leave a tail pending instead of blocking.
+	chunk := [][]byte{bytes.Repeat([]byte{'z'}, 64<<10)}
+	var res tryResult
+	sent := 0
+	for i := 0; i < 4096 && res != tryPartial; i++ {
+		var err error
+		if res, err = c.tryWrite(chunk); err != nil {
+			t.Fatal(err)
+		}
+		sent++
 	}
-	if c.cork(time.Second) {
-		t.Error("cork accepted after stop")
+	if res != tryPartial {
+		t.Fatal("the socket never pushed back")
+	}
+	// A busy connection is never written to by two writers.
+	c.mu.Lock()
+	if res, _ := c.tryWrite(chunk); res != tryBusy {
+		t.Errorf("tryWrite while locked = %v, want busy", res)
+	}
+	c.mu.Unlock()
+	if res, _ := c.tryWrite(chunk); res != tryBusy {
+		t.Errorf("tryWrite with a pending tail = %v, want busy", res)
+	}
+	// Finishing the tail blocks and times out: the slow-reader signal.
+	err := c.writeFrames(nil, 100*time.Millisecond)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("writeFrames to a stuck peer: %v, want a deadline error", err)
+	}
+	_ = client
+}
+
+func TestCorkConnReadsCarryThenSocket(t *testing.T) {
+	server, client := tcpPair(t)
+	c := newCorkConn(server, []byte("abc"))
+	if _, err := client.Write([]byte("hello, world")); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	p := make([]byte, 4)
+	for len(got) < len("abchello, world") {
+		n, err := c.Read(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p[:n]...)
+	}
+	if string(got) != "abchello, world" {
+		t.Fatalf("read %q", got)
+	}
+	if c.rbuf != nil {
+		t.Error("the pooled read buffer is still held with nothing left to read")
+	}
+	_ = client.Close()
+	if _, err := c.Read(p); !errors.Is(err, io.EOF) {
+		t.Errorf("read after the peer closed: %v, want EOF", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,6 +123,7 @@ type Hub struct {
 
 	wg         sync.WaitGroup // rooms and compactions
 	connWG     sync.WaitGroup // connection handlers
+	writers    *writerPool    // writes sockets' queued frames; stopped by Close
 	nextConn   atomic.Uint64
 	connsGauge atomic.Int64
 }
@@ -158,7 +160,7 @@ func NewHub(opts Options) (*Hub, error) {
 	base, cancel := context.WithCancel(context.Background())
 	return &Hub{
 		opts: opts, log: log, store: opts.Store, bus: opts.Bus, nodeID: opts.NodeID,
-		base: base, cancel: cancel,
+		base: base, cancel: cancel, writers: newWriterPool(runtime.GOMAXPROCS(0)),
 		rooms: make(map[string]*room), userConns: make(map[string]int), revoked: make(map[revocationKey]revocation),
 	}, nil
 }
@@ -235,7 +237,7 @@ func (h *Hub) serveConn(roomID string, p Principal, authAt time.Time, authErr er
 		return
 	}
 	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
-	sock := newSocket(h.base, ws, cc, &h.opts.Limits, keepAliveFrame, h.opts.KeepAlive, h.opts.PingInterval)
+	sock := newSocket(h.base, ws, cc, h.writers, &h.opts.Limits, keepAliveFrame, h.opts.KeepAlive, h.opts.PingInterval)
 	defer sock.wait()
 	c := &conn{id: h.nextConn.Add(1), sock: sock, userID: p.UserID, authAt: authAt}
 	c.setRole(p.Role)
@@ -384,6 +386,8 @@ func (h *Hub) Close(ctx context.Context) error {
 	go func() {
 		h.connWG.Wait()
 		h.wg.Wait()
+		// Every socket has ended: nothing schedules a write any more.
+		h.writers.close()
 		close(done)
 	}()
 	select {

@@ -118,20 +118,35 @@ func serve(args []string) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	fmt.Println("LISTEN " + ln.Addr().String())
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	if p := os.Getenv("COLLABBENCH_HEAPPROFILE"); p != "" {
-		if f, err := os.Create(filepath.Clean(p)); err == nil { //nolint:gosec // a path the operator chose for the profile
-			_ = pprof.Lookup("heap").WriteTo(f, 0)
-			_ = f.Close()
+	// Each "mem" line on stdin writes the heap profile (if
+	// COLLABBENCH_HEAPPROFILE names a file) and memory statistics; the
+	// idle scenario sends one while every connection is open.
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		if in.Text() == "mem" {
+			dumpMem()
 		}
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		fmt.Fprintf(os.Stderr, "heap inuse %d KB, stack inuse %d KB, sys %d KB, goroutines %d\n", ms.HeapInuse>>10, ms.StackInuse>>10, ms.Sys>>10, runtime.NumGoroutine())
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_ = hub.Close(cctx)
 	return srv.Shutdown(cctx)
+}
+
+// dumpMem writes the heap profile to $COLLABBENCH_HEAPPROFILE and the
+// heap, stack and goroutine counts to stderr.
+func dumpMem() {
+	runtime.GC()
+	if p := os.Getenv("COLLABBENCH_HEAPPROFILE"); p != "" {
+		if f, err := os.Create(filepath.Clean(p)); err == nil { //nolint:gosec // a path the operator chose for the profile
+			_ = pprof.Lookup("heap").WriteTo(f, 0)
+			_ = f.Close()
+		}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "serve: heap inuse %d KB, stack inuse %d KB, sys %d KB, goroutines %d\n",
+		ms.HeapInuse>>10, ms.StackInuse>>10, ms.Sys>>10, runtime.NumGoroutine())
 }
 
 type serverSpec struct {
@@ -149,6 +164,7 @@ var (
 	idleCounts = flag.String("idle", "2000,10000", "connection counts for the idle scenario")
 	fanSel     = flag.String("fan", "1,2", "fan-out scenarios to run (1: one room of 50, 2: 100 rooms of 10)")
 	custom     = flag.String("custom", "", "an extra fan-out scenario rooms,clients,rate (e.g. 10,10,5); with -fan \"\" runs only it")
+	memStats   = flag.Bool("memstats", false, "idle scenario: the hub prints heap and stack use (and writes $COLLABBENCH_HEAPPROFILE) with every connection open")
 	only       = flag.String("servers", "maxbooster,y-websocket-server,hocuspocus", "servers to measure")
 )
 
@@ -607,6 +623,10 @@ func idle(s serverSpec, n int) (idleResult, error) {
 	}
 	time.Sleep(2 * time.Second)
 	rss1 := p.rss()
+	if *memStats && s.name == "maxbooster" {
+		_, _ = io.WriteString(p.in, "mem\n")
+		time.Sleep(time.Second)
+	}
 	for _, c := range clients {
 		_ = c.ws.CloseNow()
 	}
