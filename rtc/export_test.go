@@ -10,7 +10,7 @@ func NewMixPackets(m *Mix) (packet func(i int) ([]byte, error), closeFn func(), 
 	if err != nil {
 		return nil, nil, err
 	}
-	ms := &mixSource{enc: enc, pcm: make([]float32, 2*FrameLen)}
+	ms := &mixSource{enc: enc, mixer: NewMixer(), pcm: make([]float32, 2*FrameLen)}
 	ms.mix.Store(m)
 	return ms.Packet, enc.close, nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"sort"
 	"sync/atomic"
 	"time"
 
@@ -49,23 +51,80 @@ var _ DocWatch = (*collab.Watcher)(nil)
 // PCM is decoded audio: interleaved 48 kHz stereo samples.
 type PCM []float32
 
-// Mix renders a DAW document to 48 kHz stereo: clips at their positions
-// with offset, length, gain (dB) and linear fades; track volume (dB),
-// balance pan, mute and solo (any solo silences every track not soloed);
-// a master bus that sums the tracks and clips at ±1. Only audio tracks
-// sound. The length is the end of the last clip, muted or not. Assets holds each clip's decoded audio by asset id; a clip
-// whose asset is missing is silent.
+// Mix is a DAW document planned for rendering at 48 kHz stereo, the way
+// the web studio plays it: every track's clips at their positions with
+// offset, length, gain (dB) and linear fades, through the track's insert
+// chain (audio/dsp: eq, compressor, saturator, limiter, gain; bypassed and
+// unknown inserts are skipped), then the track's volume (dB) and pan, each
+// following its automation lane when the lane has points (linear between
+// points in gain and in pan, held before the first and after the last, as
+// the studio's Web Audio ramps), panned with the Web Audio StereoPanner
+// law; mute and solo (any solo silences every track not soloed); a master
+// bus that sums the tracks and clips at ±1. Every track kind sounds, as in
+// the studio. The length is the end of the last clip, muted or not.
+// Assets holds each clip's decoded audio by asset id; a clip whose asset
+// is missing is silent.
+//
+// A Mix is immutable; a Mixer renders it and keeps the inserts' state
+// from one block to the next.
 type Mix struct {
-	clips  []mixClip
+	tracks []mixTrack
 	frames int // end of the last clip, in samples per channel
+}
+
+type mixTrack struct {
+	id       string
+	clips    []mixClip
+	vol, pan lane
+	fx       []fxSpec
+	fxKey    string // the chain's identity: a Mixer rebuilds the chain when it changes
 }
 
 type mixClip struct {
 	pcm          PCM
 	start, end   int // project samples [start, end)
 	offset       int // source sample at start
-	gl, gr       float32
+	gain         float64
 	fadeIn, fout int // fade lengths in samples
+}
+
+// lane is a parameter over time: constant v when pts is empty, else
+// linear between the points (sample, value) and held outside them.
+type lane struct {
+	v   float64
+	pts []lanePoint
+}
+
+type lanePoint struct {
+	at int
+	v  float64
+}
+
+// fill writes the lane's value at samples [at, at+len(dst)).
+func (l *lane) fill(at int, dst []float64) {
+	if len(l.pts) == 0 {
+		for i := range dst {
+			dst[i] = l.v
+		}
+		return
+	}
+	pts := l.pts
+	k := sort.Search(len(pts), func(i int) bool { return pts[i].at > at }) // first point after at
+	for i := range dst {
+		s := at + i
+		for k < len(pts) && pts[k].at <= s {
+			k++
+		}
+		switch {
+		case k == 0:
+			dst[i] = pts[0].v
+		case k == len(pts):
+			dst[i] = pts[k-1].v
+		default:
+			a, b := pts[k-1], pts[k]
+			dst[i] = a.v + (b.v-a.v)*float64(s-a.at)/float64(b.at-a.at)
+		}
+	}
 }
 
 func secToSamples(s float64) int {
@@ -78,14 +137,40 @@ func secToSamples(s float64) int {
 	return int(math.Round(s * SampleRate))
 }
 
+// dbToGain is the studio's: 0 at -120 dB and below or when not finite;
+// at most +24 dB.
 func dbToGain(db float64) float64 {
-	if math.IsNaN(db) || math.IsInf(db, 0) {
-		return 1
-	}
-	if db < -120 {
+	if math.IsNaN(db) || math.IsInf(db, 0) || db <= -120 {
 		return 0
 	}
 	return math.Pow(10, math.Min(db, 24)/20)
+}
+
+func clampPan(p float64) float64 {
+	if math.IsNaN(p) {
+		return 0
+	}
+	return max(-1, min(1, p))
+}
+
+// automation reads the lanes of param (several lanes of one parameter read
+// as one, points merged in time order, as the studio does) with value
+// mapping each point; ok is false when there are no points.
+func automation(lanes []daw.Lane, param string, value func(float64) float64) (lane, bool) {
+	var pts []lanePoint
+	for _, l := range lanes {
+		if l.Param != param {
+			continue
+		}
+		for _, p := range l.Points {
+			if math.IsNaN(p.Time) || math.IsInf(p.Time, 0) || math.IsNaN(p.Value) || math.IsInf(p.Value, 0) {
+				continue
+			}
+			pts = append(pts, lanePoint{at: secToSamples(p.Time), v: value(p.Value)})
+		}
+	}
+	slices.SortStableFunc(pts, func(a, b lanePoint) int { return a.at - b.at })
+	return lane{pts: pts}, len(pts) > 0
 }
 
 // NewMix plans the render of doc with the decoded assets.
@@ -93,30 +178,26 @@ func NewMix(doc daw.Document, assets map[string]PCM) *Mix {
 	m := &Mix{}
 	solo := false
 	for _, t := range doc.Tracks {
-		if t.Solo && t.Kind == daw.KindAudio {
-			solo = true
-		}
+		solo = solo || t.Solo
 	}
 	for _, t := range doc.Tracks {
-		if t.Kind != daw.KindAudio {
-			continue
-		}
 		silent := t.Mute || (solo && !t.Solo)
-		pan := math.Max(-1, math.Min(1, t.Pan))
-		if math.IsNaN(pan) {
-			pan = 0
+		mt := mixTrack{id: t.ID, vol: lane{v: dbToGain(t.Volume)}, pan: lane{v: clampPan(t.Pan)}}
+		if l, ok := automation(t.Automation, "volume", dbToGain); ok {
+			mt.vol = l
 		}
-		vol := dbToGain(t.Volume)
-		tl, tr := vol*math.Min(1, 1-pan), vol*math.Min(1, 1+pan)
+		if l, ok := automation(t.Automation, "pan", clampPan); ok {
+			mt.pan = l
+		}
+		mt.fx, mt.fxKey = planInserts(t.Effects)
 		for _, c := range t.Clips {
 			pcm := assets[c.AssetID]
 			length := secToSamples(c.Length)
 			if pcm == nil || length == 0 {
 				continue
 			}
-			g := dbToGain(c.Gain)
 			mc := mixClip{pcm: pcm, start: secToSamples(c.Position), offset: secToSamples(c.Offset),
-				gl: float32(tl * g), gr: float32(tr * g), fadeIn: secToSamples(c.FadeIn), fout: secToSamples(c.FadeOut)}
+				gain: dbToGain(c.Gain), fadeIn: secToSamples(c.FadeIn), fout: secToSamples(c.FadeOut)}
 			mc.end = mc.start + length
 			if avail := len(pcm)/2 - mc.offset; avail < length {
 				mc.end = mc.start + max(avail, 0)
@@ -126,8 +207,11 @@ func NewMix(doc daw.Document, assets map[string]PCM) *Mix {
 			}
 			m.frames = max(m.frames, mc.end) // muted clips count: muting must not end playback
 			if !silent {
-				m.clips = append(m.clips, mc)
+				mt.clips = append(mt.clips, mc)
 			}
+		}
+		if !silent && len(mt.clips) > 0 {
+			m.tracks = append(m.tracks, mt)
 		}
 	}
 	return m
@@ -137,26 +221,125 @@ func NewMix(doc daw.Document, assets map[string]PCM) *Mix {
 func (m *Mix) Samples() int { return m.frames }
 
 // Render writes the interleaved stereo samples starting at project sample
-// at into out (len(out)/2 samples per channel).
+// at into out (len(out)/2 samples per channel), with the inserts starting
+// from rest at that point. To play a mix, render it block after block with
+// one Mixer instead.
 func (m *Mix) Render(at int, out []float32) {
-	clear(out)
-	n := len(out) / 2
-	for i := range m.clips {
-		c := &m.clips[i]
+	NewMixer().Render(m, at, out)
+}
+
+// renderInput sums the track's clips (with their gain and fades) at
+// samples [at, at+len(dst)/2) into dst.
+func (t *mixTrack) renderInput(at int, dst []float64) {
+	clear(dst)
+	n := len(dst) / 2
+	for i := range t.clips {
+		c := &t.clips[i]
 		lo, hi := max(at, c.start), min(at+n, c.end)
 		for s := lo; s < hi; s++ {
 			rel := s - c.start
-			f := float32(1)
+			f := 1.0
 			if c.fadeIn > 0 && rel < c.fadeIn {
-				f = float32(rel) / float32(c.fadeIn)
+				f = float64(rel) / float64(c.fadeIn)
 			}
 			if left := c.end - s; c.fout > 0 && left < c.fout {
-				f = min(f, float32(left)/float32(c.fout))
+				f = min(f, float64(left)/float64(c.fout))
 			}
+			g := c.gain * f
 			src := 2 * (c.offset + rel)
 			o := 2 * (s - at)
-			out[o] += c.pcm[src] * c.gl * f
-			out[o+1] += c.pcm[src+1] * c.gr * f
+			dst[o] += float64(c.pcm[src]) * g
+			dst[o+1] += float64(c.pcm[src+1]) * g
+		}
+	}
+}
+
+// Mixer renders Mixes block by block, keeping each track's insert chain
+// (its filters' and compressors' state, a limiter's lookahead) from one
+// block to the next. A block that does not follow the last one (a seek)
+// starts every chain from rest; a track whose inserts changed gets a new
+// chain. Inserts with latency (limiter, saturator) are compensated: the
+// chain reads ahead, so every track stays aligned with the timeline.
+type Mixer struct {
+	next   int // the sample that continues the last block
+	tracks map[string]*trackChain
+	gen    uint64
+	in     []float64
+	vol    []float64
+	pan    []float64
+}
+
+// readAhead is the least a chain reads at a time, more than any insert's
+// latency (the limiter's is 5 ms plus its interpolator's few samples).
+const readAhead = 1024
+
+// trackChain is one track's insert chain as it plays.
+type trackChain struct {
+	key   string
+	chain dsp.Chain
+	in    int       // the next input sample the chain reads
+	out   int       // the timeline sample of ready[0]
+	ready []float64 // processed samples not played yet (interleaved)
+	gen   uint64
+}
+
+// NewMixer returns a Mixer at rest.
+func NewMixer() *Mixer { return &Mixer{next: -1, tracks: map[string]*trackChain{}} }
+
+// Render writes the samples of m starting at project sample at into out
+// (interleaved stereo, len(out)/2 samples per channel).
+func (mx *Mixer) Render(m *Mix, at int, out []float32) {
+	clear(out)
+	n := len(out) / 2
+	if at != mx.next {
+		clear(mx.tracks)
+	}
+	mx.next = at + n
+	mx.gen++
+	if cap(mx.vol) < n {
+		mx.vol, mx.pan = make([]float64, n), make([]float64, n)
+	}
+	vol, pan := mx.vol[:n], mx.pan[:n]
+	for i := range m.tracks {
+		t := &m.tracks[i]
+		key := t.id
+		if tc := mx.tracks[key]; tc != nil && tc.gen == mx.gen { // two tracks with one id
+			key = fmt.Sprintf("%s\x00%d", t.id, i)
+		}
+		y := mx.process(t, key, at, n)
+		if len(t.vol.pts) == 0 && len(t.pan.pts) == 0 {
+			panConst(y, out, t.vol.v, t.pan.v)
+			continue
+		}
+		t.vol.fill(at, vol)
+		t.pan.fill(at, pan)
+		// Web Audio's StereoPannerNode on a stereo input: for pan p ≤ 0
+		// the right side folds into the left with cos((p+1)·π/2) and
+		// keeps sin((p+1)·π/2); for p > 0 the mirror image.
+		lastP, c, sn := math.NaN(), 0.0, 0.0
+		for k := range n {
+			l, r := y[2*k]*vol[k], y[2*k+1]*vol[k]
+			p := pan[k]
+			if p != lastP {
+				x := p
+				if p <= 0 {
+					x = p + 1
+				}
+				sn, c = math.Sincos(x * math.Pi / 2)
+				lastP = p
+			}
+			if p <= 0 {
+				l, r = l+r*c, r*sn
+			} else {
+				l, r = l*c, r+l*sn
+			}
+			out[2*k] += float32(l)
+			out[2*k+1] += float32(r)
+		}
+	}
+	for id, tc := range mx.tracks { // tracks gone or silent start from rest
+		if tc.gen != mx.gen {
+			delete(mx.tracks, id)
 		}
 	}
 	for i, v := range out { // master bus
@@ -164,11 +347,66 @@ func (m *Mix) Render(at int, out []float32) {
 	}
 }
 
+// panConst adds y at volume g and pan p (constants) to out, as Render's
+// loop does sample by sample.
+func panConst(y []float64, out []float32, g, p float64) {
+	x := p
+	if p <= 0 {
+		x = p + 1
+	}
+	sn, c := math.Sincos(x * math.Pi / 2)
+	for k := range len(out) / 2 {
+		l, r := y[2*k]*g, y[2*k+1]*g
+		if p <= 0 {
+			l, r = l+r*c, r*sn
+		} else {
+			l, r = l*c, r+l*sn
+		}
+		out[2*k] += float32(l)
+		out[2*k+1] += float32(r)
+	}
+}
+
+// process returns the track's samples [at, at+n) after its inserts.
+func (mx *Mixer) process(t *mixTrack, key string, at, n int) []float64 {
+	blk := max(n, readAhead) // how much the chain reads at a time
+	if cap(mx.in) < 2*blk {
+		mx.in = make([]float64, 2*blk)
+	}
+	in := mx.in[:2*n]
+	if len(t.fx) == 0 {
+		t.renderInput(at, in)
+		return in
+	}
+	tc := mx.tracks[key]
+	if tc == nil || tc.key != t.fxKey || tc.out != at {
+		tc = &trackChain{key: t.fxKey, chain: buildInserts(t.fx), in: at, out: at}
+		mx.tracks[key] = tc
+	}
+	tc.gen = mx.gen
+	// Read ahead until n samples are out: a chain with latency holds
+	// back its first samples, which are then the timeline's at.
+	for tries := 0; len(tc.ready) < 2*n && tries < 8; tries++ {
+		x := mx.in[:2*blk]
+		t.renderInput(tc.in, x)
+		tc.in += blk
+		tc.ready = append(tc.ready, tc.chain.Process(x)...)
+	}
+	if len(tc.ready) < 2*n { // a chain that holds everything back: silence
+		tc.ready = append(tc.ready, make([]float64, 2*n-len(tc.ready))...)
+	}
+	copy(in, tc.ready[:2*n])
+	tc.ready = tc.ready[:copy(tc.ready, tc.ready[2*n:])]
+	tc.out = at + n
+	return in
+}
+
 // mixSource is the project mix as a Source: it follows the document (a
 // goroutine applies updates and swaps in a new Mix) and encodes each
 // 20 ms block as it is played, so edits are heard within a frame or two.
 type mixSource struct {
 	mix    atomic.Pointer[Mix]
+	mixer  *Mixer // the inserts' state between frames (Packet's caller only)
 	enc    opusEncoder
 	pcm    []float32
 	next   int // the frame that continues the encoder's audio; any other is a jump
@@ -190,7 +428,7 @@ func newMixSource(ctx context.Context, s *Server, userID, projectID string) (*mi
 		cancel()
 		return nil, fmt.Errorf("rtc: watch %s: %w", projectID, err)
 	}
-	ms := &mixSource{enc: enc, pcm: make([]float32, 2*FrameLen), cancel: cancel, done: make(chan struct{})}
+	ms := &mixSource{enc: enc, mixer: NewMixer(), pcm: make([]float32, 2*FrameLen), cancel: cancel, done: make(chan struct{})}
 	f := &follower{s: s, userID: userID, projectID: projectID, doc: crdt.NewDoc(nil), pcm: map[string]PCM{}, failed: map[string]failure{}}
 	ms.f = f
 	// The first update is the full state: apply it before answering.
@@ -446,7 +684,7 @@ func (ms *mixSource) Packet(i int) ([]byte, error) {
 		}
 	}
 	ms.next = i + 1
-	ms.mix.Load().Render(i*FrameLen, ms.pcm)
+	ms.mixer.Render(ms.mix.Load(), i*FrameLen, ms.pcm)
 	return ms.enc.encode(ms.pcm)
 }
 

@@ -14,7 +14,8 @@ import (
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // TestMixRender checks the mix arithmetic on constant signals: positions,
-// offset, length, gain, fades, volume, pan, mute and solo, and the
+// offset, length, gain, fades, volume, pan (Web Audio's StereoPanner law,
+// as the studio plays), automation, inserts, mute and solo, and the
 // master clip.
 func TestMixRender(t *testing.T) {
 	ones := make(rtc.PCM, 2*rtc.SampleRate) // 1 s of 0.5 on both sides
@@ -45,17 +46,37 @@ func TestMixRender(t *testing.T) {
 		{"fade in halfway", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1, FadeIn: 0.2}}}}, 0.1, 0.25, 0.25},
 		{"fade out halfway", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1, FadeOut: 0.2}}}}, 0.9, 0.25, 0.25},
 		{"track volume -6 dB", []daw.Track{{Kind: "audio", Volume: -6.0206, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0.25, 0.25},
-		{"pan left", []daw.Track{{Kind: "audio", Pan: -1, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0.5, 0},
-		{"pan half right", []daw.Track{{Kind: "audio", Pan: 0.5, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0.25, 0.5},
+		{"pan left folds right into left", []daw.Track{{Kind: "audio", Pan: -1, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 1, 0},
+		{"pan half right", []daw.Track{{Kind: "audio", Pan: 0.5, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0.5 * math.Cos(math.Pi/4), 0.5 + 0.5*math.Sin(math.Pi/4)},
 		{"muted", []daw.Track{{Kind: "audio", Mute: true, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0, 0},
 		{"solo silences the others", []daw.Track{
 			{Kind: "audio", Pan: -1, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}},
-			{Kind: "audio", Pan: 1, Solo: true, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0, 0.5},
+			{Kind: "audio", Pan: 1, Solo: true, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0, 1},
 		{"tracks sum, master clips at 1", []daw.Track{
 			{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1}}},
 			{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1}}},
 			{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 1, 1},
-		{"midi and bus tracks are silent", []daw.Track{{Kind: "midi", Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0, 0},
+		{"midi and bus tracks play their clips, as in the studio", []daw.Track{
+			{Kind: "midi", Clips: []daw.Clip{{AssetID: "ones", Length: 1}}},
+			{Kind: "bus", Volume: -6.0206, Clips: []daw.Clip{{AssetID: "ones", Length: 1}}}}, 0.5, 0.75, 0.75},
+		{"volume automation: linear in gain between points", []daw.Track{{Kind: "audio", Volume: -60, Clips: []daw.Clip{{AssetID: "ones", Length: 1}},
+			Automation: []daw.Lane{{Param: "volume", Points: []daw.Point{{Time: 0, Value: -6.0206}, {Time: 1, Value: 0}}}}}}, 0.5, 0.375, 0.375},
+		{"automation holds before the first point", []daw.Track{{Kind: "audio", Volume: -60, Clips: []daw.Clip{{AssetID: "ones", Length: 1}},
+			Automation: []daw.Lane{{Param: "volume", Points: []daw.Point{{Time: 0.5, Value: 0}, {Time: 0.8, Value: -120}}}}}}, 0.2, 0.5, 0.5},
+		{"automation holds after the last point", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1}},
+			Automation: []daw.Lane{{Param: "volume", Points: []daw.Point{{Time: 0.1, Value: 0}, {Time: 0.2, Value: -6.0206}}}}}}, 0.9, 0.25, 0.25},
+		{"two lanes of one param read as one", []daw.Track{{Kind: "audio", Pan: -1, Clips: []daw.Clip{{AssetID: "ones", Length: 1}},
+			Automation: []daw.Lane{{Param: "pan", Points: []daw.Point{{Time: 1, Value: 1}}}, {Param: "pan", Points: []daw.Point{{Time: 0, Value: -1}}}}}}, 0.5, 0.5, 0.5},
+		{"gain insert", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1}},
+			Effects: []daw.Effect{{Type: "gain", Params: map[string]float64{"gain": -6.0206}}}}}, 0.5, 0.25, 0.25},
+		{"bypassed and unknown inserts are skipped", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1}},
+			Effects: []daw.Effect{{Type: "gain", Bypass: true, Params: map[string]float64{"gain": -20}}, {Type: "phaser"}}}}, 0.5, 0.5, 0.5},
+		{"insert parameters are clamped to the studio's ranges", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Length: 1}},
+			Effects: []daw.Effect{{Type: "gain", Params: map[string]float64{"gain": -1000}}}}}, 0.5, 0.5 * 0.003981, 0.5 * 0.003981},
+		{"a limiter's lookahead is compensated", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ramp", Length: 1}},
+			Effects: []daw.Effect{{Type: "limiter", Params: map[string]float64{"ceiling": 0}}}}}, 0.5, 0.5, 0.5},
+		{"a dry saturator is the input, aligned", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ramp", Length: 1}},
+			Effects: []daw.Effect{{Type: "saturator", Params: map[string]float64{"drive": 12, "mix": 0}}}}}, 0.5, 0.5, 0.5},
 		{"missing asset is silent", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "nope", Length: 1}}}}, 0.5, 0, 0},
 		{"length past the asset end stops there", []daw.Track{{Kind: "audio", Clips: []daw.Clip{{AssetID: "ones", Offset: 0.5, Length: 5}}}}, 0.7, 0, 0},
 	}
@@ -155,5 +176,72 @@ func TestDecodePCM(t *testing.T) {
 	}
 	if _, err := rtc.DecodePCM(&sliceReader{info: audio.Info{SampleRate: 48000, Channels: 1}, x: mono}, 1000); err == nil {
 		t.Error("no error past maxFrames")
+	}
+}
+
+// TestMixerStreams renders a mix with stateful inserts block by block and
+// checks it against one render of the whole span (the inserts' state
+// carries across blocks), that a seek starts from rest, that the inserts
+// act (a compressor and a limiter tame a loud tone), and that editing
+// something other than the inserts keeps their state.
+func TestMixerStreams(t *testing.T) {
+	tone := make(rtc.PCM, 2*2*rtc.SampleRate)
+	for i := range len(tone) / 2 {
+		v := float32(0.9 * math.Sin(2*math.Pi*220*float64(i)/rtc.SampleRate))
+		tone[2*i], tone[2*i+1] = v, v
+	}
+	track := daw.Track{ID: "t1", Kind: "audio", Clips: []daw.Clip{{AssetID: "tone", Length: 2}},
+		Effects: []daw.Effect{
+			{Type: "eq", Params: map[string]float64{"lowGain": 6, "lowFreq": 200}},
+			{Type: "compressor", Params: map[string]float64{"threshold": -30, "ratio": 8, "attack": 1, "makeup": 24}},
+			{Type: "saturator", Params: map[string]float64{"drive": 6, "mix": 0.5}},
+			{Type: "limiter", Params: map[string]float64{"ceiling": -6}},
+		}}
+	assets := map[string]rtc.PCM{"tone": tone}
+	m := rtc.NewMix(daw.Document{Tracks: []daw.Track{track}}, assets)
+
+	const blocks = 50
+	whole := make([]float32, 2*rtc.FrameLen*blocks)
+	m.Render(0, whole)
+	mx := rtc.NewMixer()
+	block := make([]float32, 2*rtc.FrameLen)
+	for b := range blocks {
+		mx.Render(m, b*rtc.FrameLen, block)
+		for i, v := range block {
+			if w := whole[b*len(block)+i]; math.Abs(float64(v-w)) > 1e-6 {
+				t.Fatalf("block %d sample %d: %v, one render gives %v", b, i, v, w)
+			}
+		}
+	}
+	peak := 0.0
+	for _, v := range whole[len(whole)/2:] {
+		peak = max(peak, math.Abs(float64(v)))
+	}
+	if peak > 0.51 || peak < 0.4 { // compressed to about -2 dB with makeup, then the limiter at -6 dB (0.501)
+		t.Errorf("peak after the inserts %.3f, want at most 0.501 and not silence", peak)
+	}
+
+	// A seek starts the chain from rest: the same as a fresh mixer there.
+	at := 70 * rtc.FrameLen
+	mx.Render(m, at, block)
+	fresh := make([]float32, len(block))
+	rtc.NewMixer().Render(m, at, fresh)
+	for i := range block {
+		if block[i] != fresh[i] {
+			t.Fatalf("after a seek, sample %d: %v, a fresh mixer gives %v", i, block[i], fresh[i])
+		}
+	}
+
+	// An edit that leaves the inserts alone (a new clip on another track)
+	// keeps the chain's state: the track sounds as if nothing happened.
+	other := daw.Track{ID: "t2", Kind: "audio", Mute: true, Clips: []daw.Clip{{AssetID: "tone", Length: 1}}}
+	m2 := rtc.NewMix(daw.Document{Tracks: []daw.Track{track, other}}, assets)
+	mx.Render(m2, at+rtc.FrameLen, block)
+	cont := make([]float32, 2*rtc.FrameLen*2)
+	rtc.NewMixer().Render(m, at, cont)
+	for i := range block {
+		if d := math.Abs(float64(block[i] - cont[len(block)+i])); d > 1e-6 {
+			t.Fatalf("after an edit elsewhere, sample %d: %v, without the edit %v", i, block[i], cont[len(block)+i])
+		}
 	}
 }

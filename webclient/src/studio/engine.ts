@@ -1,8 +1,8 @@
 // Playback: the transport clock, and the mix of every audible clip through
 // Web Audio (each asset's Ogg Opus preview, decoded once). Clip gain and
 // fades, track volume, pan (or their automation lanes, when they have
-// points), mute and solo are applied; inserts are not (the server renders
-// them in previews).
+// points), mute and solo are applied; inserts are not (the server-rendered
+// project mix, rtc.Mix, plays them).
 import { audible, type DocState } from '@/lib/doc'
 import { dbToGain } from '@/lib/time'
 import { automationEvents, mergeLanes } from '@/lib/automation'
