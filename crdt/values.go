@@ -211,7 +211,9 @@ func typeToJSON(b *branch) any {
 		return b.owner.(*Array).ToJSON()
 	case typeMap:
 		return b.owner.(*Map).ToJSON()
-	case typeXMLFragment, typeXMLElement, typeXMLText, typeXMLHook:
+	case typeXMLHook: // a YMap: yjs's YXmlHook inherits its toJSON
+		return b.owner.(*XmlHook).Map.ToJSON()
+	case typeXMLFragment, typeXMLElement, typeXMLText:
 		return xmlString(b)
 	}
 	return nil

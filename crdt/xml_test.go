@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/maxbooster/maxbooster/crdt/lib0"
@@ -113,5 +114,30 @@ func TestXMLEditing(t *testing.T) {
 	}
 	if got := p.String(); got != `<p title="x"><b></b></p>` {
 		t.Errorf("after edits: %s", got)
+	}
+}
+
+// TestXmlHookToJSON: a hook is a YMap to yjs's toJSON (it renders as
+// "[object Object]" only inside an XML string).
+func TestXmlHookToJSON(t *testing.T) {
+	d := NewDoc(nil)
+	h := NewXmlHook("h")
+	if err := h.Set("k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.GetArray("a").Push(h); err != nil {
+		t.Fatal(err)
+	}
+	got := d.GetArray("a").ToJSON()
+	if len(got) != 1 || fmt.Sprint(got[0]) != "map[k:v]" {
+		t.Fatalf("array JSON %v, want the hook's map JSON", got)
+	}
+	f := d.GetXmlFragment("x")
+	h2 := NewXmlHook("h")
+	if err := f.Push(h2); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.String(); s != "[object Object]" {
+		t.Fatalf("XML string %q", s)
 	}
 }
