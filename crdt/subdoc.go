@@ -91,7 +91,9 @@ func (d *Doc) Load() {
 	d.shouldLoad = true
 }
 
-// Destroy destroys the document and its subdocuments. A subdocument is
+// Destroy destroys the document and its subdocuments, and drops the
+// document's handlers (OnUpdate, OnSubdocs, ...) after calling its destroy
+// handlers, as yjs does. A subdocument is
 // replaced in its parent by a fresh unloaded Doc with the same guid and
 // options, reported as added (unless its item is deleted) while this one
 // is reported removed (yjs destroy).
@@ -124,6 +126,10 @@ func (d *Doc) Destroy() {
 	for _, h := range slices.Clone(d.destroyHandlers) {
 		h.f(d)
 	}
+	// yjs's Observable.destroy: the document's handlers go (observers of
+	// its types stay with the types).
+	d.updateHandlers, d.updateV2Handlers, d.afterTxHandlers = nil, nil, nil
+	d.subdocsHandlers, d.destroyHandlers, d.loadHandlers, d.syncHandlers = nil, nil, nil, nil
 }
 
 // finishSubdocs runs at the end of a transaction that added, removed or

@@ -92,3 +92,26 @@ func TestSubdocs(t *testing.T) {
 		t.Errorf("%d subdocuments, want 2", n)
 	}
 }
+
+// TestDestroyDropsHandlers: after Destroy the document's handlers are gone
+// (yjs's Observable.destroy), so a destroyed document reports nothing.
+func TestDestroyDropsHandlers(t *testing.T) {
+	d := NewDoc(nil)
+	updates, destroys := 0, 0
+	d.OnUpdate(func([]byte, any, *Transaction) { updates++ })
+	d.OnDestroy(func(*Doc) { destroys++ })
+	if err := d.GetText("t").Insert(0, "a"); err != nil {
+		t.Fatal(err)
+	}
+	d.Destroy()
+	if destroys != 1 {
+		t.Fatalf("destroy handler ran %d times", destroys)
+	}
+	if err := d.GetText("t").Insert(0, "b"); err != nil {
+		t.Fatal(err)
+	}
+	d.Destroy()
+	if updates != 1 || destroys != 1 {
+		t.Fatalf("after Destroy: %d updates, %d destroys reported, want 1 and 1", updates, destroys)
+	}
+}
