@@ -91,6 +91,9 @@ type Deps struct {
 	// Payments configures Stripe Connect payments (api/payments); without a
 	// secret key the module is not mounted.
 	Payments payments.Config
+	// SecretKeys seal secrets the modules keep at rest (the room-token
+	// signing keys); nil stores them plain.
+	SecretKeys *session.SecretKeys
 	// ExtraRoutes, if set, mounts more routes after the modules, behind the
 	// same middleware. Tests use it for handlers that hang or panic.
 	ExtraRoutes func(mux *http.ServeMux)
@@ -129,6 +132,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 		PublicURL: d.PublicURL, SecureCookies: d.SecureCookies, CORSOrigins: d.CORSOrigins,
 		TrustedProxies: d.TrustedProxies,
 		Unthrottled:    unthrottled(d),
+		SecretKeys:     d.SecretKeys,
 	})
 	if err != nil {
 		return nil, err

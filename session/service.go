@@ -61,6 +61,10 @@ type Options struct {
 	Unthrottled []string
 	// RoomTokens configures room tokens.
 	RoomTokens RoomTokenOptions
+	// SecretKeys seal the room-token signing keys in the database
+	// (AES-256-GCM); existing plain or older-key rows are resealed as they
+	// load. Nil: the keys are stored plain.
+	SecretKeys *SecretKeys
 }
 
 // Limits are the rate limits the Service enforces.
@@ -186,6 +190,7 @@ func New(opts Options) (*Service, error) {
 		}
 	}
 	st := NewStore(opts.DB)
+	st.secrets = opts.SecretKeys
 	s := &Service{
 		opts:   opts,
 		log:    opts.Logger,

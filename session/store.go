@@ -19,7 +19,8 @@ import (
 // the audit log, the mail outbox (mail.OutboxStore) and the room-token
 // keyring (RoomKeyStore).
 type Store struct {
-	db *store.DB
+	db      *store.DB
+	secrets *SecretKeys // seal room keys at rest; nil: stored plain
 }
 
 var (
@@ -28,7 +29,8 @@ var (
 	_ mail.OutboxStore = (*Store)(nil)
 )
 
-// NewStore returns a Store on db, which must be migrated.
+// NewStore returns a Store on db, which must be migrated. Its room keys
+// are stored plain; New gives the Service's store Options.SecretKeys.
 func NewStore(db *store.DB) *Store { return &Store{db: db} }
 
 func nullTime(t sql.NullTime) *time.Time {
@@ -510,35 +512,98 @@ func (s *Store) Outbox(ctx context.Context, addr string, limit int) ([]mail.Mess
 
 // --- room keys (RoomKeyStore) ---
 
-// RoomKeys implements RoomKeyStore.
+// roomKeyContext binds a sealed room key to its row.
+func roomKeyContext(id string) string { return "room_keys:" + id }
+
+// RoomKeys implements RoomKeyStore. With secrets keys (Options.SecretKeys)
+// it opens sealed rows and reseals, in place, rows that are plain or
+// sealed with a key other than the current one, so that existing keys
+// are encrypted at rest, and rotated to a new secrets key, by the first
+// load. A row sealed with a key that is not configured is an error that
+// names the key.
 func (s *Store) RoomKeys(ctx context.Context) ([]RoomKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, private_key, created_at FROM room_keys ORDER BY created_at DESC`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, private_key, sealed_with, created_at FROM room_keys ORDER BY created_at DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("session: room keys: %w", err)
 	}
 	defer rows.Close()
-	var out []RoomKey
+	type stale struct {
+		id, was string
+		seed    []byte
+	}
+	var (
+		out    []RoomKey
+		reseal []stale
+	)
 	for rows.Next() {
 		var (
-			k    RoomKey
-			seed []byte
+			k      RoomKey
+			stored []byte
+			sealed sql.NullString
 		)
-		if err := rows.Scan(&k.ID, &seed, &k.Created); err != nil {
+		if err := rows.Scan(&k.ID, &stored, &sealed, &k.Created); err != nil {
 			return nil, fmt.Errorf("session: room keys: %w", err)
+		}
+		seed := stored
+		switch {
+		case sealed.Valid && s.secrets == nil:
+			return nil, fmt.Errorf("session: room key %s is sealed with secrets key %s, but no secrets key is configured (MB_SECRETS_KEY)", k.ID, sealed.String)
+		case sealed.Valid:
+			if seed, err = s.secrets.Open(stored, sealed.String, roomKeyContext(k.ID)); err != nil {
+				return nil, fmt.Errorf("session: room key %s: %w", k.ID, err)
+			}
 		}
 		if len(seed) != ed25519.SeedSize {
 			return nil, fmt.Errorf("session: room key %s: bad seed length %d", k.ID, len(seed))
 		}
+		if s.secrets != nil && sealed.String != s.secrets.CurrentID() {
+			reseal = append(reseal, stale{id: k.ID, was: sealed.String, seed: seed})
+		}
 		k.Key, k.Created = ed25519.NewKeyFromSeed(seed), k.Created.UTC()
 		out = append(out, k)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("session: room keys: %w", err)
+	}
+	rows.Close()
+	for _, r := range reseal {
+		if err := s.resealRoomKey(ctx, r.id, r.was, r.seed); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
-// AddRoomKey implements RoomKeyStore.
+// resealRoomKey seals a plain (was "") or otherwise sealed row with the
+// current secrets key, unless another node got there first.
+func (s *Store) resealRoomKey(ctx context.Context, id, was string, seed []byte) error {
+	sealed, keyID := s.secrets.Seal(seed, roomKeyContext(id))
+	q := `UPDATE room_keys SET private_key = ?, sealed_with = ? WHERE id = ? AND sealed_with IS NULL`
+	args := []any{sealed, keyID, id}
+	if was != "" {
+		q = `UPDATE room_keys SET private_key = ?, sealed_with = ? WHERE id = ? AND sealed_with = ?`
+		args = append(args, was)
+	}
+	if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("session: seal room key %s: %w", id, err)
+	}
+	return nil
+}
+
+// AddRoomKey implements RoomKeyStore; with secrets keys the key is stored
+// sealed.
 func (s *Store) AddRoomKey(ctx context.Context, k RoomKey) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO room_keys (id, private_key, created_at) VALUES (?, ?, ?)`,
-		k.ID, k.Key.Seed(), k.Created.UTC())
+	var (
+		stored = k.Key.Seed()
+		sealed any
+	)
+	if s.secrets != nil {
+		var keyID string
+		stored, keyID = s.secrets.Seal(stored, roomKeyContext(k.ID))
+		sealed = keyID
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO room_keys (id, private_key, sealed_with, created_at) VALUES (?, ?, ?, ?)`,
+		k.ID, stored, sealed, k.Created.UTC())
 	if err != nil {
 		return fmt.Errorf("session: add room key: %w", err)
 	}

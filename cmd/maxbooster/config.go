@@ -5,11 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/maxbooster/maxbooster/api/payments"
+	"github.com/maxbooster/maxbooster/session"
 )
 
 // Config is the server's whole configuration. DefaultConfig gives the
@@ -72,6 +75,10 @@ type Config struct {
 	StripeAPIBase       string   // "" means Stripe's API; stripe-mock in tests
 	PaymentsFeeBps      int64    // platform commission; 0 is zero commission
 	PaymentsAdmins      []string // emails that may replay webhook events and see reconciliation
+	// SecretsKey seals secrets at rest (room-token signing keys): base64
+	// 32-byte keys, comma-separated, the sealing one first. "" with SQLite
+	// means DataDir/secrets.key, made on first start.
+	SecretsKey string
 }
 
 // Payments returns the payments module's configuration.
@@ -142,6 +149,55 @@ func (c Config) Secure() bool {
 		return false
 	}
 	return c.Public().Scheme == "https"
+}
+
+// SecretsKeyFile is the file in DataDir that holds the generated secrets
+// key when MB_SECRETS_KEY is not set and the database is SQLite.
+const SecretsKeyFile = "secrets.key"
+
+// SecretKeys returns the keys that seal secrets at rest, and where they
+// came from: MB_SECRETS_KEY; or, with the SQLite default, the key file in
+// DataDir, which is made (mode 0600) on first start; or nothing (nil,
+// "") with PostgreSQL and no MB_SECRETS_KEY, since every node sharing the
+// database needs the same key and a key made on one node would lock the
+// others out.
+func (c Config) SecretKeys() (*session.SecretKeys, string, error) {
+	if c.SecretsKey != "" {
+		sk, err := session.ParseSecretKeys(c.SecretsKey)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: MB_SECRETS_KEY (--secrets-key): %v", ErrConfig, err) //nolint:errorlint // message only
+		}
+		return sk, "MB_SECRETS_KEY", nil
+	}
+	if !strings.HasPrefix(c.Database(), "sqlite:") && strings.Contains(c.Database(), "://") {
+		return nil, "", nil
+	}
+	path := filepath.Join(c.DataDir, SecretsKeyFile)
+	b, err := os.ReadFile(path) //nolint:gosec // G304: the operator's own data directory
+	if errors.Is(err, fs.ErrNotExist) {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) //nolint:gosec // G304: as above
+		if err == nil {
+			key := session.GenerateSecretKey()
+			_, err = f.WriteString(key + "\n")
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				_ = os.Remove(path)
+				return nil, "", fmt.Errorf("write secrets key %s: %w", path, err)
+			}
+			b = []byte(key)
+		} else if b, err = os.ReadFile(path); err != nil { //nolint:gosec // G304: as above; another process made it first
+			return nil, "", fmt.Errorf("secrets key %s: %w", path, err)
+		}
+	} else if err != nil {
+		return nil, "", fmt.Errorf("secrets key %s: %w", path, err)
+	}
+	sk, err := session.ParseSecretKeys(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, "", fmt.Errorf("secrets key %s: %w", path, err)
+	}
+	return sk, path, nil
 }
 
 // ErrConfig marks configuration errors; the CLI exits 2 on them.
@@ -356,6 +412,17 @@ var settings = []setting{
 				}
 				c.PaymentsAdmins = append(c.PaymentsAdmins, e)
 			}
+			return nil
+		}},
+	{"secrets-key", "MB_SECRETS_KEY", "KEYS", "base64 32-byte key sealing secrets at rest (room-token signing keys); comma-separated to rotate, the sealing key first (default: DATA-DIR/secrets.key, made on first start, with SQLite; none with PostgreSQL)",
+		func(c *Config) string { return "" }, // a secret
+		func(c *Config, v string) error {
+			if v != "" {
+				if _, err := session.ParseSecretKeys(v); err != nil {
+					return errors.New(strings.TrimPrefix(err.Error(), "session: "))
+				}
+			}
+			c.SecretsKey = v
 			return nil
 		}},
 	{"cors-origins", "MB_CORS_ORIGINS", "LIST", "comma-separated origins (https://app.example.com) allowed to call the API from browsers (default none: CORS off)",
@@ -583,7 +650,7 @@ func settingError(s setting, given, v string, err error) error {
 	if given == s.env {
 		other = "--" + s.flag
 	}
-	if s.arg == "URL" || s.arg == "DSN" {
+	if s.arg == "URL" || s.arg == "DSN" || s.arg == "KEYS" {
 		return fmt.Errorf("%w: %s (%s): %v", ErrConfig, given, other, err) //nolint:errorlint // message only
 	}
 	return fmt.Errorf("%w: %s=%q (%s): %v", ErrConfig, given, v, other, err) //nolint:errorlint // message only

@@ -81,6 +81,7 @@ func TestConfigErrors(t *testing.T) {
 		{name: "rtc udp", env: map[string]string{"MB_RTC_UDP": "localhost:3478"}, want: "MB_RTC_UDP"},
 		{name: "rtc tcp", args: []string{"--rtc-tcp", "0.0.0.0:99999"}, want: "--rtc-tcp"},
 		{name: "rtc public ip", env: map[string]string{"MB_RTC_PUBLIC_IP": "203.0.113.7,nope"}, want: "MB_RTC_PUBLIC_IP"},
+		{name: "secrets key hidden", env: map[string]string{"MB_SECRETS_KEY": "c2hvcnQta2V5LWh1bnRlcjI="}, want: "MB_SECRETS_KEY (--secrets-key): secrets key 1 is 17 bytes, want 32", notWant: "c2hvcnQta2V5LWh1bnRlcjI"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -119,6 +119,16 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
+	secretKeys, from, err := cfg.SecretKeys()
+	if err != nil {
+		return err
+	}
+	if secretKeys == nil {
+		m.Logger.WarnContext(ctx, "no secrets key: room-token signing keys are stored unencrypted; set MB_SECRETS_KEY (the same on every node)")
+	} else {
+		m.Logger.InfoContext(ctx, "secrets at rest sealed", slog.String("key_from", from), slog.String("key_id", secretKeys.CurrentID()))
+	}
+
 	handler, err := api.NewHandler(api.Deps{
 		Logger:         m.Logger,
 		DB:             m.DB,
@@ -138,6 +148,7 @@ func (m *Main) Run(ctx context.Context) error {
 		RTC:            rtc.Config{UDP: cfg.RTCUDP, TCP: cfg.RTCTCP, PublicIPs: cfg.RTCPublicIPs},
 		Payments:       cfg.Payments(),
 		Assets:         assetCfg,
+		SecretKeys:     secretKeys,
 	})
 	if err != nil {
 		return err
