@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { unwrap, userOf, wsBase } from './api'
+import { allPages, MAX_PAGES, unwrap, userOf, wsBase } from './api'
 import { closeReason, stereoSdp } from './rtc'
 
 describe('REST helpers', () => {
@@ -19,6 +19,30 @@ describe('REST helpers', () => {
     expect(userOf({ user: u })).toEqual(u)
     expect(userOf(u)).toEqual(u)
     expect(() => userOf({})).toThrow(/no user/)
+  })
+})
+
+describe('paged lists', () => {
+  it('follows nextBefore to the last page', async () => {
+    const urls: string[] = []
+    const pages: Record<string, unknown> = {
+      '': { projects: [1, 2], nextBefore: 'c1' },
+      c1: { projects: [3], nextBefore: 'c2' },
+      c2: { projects: [4] },
+    }
+    const got = await allPages<number>('/api/v1/projects', { deleted: 'true' }, 'projects', async (url) => {
+      urls.push(url)
+      return pages[new URL(url, 'http://x').searchParams.get('before') ?? '']
+    })
+    expect(got).toEqual([1, 2, 3, 4])
+    expect(urls[0]).toBe('/api/v1/projects?deleted=true&limit=200')
+    expect(urls[2]).toBe('/api/v1/projects?deleted=true&limit=200&before=c2')
+  })
+  it('stops after MAX_PAGES pages', async () => {
+    let calls = 0
+    const got = await allPages<number>('/p', {}, 'projects', async () => ({ projects: [calls++], nextBefore: 'again' }))
+    expect(calls).toBe(MAX_PAGES)
+    expect(got).toHaveLength(MAX_PAGES)
   })
 })
 

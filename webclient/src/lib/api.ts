@@ -192,8 +192,7 @@ export const api = {
     request<AccessToken>('POST', '/api/v1/tokens', { name, scopes, expiresInDays }),
   revokeToken: (id: string) => request<void>('DELETE', `/api/v1/tokens/${enc(id)}`),
 
-  projects: async (deleted = false) =>
-    unwrap<Project>(await request<unknown>('GET', `/api/v1/projects${deleted ? '?deleted=true' : ''}`), 'projects'),
+  projects: (deleted = false) => allPages<Project>('/api/v1/projects', deleted ? { deleted: 'true' } : {}, 'projects'),
   project: (id: string) => request<Project>('GET', `/api/v1/projects/${enc(id)}`),
   createProject: (name: string) => request<Project>('POST', '/api/v1/projects', { name }),
   renameProject: (id: string, name: string) => request<Project>('PATCH', `/api/v1/projects/${enc(id)}`, { name }),
@@ -222,6 +221,33 @@ export function userOf(v: unknown): User {
   if (o && o.user && typeof o.user.id === 'string') return o.user
   if (o && typeof o.id === 'string') return o as User
   throw new ApiError(500, 'bad_response', '', 'The server answered with no user.')
+}
+
+/** The most pages allPages follows (200 items each). */
+export const MAX_PAGES = 50
+
+/**
+ * Every item of a paged list: pages of 200, following `nextBefore` (the
+ * server's cursor; absent on the last page) up to MAX_PAGES pages.
+ */
+export async function allPages<T>(
+  path: string,
+  query: Record<string, string>,
+  key: string,
+  get: (url: string) => Promise<unknown> = (url) => request<unknown>('GET', url),
+): Promise<T[]> {
+  const out: T[] = []
+  let before = ''
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const q = new URLSearchParams({ ...query, limit: '200' })
+    if (before) q.set('before', before)
+    const body = await get(`${path}?${q}`)
+    out.push(...unwrap<T>(body, key))
+    const next = body && typeof body === 'object' ? (body as { nextBefore?: unknown }).nextBefore : undefined
+    if (typeof next !== 'string' || next === '') break
+    before = next
+  }
+  return out
 }
 
 /** Lists come either bare or wrapped ({projects: [...]}, {items: [...]}); accept both. */
