@@ -9,9 +9,14 @@
 //   - assets.go: the types the API speaks (JSON camelCase) and errors.
 //   - service.go: the rules (who may read and write an asset, limits and
 //     quota, the ingest and process jobs on an audio/jobs pool).
-//   - store.go: the SQL, on *store.DB (migration 00310_assets.sql).
+//   - store.go: the SQL, on *store.DB (migrations 00310-00312).
 //   - handler.go: Routes mounts /api/v1/assets/..., /api/v1/jobs/... and
 //     the tus endpoint /api/v1/uploads/ (tus.go).
+//
+// A resumable (tus) upload is an asset from its creation on: status
+// uploading, with the bytes received so far, until its last byte turns the
+// same row processing. Deleting it cancels the upload; one that receives
+// nothing for Config.AbandonUploadsAfter is swept away with its file.
 //
 // Bytes live in a content-addressed audio/blob store (local disk or
 // S3-compatible); rows only point at blobs. A job writes every output blob
@@ -31,7 +36,9 @@ import (
 	"github.com/maxbooster/maxbooster/internal/apperr"
 )
 
-// Asset states.
+// Asset states. A resumable (tus) upload is an asset from its creation:
+// uploading while its bytes arrive, then processing, then ready or
+// failed, under the same id. A plain upload starts processing.
 const (
 	StatusUploading  = "uploading"
 	StatusProcessing = "processing"
@@ -55,16 +62,23 @@ type ProjectAccess interface {
 
 // Asset is an uploaded or processed audio file as the API shows it.
 type Asset struct {
-	ID          string    `json:"id"`
-	OwnerID     string    `json:"ownerId"`
-	ProjectID   *string   `json:"projectId"`
-	Filename    string    `json:"filename"`
-	ContentType string    `json:"contentType"`
-	Size        int64     `json:"size"`
-	SHA256      string    `json:"sha256"`
-	Status      string    `json:"status"`
-	Error       *string   `json:"error"`
-	CreatedAt   time.Time `json:"createdAt"`
+	ID          string  `json:"id"`
+	OwnerID     string  `json:"ownerId"`
+	ProjectID   *string `json:"projectId"`
+	Filename    string  `json:"filename"`
+	ContentType string  `json:"contentType"`
+	// Size is the file's length; while uploading, the length the upload
+	// announced (0 until a deferred-length upload declares it).
+	Size int64 `json:"size"`
+	// UploadedBytes is how much of the file the server holds: growing
+	// while uploading, then Size.
+	UploadedBytes int64 `json:"uploadedBytes"`
+	// SHA256 is the original's hash and blob key; "" while uploading (and
+	// for an upload that failed before its bytes were stored).
+	SHA256    string    `json:"sha256"`
+	Status    string    `json:"status"`
+	Error     *string   `json:"error"`
+	CreatedAt time.Time `json:"createdAt"`
 	// SourceAssetID is the asset a processed asset was made from.
 	SourceAssetID *string   `json:"sourceAssetId"`
 	JobID         *string   `json:"jobId"` // the job that analyses (or made) it
@@ -231,7 +245,13 @@ var (
 	errJobNotFound = apperr.E("assets", apperr.NotFound, nil).WithCode("job_not_found").
 			WithMsg("No such job.")
 	errUploadNotFound = apperr.E("assets", apperr.NotFound, nil).WithCode("upload_not_found").
-				WithMsg("No such upload, or it has not completed.")
+				WithMsg("No such upload: it does not exist, or it was cancelled (its asset deleted) or abandoned.")
+	// errTusNotFound answers tus requests (HEAD, PATCH, DELETE) for an
+	// upload whose files are gone.
+	errTusNotFound = apperr.E("assets", apperr.NotFound, nil).WithCode("upload_not_found").
+			WithMsg("No such upload: it does not exist, it has finished (its asset is at GET /api/v1/uploads/{id}/asset), or it was cancelled or abandoned.")
+	errUploadCancelled = apperr.E("assets", apperr.NotFound, nil).WithCode("upload_cancelled").
+				WithMsg("This upload was cancelled: its asset was deleted, or the upload was abandoned.")
 	errForbidden = apperr.E("assets", apperr.Forbidden, nil).WithCode("asset_forbidden").
 			WithMsg("Only the asset's owner or the project's owner and editors may change it.")
 	errQuota = apperr.E("assets", apperr.TooLarge, nil).WithCode("quota_exceeded").

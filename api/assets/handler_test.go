@@ -638,23 +638,83 @@ func (f *failingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// tusUpload sends wav through the tus endpoint in chunks, with one PATCH
-// cut off half-way and resumed from the offset the server reports.
-func tusUpload(t *testing.T, owner, stranger *user, wav []byte) {
-	tus := http.Header{"Tus-Resumable": {"1.0.0"}}
-	with := func(kv ...string) http.Header {
-		h := tus.Clone()
-		for i := 0; i+1 < len(kv); i += 2 {
-			h.Set(kv[i], kv[i+1])
-		}
-		return h
+// tusHeaders are a tus request's headers: Tus-Resumable and kv.
+func tusHeaders(kv ...string) http.Header {
+	h := http.Header{"Tus-Resumable": {"1.0.0"}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Set(kv[i], kv[i+1])
 	}
+	return h
+}
+
+// getAsset reads an asset the user may see.
+func (u *user) getAsset(t *testing.T, id string) assets.Asset {
+	t.Helper()
+	res := u.get(t, "/api/v1/assets/"+id)
+	want(t, res, http.StatusOK)
+	var a assets.Asset
+	decode(t, res, &a)
+	return a
+}
+
+// listed returns the asset id in the user's list (or the project's, with
+// a query), failing if it is not there.
+func (u *user) listed(t *testing.T, query, id string) assets.Asset {
+	t.Helper()
+	res := u.get(t, "/api/v1/assets"+query)
+	want(t, res, http.StatusOK)
+	var l assets.List
+	decode(t, res, &l)
+	for _, a := range l.Assets {
+		if a.ID == id {
+			return a
+		}
+	}
+	t.Fatalf("asset %s not in the list %s", id, res.Body)
+	return assets.Asset{}
+}
+
+// wantUploading checks an uploading asset's progress, in GET and in the list.
+func (u *user) wantUploading(t *testing.T, id string, size, received int64) {
+	t.Helper()
+	for _, a := range []assets.Asset{u.getAsset(t, id), u.listed(t, "", id)} {
+		if a.Status != assets.StatusUploading || a.Size != size || a.UploadedBytes != received || a.SHA256 != "" || a.JobID != nil {
+			t.Fatalf("uploading asset: status %s, %d of %d bytes (want %d of %d), sha256 %q, job %v",
+				a.Status, a.UploadedBytes, a.Size, received, size, a.SHA256, a.JobID)
+		}
+	}
+}
+
+// tusUpload sends wav through the tus endpoint in chunks, with one PATCH
+// cut off half-way and resumed from the offset the server reports. The
+// asset exists from the creation on, uploading with growing progress,
+// and keeps its id through processing.
+func tusUpload(t *testing.T, owner, stranger *user, wav []byte) {
+	tus := tusHeaders()
+	with := tusHeaders
 	res := owner.do(t, "POST", "/api/v1/uploads/", "", nil,
-		with("Upload-Length", strconv.Itoa(len(wav)), "Upload-Metadata", tusMeta("filename", "resumed.wav")))
+		with("Upload-Length", strconv.Itoa(len(wav)), "Upload-Metadata", tusMeta("filename", "resumed.wav", "filetype", "audio/x-wav")))
 	want(t, res, http.StatusCreated)
 	loc := res.Header.Get("Location")
 	id := loc[strings.LastIndex(loc, "/")+1:]
 	path := "/api/v1/uploads/" + id
+	created := res.Header.Get(assets.AssetIDHeader)
+	if created == "" {
+		t.Fatal("the creation named no asset")
+	}
+	size := int64(len(wav))
+	owner.wantUploading(t, created, size, 0)
+	if a := owner.getAsset(t, created); a.Filename != "resumed.wav" || a.ContentType != "audio/x-wav" || a.OwnerID != owner.id {
+		t.Errorf("uploading asset %+v", a)
+	}
+	res = owner.get(t, path+"/asset")
+	want(t, res, http.StatusOK)
+	var byUpload assets.Asset
+	decode(t, res, &byUpload)
+	if byUpload.ID != created || byUpload.Status != assets.StatusUploading {
+		t.Errorf("the upload's asset while uploading: %s", res.Body)
+	}
+	wantProblem(t, stranger.get(t, "/api/v1/assets/"+created), http.StatusNotFound, "asset_not_found")
 	patch := func(off int, body io.Reader, n int) *response {
 		req, _ := http.NewRequestWithContext(context.Background(), "PATCH", owner.e.url+path, body)
 		req.Header = with("Upload-Offset", strconv.Itoa(off), "Content-Type", "application/offset+octet-stream")
@@ -687,6 +747,7 @@ func tusUpload(t *testing.T, owner, stranger *user, wav []byte) {
 	if res == nil || res.Status != http.StatusNoContent || res.Header.Get("Upload-Offset") != strconv.Itoa(chunk) {
 		t.Fatalf("first PATCH: %+v", res)
 	}
+	owner.wantUploading(t, created, size, int64(chunk))
 	// Strangers cannot see or touch it.
 	if r := stranger.do(t, "HEAD", path, "", nil, tus); r.Status != http.StatusNotFound {
 		t.Errorf("stranger HEAD: %d", r.Status)
@@ -700,6 +761,11 @@ func tusUpload(t *testing.T, owner, stranger *user, wav []byte) {
 	off := offset()
 	if off < chunk || off > chunk+100000 {
 		t.Fatalf("offset after the interruption %d", off)
+	}
+	// The asset shows what the server holds of the interrupted PATCH
+	// (which may still be landing: see the offset mismatches below).
+	if a := owner.getAsset(t, created); a.Status != assets.StatusUploading || a.UploadedBytes < int64(chunk) || a.UploadedBytes > int64(chunk+100000) {
+		t.Fatalf("after the interruption: %s, %d bytes (offset %d)", a.Status, a.UploadedBytes, off)
 	}
 	// Resume in chunks.
 	var assetID string
@@ -722,9 +788,12 @@ func tusUpload(t *testing.T, owner, stranger *user, wav []byte) {
 			t.Fatalf("offset %d after PATCH to %d", off, end)
 		}
 		assetID = r.Header.Get(assets.AssetIDHeader)
+		if off < len(wav) {
+			owner.wantUploading(t, created, size, int64(off))
+		}
 	}
-	if assetID == "" {
-		t.Fatal("the final PATCH named no asset")
+	if assetID != created {
+		t.Fatalf("the final PATCH named asset %q, the creation %q", assetID, created)
 	}
 	res = owner.get(t, path+"/asset")
 	want(t, res, http.StatusOK)
@@ -918,7 +987,11 @@ func TestJobEventsError(t *testing.T) {
 // uploads (another user is not affected; deleting one frees its slot), and
 // the quota counts what unfinished uploads announced.
 func TestTusInFlightLimits(t *testing.T) {
-	e := newEnv(t, storetest.OpenSQLite(t), nil, func(d *api.Deps) {
+	storetest.ForEachDialect(t, testTusInFlightLimits)
+}
+
+func testTusInFlightLimits(t *testing.T, db *store.DB) {
+	e := newEnv(t, db, nil, func(d *api.Deps) {
 		d.Assets.MaxUploadsPerUser = 2
 		d.Assets.QuotaBytes = 5000
 	})
@@ -942,4 +1015,173 @@ func TestTusInFlightLimits(t *testing.T) {
 		t.Fatalf("upload over the quota with one in flight: %d %s", r.Status, r.Body)
 	}
 	want(t, create(a, 1000), http.StatusCreated)
+}
+
+// tusCreate starts a tus upload of size bytes and returns its path and
+// the asset made for it.
+func (u *user) tusCreate(t *testing.T, size int, meta ...string) (path, assetID string) {
+	t.Helper()
+	res := u.do(t, "POST", "/api/v1/uploads/", "", nil, tusHeaders("Upload-Length", strconv.Itoa(size), "Upload-Metadata", tusMeta(meta...)))
+	want(t, res, http.StatusCreated)
+	loc := res.Header.Get("Location")
+	assetID = res.Header.Get(assets.AssetIDHeader)
+	if assetID == "" {
+		t.Fatalf("creation without %s: %v", assets.AssetIDHeader, res.Header)
+	}
+	return "/api/v1/uploads/" + loc[strings.LastIndex(loc, "/")+1:], assetID
+}
+
+func (u *user) tusPatch(t *testing.T, path string, off int, chunk []byte) *response {
+	t.Helper()
+	return u.do(t, "PATCH", path, "application/offset+octet-stream", bytes.NewReader(chunk), tusHeaders("Upload-Offset", strconv.Itoa(off)))
+}
+
+// TestTusUploadingAsset: an unfinished upload's asset is visible to the
+// project's members and changeable as any project asset; deleting it
+// cancels the upload (also in the middle of a PATCH), and terminating
+// the upload removes the asset. The quota counts what unfinished uploads
+// announced once: finishing an upload does not count it twice.
+func TestTusUploadingAsset(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		wav, _ := tone(t, 0.5)
+		n := len(wav)
+		e := newEnv(t, db, nil, func(d *api.Deps) { d.Assets.QuotaBytes = int64(2*n + 100) })
+		owner, viewer := e.register(t, "upowner"), e.register(t, "upviewer")
+		const chunk = 16 << 10
+
+		t.Run("project members", func(t *testing.T) {
+			res := owner.do(t, "POST", "/api/v1/projects", "application/json", strings.NewReader(`{"name":"Uploads"}`), nil)
+			want(t, res, http.StatusCreated)
+			var p struct {
+				ID string `json:"id"`
+			}
+			decode(t, res, &p)
+			if _, err := db.ExecContext(context.Background(),
+				`INSERT INTO project_members (project_id, user_id, role, joined_at) VALUES (?, ?, 'viewer', ?)`,
+				p.ID, viewer.id, time.Now().UTC()); err != nil {
+				t.Fatal(err)
+			}
+			path, id := owner.tusCreate(t, n, "filename", "stem.wav", "projectId", p.ID)
+			want(t, owner.tusPatch(t, path, 0, wav[:chunk]), http.StatusNoContent)
+			a := viewer.listed(t, "?projectId="+p.ID, id)
+			if a.Status != assets.StatusUploading || a.UploadedBytes != chunk || a.ProjectID == nil || *a.ProjectID != p.ID {
+				t.Errorf("viewer sees %+v", a)
+			}
+			wantProblem(t, viewer.do(t, "DELETE", "/api/v1/assets/"+id, "", nil, nil), http.StatusForbidden, "asset_forbidden")
+			// Only the uploader drives the upload itself.
+			wantProblem(t, viewer.tusPatch(t, path, chunk, wav[chunk:2*chunk]), http.StatusNotFound, "upload_not_found")
+			wantProblem(t, owner.get(t, "/api/v1/assets/"+id+"/file"), http.StatusConflict, "asset_not_ready")
+			wantProblem(t, owner.do(t, "POST", "/api/v1/assets/"+id+"/process", "application/json",
+				strings.NewReader(`{"normalizeTo":"spotify"}`), nil), http.StatusConflict, "asset_not_ready")
+			want(t, owner.do(t, "DELETE", "/api/v1/assets/"+id, "", nil, nil), http.StatusNoContent)
+			wantProblem(t, viewer.get(t, "/api/v1/assets/"+id), http.StatusNotFound, "asset_not_found")
+			// The upload is cancelled: its file is gone and a PATCH says so.
+			wantProblem(t, owner.tusPatch(t, path, chunk, wav[chunk:2*chunk]), http.StatusNotFound, "upload_not_found")
+			if r := owner.do(t, "HEAD", path, "", nil, tusHeaders()); r.Status != http.StatusNotFound {
+				t.Errorf("HEAD of a cancelled upload: %d", r.Status)
+			}
+			wantProblem(t, owner.get(t, path+"/asset"), http.StatusNotFound, "upload_not_found")
+		})
+
+		t.Run("delete during a PATCH", func(t *testing.T) {
+			path, id := owner.tusCreate(t, n, "filename", "cut.wav")
+			pr, pw := io.Pipe()
+			done := make(chan *response, 1)
+			go func() {
+				req, _ := http.NewRequestWithContext(context.Background(), "PATCH", e.url+path, pr)
+				req.Header = tusHeaders("Upload-Offset", "0", "Content-Type", "application/offset+octet-stream")
+				req.ContentLength = int64(n)
+				resp, err := owner.hc.Do(req)
+				if err != nil {
+					t.Errorf("PATCH: %v", err)
+					done <- nil
+					return
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				done <- &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+			}()
+			// Trickle bytes until the running PATCH has recorded progress.
+			sent := 0
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				if _, err := pw.Write(wav[sent : sent+1024]); err != nil {
+					t.Fatalf("write: %v", err)
+				}
+				sent += 1024
+				if a := owner.getAsset(t, id); a.UploadedBytes > 0 {
+					if a.Status != assets.StatusUploading || a.UploadedBytes > int64(sent) {
+						t.Fatalf("during the PATCH: %s, %d bytes of %d sent", a.Status, a.UploadedBytes, sent)
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("no progress recorded during a running PATCH")
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			want(t, owner.do(t, "DELETE", "/api/v1/assets/"+id, "", nil, nil), http.StatusNoContent)
+			var res *response
+			for res == nil && sent+1024 < n {
+				select {
+				case res = <-done:
+				case <-time.After(100 * time.Millisecond):
+					if _, err := pw.Write(wav[sent : sent+1024]); err != nil {
+						res = <-done
+						break
+					}
+					sent += 1024
+				}
+			}
+			_ = pw.Close()
+			if res == nil {
+				res = <-done
+			}
+			if res == nil || res.Status != http.StatusNotFound || !strings.Contains(string(res.Body), "ERR_UPLOAD_CANCELLED") {
+				t.Fatalf("the running PATCH after the delete: %+v", res)
+			}
+			if r := owner.do(t, "HEAD", path, "", nil, tusHeaders()); r.Status != http.StatusNotFound {
+				t.Errorf("HEAD after the cancelled PATCH: %d", r.Status)
+			}
+			wantProblem(t, owner.get(t, "/api/v1/assets/"+id), http.StatusNotFound, "asset_not_found")
+		})
+
+		t.Run("terminate removes the asset", func(t *testing.T) {
+			path, id := owner.tusCreate(t, n, "filename", "gone.wav")
+			want(t, owner.tusPatch(t, path, 0, wav[:chunk]), http.StatusNoContent)
+			want(t, owner.do(t, "DELETE", path, "", nil, tusHeaders()), http.StatusNoContent)
+			wantProblem(t, owner.get(t, "/api/v1/assets/"+id), http.StatusNotFound, "asset_not_found")
+		})
+
+		t.Run("quota counts announced sizes once", func(t *testing.T) {
+			// Quota 2n+100: one upload in flight (n announced) and one
+			// stored asset (n) fit; a third file does not, whichever way
+			// it comes.
+			path, id := owner.tusCreate(t, n, "filename", "a.wav")
+			plain := owner.upload(t, "b.wav", "", wav)
+			wantProblem(t, owner.do(t, "POST", "/api/v1/assets?filename=c.wav", "audio/wav", bytes.NewReader(wav), nil),
+				http.StatusRequestEntityTooLarge, "quota_exceeded")
+			if r := owner.do(t, "POST", "/api/v1/uploads/", "", nil, tusHeaders("Upload-Length", strconv.Itoa(n),
+				"Upload-Metadata", tusMeta("filename", "c.wav"))); r.Status != http.StatusRequestEntityTooLarge ||
+				!strings.Contains(string(r.Body), "QUOTA_EXCEEDED") {
+				t.Fatalf("tus creation over the quota: %d %s", r.Status, r.Body)
+			}
+			// Finishing the upload turns its announced size into the
+			// stored one: it fits, as it did when it began.
+			for off := 0; off < n; off += chunk {
+				res := owner.tusPatch(t, path, off, wav[off:min(off+chunk, n)])
+				want(t, res, http.StatusNoContent)
+				if end := min(off+chunk, n); end == n && res.Header.Get(assets.AssetIDHeader) != id {
+					t.Fatalf("final PATCH names %q, want %q", res.Header.Get(assets.AssetIDHeader), id)
+				}
+			}
+			a := owner.getAsset(t, id)
+			if a.Status == assets.StatusUploading || a.Status == assets.StatusFailed || a.UploadedBytes != int64(n) || a.Size != int64(n) {
+				t.Fatalf("finished upload: %+v", a)
+			}
+			owner.waitJob(t, *a.JobID)
+			want(t, owner.do(t, "DELETE", "/api/v1/assets/"+plain.ID, "", nil, nil), http.StatusNoContent)
+			owner.tusCreate(t, n, "filename", "d.wav")
+		})
+	})
 }

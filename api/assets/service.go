@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"mime"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -42,10 +43,16 @@ type Config struct {
 	MaxUploadBytes int64
 	// MaxSeconds bounds the audio length accepted (default 1 hour).
 	MaxSeconds float64
-	// MaxUploadsPerUser bounds one user's unfinished tus uploads on this
-	// node (default 10); creating one more is 429 too_many_uploads.
+	// MaxUploadsPerUser bounds one user's unfinished tus uploads (assets
+	// in status uploading; default 10); creating one more is 429
+	// too_many_uploads.
 	MaxUploadsPerUser int
-	// QuotaBytes bounds the bytes of originals one user stores (0: none).
+	// AbandonUploadsAfter is how long an unfinished tus upload may go
+	// without receiving bytes before the sweep removes its asset and its
+	// partial file (default DefaultAbandonUploadsAfter).
+	AbandonUploadsAfter time.Duration
+	// QuotaBytes bounds the bytes of originals one user stores, counting
+	// the sizes their unfinished uploads announced (0: none).
 	QuotaBytes int64
 	// Workers is the number of jobs run at once on this node (default 2).
 	Workers int
@@ -67,6 +74,8 @@ const (
 	DefaultMaxUploadBytes = 2 << 30
 	DefaultMaxSeconds     = 3600
 	maxAttempts           = 3
+	// DefaultAbandonUploadsAfter is Config.AbandonUploadsAfter's default.
+	DefaultAbandonUploadsAfter = 24 * time.Hour
 	// jobLease is how long a worker holds a job without renewing it: the
 	// pool stores progress every third of it (what event streams see),
 	// and a dead worker's job is taken over once it has passed.
@@ -120,6 +129,9 @@ func NewService(db *store.DB, cfg Config) (*Service, error) {
 	if cfg.BlobGrace <= 0 {
 		cfg.BlobGrace = DefaultBlobGrace
 	}
+	if cfg.AbandonUploadsAfter <= 0 {
+		cfg.AbandonUploadsAfter = DefaultAbandonUploadsAfter
+	}
 	s := &Service{
 		cfg:    cfg,
 		st:     NewStore(db),
@@ -140,7 +152,8 @@ func NewService(db *store.DB, cfg Config) (*Service, error) {
 // Run works the job queue until ctx ends: a bounded pool of workers for
 // ingest and process jobs (a job whose worker died is claimed again when
 // its lease runs out), after re-queuing assets a crash left without a job,
-// and an hourly sweep of abandoned tus uploads and unused blobs.
+// and a periodic sweep of abandoned tus uploads and unused blobs (hourly,
+// or every half of Config.AbandonUploadsAfter when that is shorter).
 func (s *Service) Run(ctx context.Context) {
 	s.requeue(ctx)
 	pool := &jobs.Pool{
@@ -154,10 +167,14 @@ func (s *Service) Run(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(time.Hour)
+		t := time.NewTicker(max(min(time.Hour, s.cfg.AbandonUploadsAfter/2), time.Second))
 		defer t.Stop()
 		for {
-			s.sweepUploads(24 * time.Hour)
+			if n, err := s.sweepUploads(ctx); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Warn("assets: sweep uploads", "err", err)
+			} else if n > 0 {
+				s.cfg.Logger.Info("assets: removed abandoned uploads", "count", n)
+			}
 			if n, err := s.CollectBlobs(ctx, s.cfg.BlobGrace); err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Warn("assets: collect blobs", "err", err)
 			} else if n > 0 {
@@ -333,8 +350,6 @@ type CreateInput struct {
 	Body      io.Reader
 	// Size is the declared length, or -1 when unknown.
 	Size int64
-	// UploadID links a finished tus upload to the asset.
-	UploadID string
 }
 
 // precheck validates what is known before the bytes arrive.
@@ -364,55 +379,180 @@ func (s *Service) Create(ctx context.Context, c Caller, in CreateInput) (*Asset,
 	if err := s.precheck(ctx, c, &in); err != nil {
 		return nil, err
 	}
-	ref, err := s.cfg.Blobs.Put(ctx, in.Body, s.cfg.MaxUploadBytes)
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.Is(err, blob.ErrTooLarge):
-		return nil, tooLarge(s.cfg.MaxUploadBytes)
-	case errors.As(err, &mbe):
-		return nil, tooLarge(min(s.cfg.MaxUploadBytes, mbe.Limit))
-	case ctx.Err() != nil:
-		return nil, apperr.E("assets.Create", apperr.Canceled, ctx.Err())
-	case err != nil:
-		return nil, apperr.E("assets.Create", apperr.Internal, err)
-	}
-	// A blob of the same bytes may be on its way out: claim it before
-	// anything refers to it, and check that it is still there.
-	if err := s.claimExisting(ctx, ref.Key); err != nil {
-		return nil, err
-	}
-	if in.Size >= 0 && ref.Size != in.Size {
-		s.releaseBlobs(ctx, ref.Key)
-		return nil, apperr.E("assets", apperr.Invalid, nil).WithCode("incomplete_upload").
-			WithMsg(fmt.Sprintf("Received %d bytes of the %d announced.", ref.Size, in.Size))
-	}
-	if err := s.checkQuota(ctx, c, ref.Size); err != nil {
-		s.releaseBlobs(ctx, ref.Key)
-		return nil, err
-	}
-	info, err := s.probe(ctx, ref.Key, ref.Size)
+	ref, info, err := s.intake(ctx, c, in.Body, in.Size, 0)
 	if err != nil {
-		s.releaseBlobs(ctx, ref.Key)
 		return nil, err
 	}
 	now := s.now()
 	meta, _ := json.Marshal(metadataOf(info))
 	r := &record{
-		ID: newID(), OwnerID: c.UserID, Filename: in.Filename, ContentType: contentTypes[info.Format],
+		ID: newID(), OwnerID: c.UserID, Filename: in.Filename, ContentType: formatType(info.Format),
 		Size: ref.Size, SHA256: ref.Key, Status: StatusProcessing, Metadata: string(meta),
 		CreatedAt: now, UpdatedAt: now,
-	}
-	if r.ContentType == "" {
-		r.ContentType = "application/octet-stream"
 	}
 	if in.ProjectID != "" {
 		r.ProjectID = ns(&in.ProjectID)
 	}
-	if in.UploadID != "" {
-		r.UploadID = ns(&in.UploadID)
+	if err := s.st.insert(ctx, r, false); err != nil {
+		return nil, err
+	}
+	if err := s.enqueueIngest(ctx, r.ID); err != nil {
+		// The row stays processing; Run's requeue picks it up.
+		s.cfg.Logger.Warn("assets: enqueue ingest", "asset", r.ID, "err", err)
+	}
+	return s.Get(ctx, c, r.ID)
+}
+
+// formatType is the media type of a probed format.
+func formatType(f audio.Format) string {
+	if ct := contentTypes[f]; ct != "" {
+		return ct
+	}
+	return "application/octet-stream"
+}
+
+// intake stores body as a blob and runs the checks that need the bytes:
+// the announced size (size, or -1 when unknown), the quota and the audio
+// itself. reserved is what the caller's usage already counts for this
+// file (the size an uploading asset announced). On error nothing refers
+// to the blob.
+func (s *Service) intake(ctx context.Context, c Caller, body io.Reader, size, reserved int64) (blob.Ref, audio.Info, error) {
+	ref, err := s.cfg.Blobs.Put(ctx, body, s.cfg.MaxUploadBytes)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.Is(err, blob.ErrTooLarge):
+		return ref, audio.Info{}, tooLarge(s.cfg.MaxUploadBytes)
+	case errors.As(err, &mbe):
+		return ref, audio.Info{}, tooLarge(min(s.cfg.MaxUploadBytes, mbe.Limit))
+	case ctx.Err() != nil:
+		return ref, audio.Info{}, apperr.E("assets.Create", apperr.Canceled, ctx.Err())
+	case err != nil:
+		return ref, audio.Info{}, apperr.E("assets.Create", apperr.Internal, err)
+	}
+	// A blob of the same bytes may be on its way out: claim it before
+	// anything refers to it, and check that it is still there.
+	if err := s.claimExisting(ctx, ref.Key); err != nil {
+		return ref, audio.Info{}, err
+	}
+	if size >= 0 && ref.Size != size {
+		s.releaseBlobs(ctx, ref.Key)
+		return ref, audio.Info{}, apperr.E("assets", apperr.Invalid, nil).WithCode("incomplete_upload").
+			WithMsg(fmt.Sprintf("Received %d bytes of the %d announced.", ref.Size, size))
+	}
+	if err := s.checkQuota(ctx, c, ref.Size-reserved); err != nil {
+		s.releaseBlobs(ctx, ref.Key)
+		return ref, audio.Info{}, err
+	}
+	info, err := s.probe(ctx, ref.Key, ref.Size)
+	if err != nil {
+		s.releaseBlobs(ctx, ref.Key)
+		return ref, audio.Info{}, err
+	}
+	return ref, info, nil
+}
+
+// beginUpload makes the asset of a new tus upload, before its bytes: status
+// uploading, the announced size (in.Size, -1 when deferred), nothing
+// received. It runs the checks a plain upload gets before its bytes
+// (filename, size limit, project rights, quota: usage counts the sizes the
+// caller's unfinished uploads announced) and bounds the caller's
+// unfinished uploads. contentType is the client's (tus metadata
+// "filetype"); the file's own format replaces it when the upload finishes.
+func (s *Service) beginUpload(ctx context.Context, c Caller, in CreateInput, contentType, uploadID string) (*record, error) {
+	n, err := s.st.uploading(ctx, c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if n >= s.cfg.MaxUploadsPerUser {
+		return nil, apperr.E("assets.tus", apperr.TooManyRequests, nil).WithCode("too_many_uploads").WithMsg(fmt.Sprintf(
+			"At most %d unfinished uploads at once; finish or delete one first.", s.cfg.MaxUploadsPerUser))
+	}
+	if err := s.precheck(ctx, c, &in); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	r := &record{
+		ID: newID(), OwnerID: c.UserID, Filename: in.Filename, ContentType: uploadType(contentType, in.Filename),
+		Size: max(in.Size, 0), Status: StatusUploading, UploadID: ns(&uploadID), CreatedAt: now, UpdatedAt: now,
+	}
+	if in.ProjectID != "" {
+		r.ProjectID = ns(&in.ProjectID)
 	}
 	if err := s.st.insert(ctx, r, false); err != nil {
 		return nil, err
+	}
+	return r, nil
+}
+
+// extTypes are the media types of audio file extensions, for uploads
+// whose client sent no type.
+var extTypes = map[string]string{
+	".wav": "audio/wav", ".aif": "audio/aiff", ".aiff": "audio/aiff", ".flac": "audio/flac", ".mp3": "audio/mpeg",
+	".ogg": "audio/ogg", ".opus": "audio/ogg", ".m4a": "audio/mp4", ".mp4": "audio/mp4",
+}
+
+// uploadType is an uploading asset's content type: the client's when it
+// is a well-formed media type, else the one its extension suggests.
+func uploadType(clientType, filename string) string {
+	if len(clientType) <= 127 {
+		if mt, _, err := mime.ParseMediaType(clientType); err == nil && strings.Contains(mt, "/") {
+			return mt
+		}
+	}
+	if ct := extTypes[strings.ToLower(filepath.Ext(filename))]; ct != "" {
+		return ct
+	}
+	return "application/octet-stream"
+}
+
+// finishUpload turns the uploading asset r of a finished tus upload into
+// a processing one: the project and the checks that need the bytes, then
+// one UPDATE of the same row, then its ingest job. When a check fails the
+// asset is failed with the reason; when the asset was deleted meanwhile
+// the answer is upload_cancelled.
+func (s *Service) finishUpload(ctx context.Context, c Caller, r *record, body io.Reader, size int64) (*Asset, error) {
+	fail := func(err error) (*Asset, error) {
+		msg := apperr.Message(err)
+		if k := apperr.KindOf(err); k == apperr.Internal || k == apperr.Unavailable || k == apperr.Canceled {
+			msg = "the upload could not be stored; upload the file again"
+		}
+		if ferr := s.st.failUpload(context.WithoutCancel(ctx), r.ID, msg, s.now()); ferr != nil {
+			s.cfg.Logger.Warn("assets: mark upload failed", "asset", r.ID, "err", ferr)
+		}
+		return nil, err
+	}
+	if r.ProjectID.Valid {
+		if err := s.checkProject(ctx, c, r.ProjectID.String); err != nil {
+			if k := apperr.KindOf(err); k == apperr.NotFound || k == apperr.Forbidden {
+				err = apperr.E("assets", apperr.Forbidden, err).WithCode("project_forbidden").
+					WithMsg("You may no longer add assets to the project.")
+			}
+			return fail(err)
+		}
+	}
+	ref, info, err := s.intake(ctx, c, body, size, r.Size)
+	if err != nil {
+		return fail(err)
+	}
+	meta, _ := json.Marshal(metadataOf(info))
+	r.SHA256, r.Size, r.ContentType, r.Metadata = ref.Key, ref.Size, formatType(info.Format), string(meta)
+	updated, err := s.st.promote(ctx, r, s.now())
+	if err != nil {
+		s.releaseBlobs(ctx, ref.Key)
+		return fail(err)
+	}
+	if !updated {
+		// Deleted (or abandoned) meanwhile, or finished by a retry.
+		s.releaseBlobs(ctx, ref.Key)
+		cur, err := s.st.get(ctx, r.ID)
+		if apperr.KindOf(err) == apperr.NotFound {
+			return nil, errUploadCancelled
+		}
+		if err != nil {
+			return nil, err
+		}
+		a := s.view(ctx, cur)
+		return &a, nil
 	}
 	if err := s.enqueueIngest(ctx, r.ID); err != nil {
 		// The row stays processing; Run's requeue picks it up.
@@ -508,13 +648,23 @@ func (s *Service) List(ctx context.Context, c Caller, projectID string) (*List, 
 }
 
 // Delete removes an asset; the blobs nothing else uses are deleted by the
-// collector after Config.BlobGrace.
+// collector after Config.BlobGrace. Deleting an uploading asset cancels
+// its upload: the partial file goes, and further tus requests for it are
+// refused.
 func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	r, err := s.writable(ctx, c, id)
 	if err != nil {
 		return err
 	}
-	return s.st.delete(ctx, r, s.now())
+	if err := s.st.delete(ctx, r, s.now()); err != nil {
+		return err
+	}
+	if r.Status == StatusUploading && r.UploadID.Valid && s.uploads != nil {
+		// A PATCH still running stops at its next progress write, which
+		// finds the asset gone (tus.go, progressBody).
+		s.uploads.remove(r.UploadID.String)
+	}
+	return nil
 }
 
 // Blob names one of an asset's files.
@@ -819,7 +969,8 @@ func (s *Service) Job(ctx context.Context, c Caller, id string) (*Job, *jobs.Job
 	return &v, j, nil
 }
 
-// ByUpload returns the asset made from a finished tus upload.
+// ByUpload returns the asset of a tus upload: uploading while it runs,
+// then the asset made from it.
 func (s *Service) ByUpload(ctx context.Context, c Caller, uploadID string) (*Asset, error) {
 	r, err := s.st.byUpload(ctx, uploadID)
 	if err != nil {

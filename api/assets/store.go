@@ -18,7 +18,7 @@ import (
 type record struct {
 	ID, OwnerID, Filename, ContentType, SHA256, Status string
 	ProjectID, Error, JobID, UploadID, SourceAssetID   sql.NullString
-	Size                                               int64
+	Size, UploadedBytes                                int64
 	Metadata, Tags, Analysis                           string // JSON, "" until known
 	PreviewBlob, Peaks, SpectrogramBlob                string // Peaks: JSON map spp → key
 	CreatedAt, UpdatedAt                               time.Time
@@ -69,7 +69,10 @@ func (r *record) asset() Asset {
 		Error: nullable(r.Error), CreatedAt: r.CreatedAt, SourceAssetID: nullable(r.SourceAssetID),
 		JobID: nullable(r.JobID), Metadata: decodeInto[Metadata](r.Metadata), Tags: decodeInto[Tags](r.Tags),
 		Analysis: decodeInto[Analysis](r.Analysis), PreviewReady: r.PreviewBlob != "",
-		PeaksLevels: []int{},
+		PeaksLevels: []int{}, UploadedBytes: r.Size,
+	}
+	if r.Status == StatusUploading {
+		a.UploadedBytes = r.UploadedBytes
 	}
 	for spp := range r.peaks() {
 		a.PeaksLevels = append(a.PeaksLevels, spp)
@@ -88,13 +91,13 @@ type Store struct {
 func NewStore(db *store.DB) *Store { return &Store{db: db} }
 
 const recordCols = `id, owner_id, project_id, filename, content_type, size, sha256, status, error, job_id, upload_id,
-	source_asset_id, metadata, tags, analysis, preview_blob, peaks, spectrogram_blob, created_at, updated_at`
+	source_asset_id, metadata, tags, analysis, preview_blob, peaks, spectrogram_blob, created_at, updated_at, uploaded_bytes`
 
 func scanRecord(row interface{ Scan(...any) error }) (*record, error) {
 	var r record
 	if err := row.Scan(&r.ID, &r.OwnerID, &r.ProjectID, &r.Filename, &r.ContentType, &r.Size, &r.SHA256, &r.Status,
 		&r.Error, &r.JobID, &r.UploadID, &r.SourceAssetID, &r.Metadata, &r.Tags, &r.Analysis, &r.PreviewBlob,
-		&r.Peaks, &r.SpectrogramBlob, &r.CreatedAt, &r.UpdatedAt); err != nil {
+		&r.Peaks, &r.SpectrogramBlob, &r.CreatedAt, &r.UpdatedAt, &r.UploadedBytes); err != nil {
 		return nil, err
 	}
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
@@ -113,14 +116,14 @@ func ns(p *string) sql.NullString {
 // left alone (a retried job inserting its result again). The caller has
 // claimed the row's blobs (Service.claimExisting).
 func (s *Store) insert(ctx context.Context, r *record, ignoreDuplicate bool) error {
-	q := `INSERT INTO assets (` + recordCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	q := `INSERT INTO assets (` + recordCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	if ignoreDuplicate {
 		q += ` ON CONFLICT (id) DO NOTHING`
 	}
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
 		res, err := tx.ExecContext(ctx, q, r.ID, r.OwnerID, r.ProjectID, r.Filename, r.ContentType, r.Size, r.SHA256,
 			r.Status, r.Error, r.JobID, r.UploadID, r.SourceAssetID, r.Metadata, r.Tags, r.Analysis, r.PreviewBlob,
-			r.Peaks, r.SpectrogramBlob, r.CreatedAt, r.UpdatedAt)
+			r.Peaks, r.SpectrogramBlob, r.CreatedAt, r.UpdatedAt, r.UploadedBytes)
 		if err != nil {
 			return err
 		}
@@ -150,7 +153,7 @@ func (s *Store) get(ctx context.Context, id string) (*record, error) {
 	return r, nil
 }
 
-// byUpload returns the asset made from a tus upload.
+// byUpload returns the asset of a tus upload (uploading, or made from it).
 func (s *Store) byUpload(ctx context.Context, uploadID string) (*record, error) {
 	r, err := scanRecord(s.db.QueryRowContext(ctx, `SELECT `+recordCols+` FROM assets WHERE upload_id = ?`, uploadID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -188,7 +191,8 @@ func (s *Store) list(ctx context.Context, ownerID, projectID string, limit int) 
 	return out, nil
 }
 
-// usage is the bytes of the owner's assets (originals).
+// usage is the bytes of the owner's assets: originals, and the sizes
+// unfinished uploads announced (their rows hold them from creation on).
 func (s *Store) usage(ctx context.Context, ownerID string) (int64, error) {
 	var n sql.NullInt64
 	if err := s.db.QueryRowContext(ctx, `SELECT SUM(size) FROM assets WHERE owner_id = ?`, ownerID).Scan(&n); err != nil {
@@ -282,4 +286,121 @@ func (s *Store) delete(ctx context.Context, r *record, now time.Time) error {
 		return apperr.E("assets.delete", apperr.Internal, fmt.Errorf("delete %s: %w", r.ID, err))
 	}
 	return nil
+}
+
+// uploading counts the owner's unfinished tus uploads.
+func (s *Store) uploading(ctx context.Context, ownerID string) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM assets WHERE owner_id = ? AND status = ?`,
+		ownerID, StatusUploading).Scan(&n); err != nil {
+		return 0, apperr.E("assets.uploading", apperr.Internal, err)
+	}
+	return n, nil
+}
+
+// received records that an unfinished upload holds n bytes, as of now.
+// found is false when its asset is gone (deleted or abandoned) or no
+// longer uploading.
+func (s *Store) received(ctx context.Context, uploadID string, n int64, now time.Time) (found bool, err error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE assets SET uploaded_bytes = ?, updated_at = ? WHERE upload_id = ? AND status = ?`,
+		n, now, uploadID, StatusUploading)
+	if err != nil {
+		return false, apperr.E("assets.received", apperr.Internal, err)
+	}
+	rows, err := res.RowsAffected()
+	if err != nil {
+		return false, apperr.E("assets.received", apperr.Internal, err)
+	}
+	return rows > 0, nil
+}
+
+// resync sets an unfinished upload's bytes and size from tusd's file info.
+// updated_at (what abandonment is measured from) moves only when the
+// bytes changed: asking for the offset does not keep an upload alive.
+func (s *Store) resync(ctx context.Context, uploadID string, n, size int64, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE assets SET updated_at = CASE WHEN uploaded_bytes = ? THEN updated_at ELSE ? END,
+		uploaded_bytes = ?, size = ? WHERE upload_id = ? AND status = ?`, n, now, n, size, uploadID, StatusUploading)
+	if err != nil {
+		return apperr.E("assets.resync", apperr.Internal, err)
+	}
+	return nil
+}
+
+// promote turns an uploading row into the processing asset of its
+// finished upload (r carries the blob, size, type and metadata), with the
+// original's blob ref, in one transaction. updated is false when the row
+// is no longer uploading (deleted, abandoned, or finished by a retry).
+func (s *Store) promote(ctx context.Context, r *record, now time.Time) (updated bool, err error) {
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		updated = false
+		res, err := tx.ExecContext(ctx, `UPDATE assets SET status = ?, error = NULL, sha256 = ?, size = ?, uploaded_bytes = ?,
+			content_type = ?, metadata = ?, updated_at = ? WHERE id = ? AND status = ?`,
+			StatusProcessing, r.SHA256, r.Size, r.Size, r.ContentType, r.Metadata, now, r.ID, StatusUploading)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 0 {
+			return err
+		}
+		updated = true
+		return refsTx(ctx, tx, r.ID, r.SHA256)
+	})
+	if err != nil {
+		return false, apperr.E("assets.promote", apperr.Internal, err)
+	}
+	return updated, nil
+}
+
+// failUpload records why a finished upload did not become an asset.
+func (s *Store) failUpload(ctx context.Context, id, msg string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE assets SET status = ?, error = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		StatusFailed, msg, now, id, StatusUploading)
+	if err != nil {
+		return apperr.E("assets.failUpload", apperr.Internal, err)
+	}
+	return nil
+}
+
+// abandoned returns up to limit unfinished uploads that received no bytes
+// since before.
+func (s *Store) abandoned(ctx context.Context, before time.Time, limit int) ([]*record, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+recordCols+` FROM assets WHERE status = ? AND updated_at < ?
+		ORDER BY updated_at, id LIMIT ?`, StatusUploading, before, limit)
+	if err != nil {
+		return nil, apperr.E("assets.abandoned", apperr.Internal, err)
+	}
+	defer rows.Close()
+	var out []*record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, apperr.E("assets.abandoned", apperr.Internal, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, apperr.E("assets.abandoned", apperr.Internal, err)
+	}
+	return out, nil
+}
+
+// dropUploading deletes an unfinished upload's row if it is still
+// uploading and, unless before is zero, received nothing since before.
+// An uploading row refers to no blob, so nothing is handed to the
+// collector.
+func (s *Store) dropUploading(ctx context.Context, id string, before time.Time) (bool, error) {
+	q, args := `DELETE FROM assets WHERE id = ? AND status = ?`, []any{id, StatusUploading}
+	if !before.IsZero() {
+		q, args = q+` AND updated_at < ?`, append(args, before)
+	}
+	res, err := s.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return false, apperr.E("assets.dropUploading", apperr.Internal, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, apperr.E("assets.dropUploading", apperr.Internal, err)
+	}
+	return n > 0, nil
 }
