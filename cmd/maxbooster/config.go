@@ -58,6 +58,7 @@ type Config struct {
 	MaxUploadBytes   int64         // largest upload (plain or tus)
 	MaxAudioDuration time.Duration // longest audio accepted
 	StorageQuota     int64         // bytes of originals per user; 0 means none
+	UploadAbandon    time.Duration // unfinished tus uploads receiving nothing this long are removed
 	JobWorkers       int           // audio jobs run at once on this node
 	JobTimeout       time.Duration // time one job attempt may take
 	S3Endpoint       string        // "" keeps blobs on local disk in DataDir/blobs
@@ -108,6 +109,7 @@ func DefaultConfig() Config {
 		IdleTimeout:       2 * time.Minute,
 		MaxUploadBytes:    2 << 30,
 		MaxAudioDuration:  time.Hour,
+		UploadAbandon:     24 * time.Hour,
 		JobWorkers:        2,
 		JobTimeout:        10 * time.Minute,
 		S3Region:          "us-east-1",
@@ -503,6 +505,8 @@ var settings = []setting{
 		func(c *Config) *time.Duration { return &c.MaxAudioDuration }),
 	sizeSetting("storage-quota", "MB_STORAGE_QUOTA", "bytes of uploaded originals each user may store, e.g. 20GiB (0: no quota)",
 		func(c *Config) *int64 { return &c.StorageQuota }, true),
+	durationSetting("upload-abandon-after", "MB_UPLOAD_ABANDON_AFTER", "how long an unfinished resumable (tus) upload may receive nothing before its asset and partial file are removed",
+		func(c *Config) *time.Duration { return &c.UploadAbandon }),
 	{"job-workers", "MB_JOB_WORKERS", "N", "audio jobs (analysis, preview, processing) run at once on this node",
 		func(c *Config) string { return strconv.Itoa(c.JobWorkers) },
 		func(c *Config, v string) error {

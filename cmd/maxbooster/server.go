@@ -353,13 +353,14 @@ func (m *Main) assetsConfig(ctx context.Context) (assets.Config, error) {
 		blobs = local
 	}
 	return assets.Config{
-		Blobs:          blobs,
-		UploadDir:      filepath.Join(cfg.DataDir, "uploads"),
-		TempDir:        tmp,
-		MaxUploadBytes: cfg.MaxUploadBytes,
-		MaxSeconds:     cfg.MaxAudioDuration.Seconds(),
-		QuotaBytes:     cfg.StorageQuota,
-		Workers:        cfg.JobWorkers,
-		JobTimeout:     cfg.JobTimeout,
+		Blobs:               blobs,
+		UploadDir:           filepath.Join(cfg.DataDir, "uploads"),
+		TempDir:             tmp,
+		MaxUploadBytes:      cfg.MaxUploadBytes,
+		MaxSeconds:          cfg.MaxAudioDuration.Seconds(),
+		QuotaBytes:          cfg.StorageQuota,
+		AbandonUploadsAfter: cfg.UploadAbandon,
+		Workers:             cfg.JobWorkers,
+		JobTimeout:          cfg.JobTimeout,
 	}, nil
 }
