@@ -30,13 +30,9 @@ type DocStore struct {
 	maxBatch int
 	maxBytes int
 
-	// SQLite only: one-row statements prepared once. Parsing a multi-row
-	// statement of a new shape for every batch cost SQLite more than
-	// running one prepared row at a time (no network between us and it).
-	prepOnce   sync.Once
-	prepErr    error
-	upsertStmt *sql.Stmt
-	insertStmt *sql.Stmt
+	// SQLite only: the committer's own connection, with its statements
+	// prepared once (see sqliteCommitter). Used by commitLoop only.
+	lite *sqliteCommitter
 }
 
 var _ collab.DocStore = (*DocStore)(nil)
@@ -86,10 +82,9 @@ func NewDocStore(db *DB, opts *DocStoreOptions) *DocStore {
 func (s *DocStore) Close() error {
 	s.stopOnce.Do(func() { close(s.stop) })
 	<-s.done
-	for _, st := range []*sql.Stmt{s.upsertStmt, s.insertStmt} {
-		if st != nil {
-			_ = st.Close()
-		}
+	if s.lite != nil {
+		s.lite.close()
+		s.lite = nil
 	}
 	return nil
 }
@@ -192,13 +187,31 @@ func (s *DocStore) commit(batch []*appendReq) {
 		groups = append(groups, g)
 		i = g.j
 	}
+	var err error
 	if s.db.Dialect() == SQLite {
-		s.prepOnce.Do(s.prepareSQLite)
+		err = s.commitSQLite(ctx, live, groups, seqs)
+	} else {
+		err = s.commitSQL(ctx, live, groups, seqs)
 	}
-	err := s.db.WithTx(ctx, func(tx *Tx) error {
-		if s.db.Dialect() == SQLite && s.prepErr == nil {
-			return s.writeSQLite(ctx, tx, live, groups, seqs)
+	if err != nil && len(live) > 1 {
+		for _, r := range live {
+			s.commit([]*appendReq{r})
 		}
+		return
+	}
+	for i, r := range live {
+		if err != nil {
+			r.res <- appendRes{err: fmt.Errorf("store: append to room %s: %w", r.room, err)}
+		} else {
+			r.res <- appendRes{lastSeq: seqs[i]}
+		}
+	}
+}
+
+// commitSQL writes a batch in one transaction with multi-row statements
+// (PostgreSQL: one round trip per few hundred rows).
+func (s *DocStore) commitSQL(ctx context.Context, live []*appendReq, groups []roomGroup, seqs []int64) error {
+	return s.db.WithTx(ctx, func(tx *Tx) error {
 		// One upsert reserves the sequence numbers of every room in the
 		// batch (taking the rooms' row locks in room order), one insert
 		// per few hundred rows writes the updates.
@@ -240,19 +253,6 @@ func (s *DocStore) commit(batch []*appendReq) {
 		}
 		return ins.flush(ctx)
 	})
-	if err != nil && len(live) > 1 {
-		for _, r := range live {
-			s.commit([]*appendReq{r})
-		}
-		return
-	}
-	for i, r := range live {
-		if err != nil {
-			r.res <- appendRes{err: fmt.Errorf("store: append to room %s: %w", r.room, err)}
-		} else {
-			r.res <- appendRes{lastSeq: seqs[i]}
-		}
-	}
 }
 
 // reserveSeqs runs the multi-row upsert on collab_docs (values holds one
@@ -406,27 +406,108 @@ const (
 	sqliteInsertUpdate = `INSERT INTO collab_updates (room, seq, data) VALUES (?, ?, ?)`
 )
 
-// prepareSQLite prepares the one-row statements; on failure the store
-// keeps using the multi-row ones.
-func (s *DocStore) prepareSQLite() {
-	ctx := context.Background()
-	if s.upsertStmt, s.prepErr = s.db.SQL().PrepareContext(ctx, sqliteUpsertSeq); s.prepErr != nil {
-		return
-	}
-	s.insertStmt, s.prepErr = s.db.SQL().PrepareContext(ctx, sqliteInsertUpdate)
+// sqliteCommitter is the SQLite committer's own connection. Everything it
+// runs is prepared once on it, including BEGIN IMMEDIATE and COMMIT: the
+// pool, database/sql's transaction wrapper and parsing the same few
+// statements for every batch cost more than SQLite's own work on a batch
+// of one update (which is what a quiet room sends). Parsing a multi-row
+// statement of a new shape per batch cost more still, so rows go one
+// prepared statement at a time (there is no network between us and
+// SQLite).
+//
+// Durability is SQLite's in WAL mode with synchronous=NORMAL (store.Open):
+// COMMIT returns once the transaction is in the WAL file, so an
+// acknowledged append survives the process being killed (kill -9); a
+// power loss can lose the last commits before the next checkpoint's fsync.
+type sqliteCommitter struct {
+	conn                 *sql.Conn
+	begin, end, rollback *sql.Stmt
+	upsert, insert       *sql.Stmt
 }
 
-// writeSQLite reserves each room's sequence numbers and writes its rows
-// with the prepared one-row statements, in room order.
-func (s *DocStore) writeSQLite(ctx context.Context, tx *Tx, live []*appendReq, groups []roomGroup, seqs []int64) error {
-	upsert := tx.SQL().StmtContext(ctx, s.upsertStmt)
-	defer upsert.Close()
-	insert := tx.SQL().StmtContext(ctx, s.insertStmt)
-	defer insert.Close()
+func openSQLiteCommitter(ctx context.Context, db *sql.DB) (*sqliteCommitter, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &sqliteCommitter{conn: conn}
+	for _, p := range []struct {
+		st **sql.Stmt
+		q  string
+	}{
+		{&c.begin, "BEGIN IMMEDIATE"}, {&c.end, "COMMIT"}, {&c.rollback, "ROLLBACK"},
+		{&c.upsert, sqliteUpsertSeq}, {&c.insert, sqliteInsertUpdate},
+	} {
+		if *p.st, err = conn.PrepareContext(ctx, p.q); err != nil { //nolint:sqlclosecheck // closed by sqliteCommitter.close
+			c.close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (c *sqliteCommitter) close() {
+	for _, st := range []*sql.Stmt{c.begin, c.end, c.rollback, c.upsert, c.insert} {
+		if st != nil {
+			_ = st.Close()
+		}
+	}
+	_ = c.conn.Close()
+}
+
+// commitSQLite writes a batch in one transaction on the committer's
+// connection, retrying like DB.WithTx when SQLite reports a transient
+// conflict (another writer held the database past the busy timeout).
+func (s *DocStore) commitSQLite(ctx context.Context, live []*appendReq, groups []roomGroup, seqs []int64) error {
+	backoff := 5 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		if s.lite == nil {
+			c, err := openSQLiteCommitter(ctx, s.db.SQL())
+			if err != nil {
+				return fmt.Errorf("store: prepare appends: %w", err)
+			}
+			s.lite = c
+		}
+		err := s.lite.write(ctx, live, groups, seqs)
+		if err == nil {
+			return nil
+		}
+		if !IsRetryable(err) || attempt >= 5 {
+			// A connection in an unknown state is not reused.
+			s.lite.close()
+			s.lite = nil
+			return err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("store: append retry: %w (last error: %w)", ctx.Err(), err)
+		case <-t.C:
+		}
+		backoff = min(backoff*2, 500*time.Millisecond)
+	}
+}
+
+// write reserves each room's sequence numbers and writes its rows, in
+// room order, in one transaction; on error it rolls back. The statements
+// run without a cancellable context: modernc.org/sqlite starts a watcher
+// goroutine per statement for one, and SQLite's busy timeout (5 s)
+// already bounds the only wait.
+func (c *sqliteCommitter) write(ctx context.Context, live []*appendReq, groups []roomGroup, seqs []int64) (err error) {
+	ctx = context.WithoutCancel(ctx)
+	if _, err := c.begin.ExecContext(ctx); err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_, _ = c.rollback.ExecContext(ctx)
+		}
+	}()
 	now := time.Now().UTC()
 	for _, g := range groups {
 		var last int64
-		if err := upsert.QueryRowContext(ctx, g.room, g.n, now).Scan(&last); err != nil {
+		if err := c.upsert.QueryRowContext(ctx, g.room, g.n, now).Scan(&last); err != nil {
 			return err
 		}
 		seq := last - int64(g.n)
@@ -436,12 +517,15 @@ func (s *DocStore) writeSQLite(ctx context.Context, tx *Tx, live []*appendReq, g
 				if u == nil {
 					u = []byte{}
 				}
-				if _, err := insert.ExecContext(ctx, g.room, seq, u); err != nil {
+				if _, err := c.insert.ExecContext(ctx, g.room, seq, u); err != nil {
 					return err
 				}
 			}
 			seqs[k] = seq
 		}
+	}
+	if _, err := c.end.ExecContext(ctx); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
 }
