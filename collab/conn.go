@@ -266,8 +266,13 @@ type frameRate struct{ msgs, bytes bucket }
 // readFrame reads the next binary message, enforcing the size and rate
 // limits. On a read error, a limit exceeded or a text message it closes
 // the socket with the reason and returns false.
-func (s *socket) readFrame(ctx context.Context, lim *Limits, rate *frameRate) ([]byte, bool) {
-	typ, data, err := s.ws.Read(ctx)
+//
+// The read has no context to cancel: a cancellable one costs a
+// context.AfterFunc registration on the hub's context per message (and
+// per idle connection). A read ends when the socket is closed; Hub.Close
+// closes every socket.
+func (s *socket) readFrame(lim *Limits, rate *frameRate) ([]byte, bool) {
+	typ, data, err := s.ws.Read(context.Background())
 	if err != nil {
 		var ce websocket.CloseError
 		switch {
@@ -291,6 +296,19 @@ func (s *socket) readFrame(ctx context.Context, lim *Limits, rate *frameRate) ([
 		return nil, false
 	}
 	return data, true
+}
+
+// readBuffered reports whether bytes the client sent wait in the read
+// buffers, and whether the socket is closing. Between messages only the
+// reader touches those buffers, except coder/websocket's close handshake,
+// which reads once fail has marked the socket closed: hence the lock.
+func (s *socket) readBuffered() (buffered, closing bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, true
+	}
+	return s.cc.buffered(), false
 }
 
 // fail closes the socket with code and reason once; later calls are

@@ -47,7 +47,7 @@ const (
 	readBufSize = 4 << 10
 	// ctrlBufSize is coder/websocket's write buffer: a server control
 	// frame (2-byte header, at most 125 bytes of payload) fits whole.
-	ctrlBufSize = 256
+	ctrlBufSize = 128
 	// opClose is the first byte of a server's close frame (FIN + opcode 8).
 	opCloseByte = 0x88
 )
@@ -64,9 +64,10 @@ type corkConn struct {
 	// the connection has no file descriptor (then both block).
 	raw syscall.RawConn
 
-	// Read side, used by coder/websocket's reader only (one at a time).
-	carry []byte  // bytes net/http had read past the upgrade request
-	rbuf  *[]byte // pooled; (*rbuf)[roff:rend] is unread; nil when empty
+	// Read side, used by the socket's reader only (one at a time).
+	br    *bufio.Reader // coder/websocket's (it re-targets it, keeps it)
+	carry []byte        // bytes net/http had read past the upgrade request
+	rbuf  *[]byte       // pooled; (*rbuf)[roff:rend] is unread; nil when empty
 	roff  int
 	rend  int
 
@@ -152,6 +153,30 @@ func (c *corkConn) Read(p []byte) (int, error) {
 		readBufs.Put(b)
 	}
 	return k, nil
+}
+
+// buffered reports whether bytes the client sent are already read from
+// the socket but not yet consumed. Call it between messages, from the
+// reader, while no close handshake can be reading (socket.readBuffered).
+func (c *corkConn) buffered() bool {
+	return len(c.carry) > 0 || c.rbuf != nil || (c.br != nil && c.br.Buffered() > 0)
+}
+
+// waitReadable returns once the socket has bytes to read or fails,
+// holding no buffer while it waits. Call it between messages, from the
+// reader, when buffered was false.
+func (c *corkConn) waitReadable() error {
+	if c.raw == nil {
+		return nil
+	}
+	var b [1]byte
+	return c.raw.Read(func(fd uintptr) bool {
+		_, err := ignoringEINTR(func() (int, error) {
+			n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			return n, err
+		})
+		return !errors.Is(err, syscall.EAGAIN)
+	})
 }
 
 func ignoringEINTR(f func() (int, error)) (int, error) {
@@ -375,7 +400,8 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		carry = append([]byte(nil), b...)
 	}
 	w.cc = newCorkConn(c, carry)
-	return w.cc, bufio.NewReadWriter(bufio.NewReaderSize(w.cc, 16), bufio.NewWriterSize(w.cc, ctrlBufSize)), nil
+	w.cc.br = bufio.NewReaderSize(w.cc, 16)
+	return w.cc, bufio.NewReadWriter(w.cc.br, bufio.NewWriterSize(w.cc, ctrlBufSize)), nil
 }
 
 // Unwrap lets http.ResponseController reach the original writer.

@@ -168,3 +168,37 @@ func TestCorkConnReadsCarryThenSocket(t *testing.T) {
 		t.Errorf("read after the peer closed: %v, want EOF", err)
 	}
 }
+
+func TestCorkConnWaitReadable(t *testing.T) {
+	server, client := tcpPair(t)
+	c := newCorkConn(server, nil)
+	ready := make(chan error, 1)
+	go func() { ready <- c.waitReadable() }()
+	select {
+	case err := <-ready:
+		t.Fatalf("waitReadable returned %v with nothing sent", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if _, err := client.Write([]byte("xy")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("waitReadable did not return when bytes arrived")
+	}
+	// The wait consumed nothing, and held no buffer.
+	if c.rbuf != nil || c.buffered() {
+		t.Fatal("waitReadable read or buffered bytes")
+	}
+	p := make([]byte, 1)
+	if n, err := c.Read(p); n != 1 || err != nil || p[0] != 'x' {
+		t.Fatalf("Read = %d, %v, %q", n, err, p)
+	}
+	if !c.buffered() {
+		t.Error("one byte left in the read buffer, but buffered is false")
+	}
+}

@@ -162,19 +162,29 @@ func (h *Hub) hocuspocusLoop(r *http.Request, ws *websocket.Conn, cc *corkConn) 
 	sock := newSocket(h.base, ws, cc, h.writers, &h.opts.Limits, []byte{hpPing}, h.opts.KeepAlive, h.opts.PingInterval)
 	defer sock.wait()
 	defer sock.fail(websocket.StatusNormalClosure, "")
+	if !h.track(sock) {
+		sock.fail(CloseGoingAway, "server shutting down")
+		return
+	}
+	defer h.untrack(sock)
 
 	docs := make(map[string]*hpDoc)
 	defer func() {
 		for _, d := range docs {
 			if d.c != nil {
-				d.rm.send(h.base, roomEvent{kind: evLeave, c: d.c})
+				d.rm.send(h.base, &roomEvent{kind: evLeave, c: d.c})
 			}
 		}
 	}()
 	pendingBytes := 0
 	var rate frameRate
 	for {
-		data, ok := sock.readFrame(h.base, &h.opts.Limits, &rate)
+		if buffered, closing := sock.readBuffered(); !buffered && !closing {
+			// Wait at a shallow depth: the garbage collector then shrinks
+			// the stack an idle socket keeps (see readConn).
+			_ = sock.cc.waitReadable()
+		}
+		data, ok := sock.readFrame(&h.opts.Limits, &rate)
 		if !ok {
 			return
 		}
@@ -236,7 +246,7 @@ func (h *Hub) hocuspocusLoop(r *http.Request, ws *websocket.Conn, cc *corkConn) 
 			}
 		case hpClose:
 			if d != nil && d.c != nil {
-				d.rm.send(h.base, roomEvent{kind: evLeave, c: d.c})
+				d.rm.send(h.base, &roomEvent{kind: evLeave, c: d.c})
 			}
 			if d != nil {
 				pendingBytes -= pendingSize(d.pending)
@@ -259,7 +269,7 @@ func pendingSize(ms []Message) int {
 // hpForward hands a message to the document's room.
 func (h *Hub) hpForward(d *hpDoc, m Message) bool {
 	select {
-	case d.rm.inbox <- roomEvent{kind: evMessage, c: d.c, msg: m}:
+	case d.rm.inbox <- &roomEvent{kind: evMessage, c: d.c, msg: m}:
 		return true
 	case <-d.c.sock.done:
 		return false
@@ -315,7 +325,7 @@ func (h *Hub) hpJoin(r *http.Request, sock *socket, doc, token string, d *hpDoc,
 	}
 	sock.enqueue(hpAuthFrame(doc, hpAuthAuthenticated, scope))
 	reply := make(chan error, 1)
-	if !rm.send(h.base, roomEvent{kind: evJoin, c: c, reply: reply}) {
+	if !rm.send(h.base, &roomEvent{kind: evJoin, c: c, reply: reply}) {
 		rm.release(c)
 		return deny("server shutting down")
 	}

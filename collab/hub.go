@@ -121,9 +121,10 @@ type Hub struct {
 	revoked map[revocationKey]revocation
 	closed  bool
 
-	wg         sync.WaitGroup // rooms and compactions
-	connWG     sync.WaitGroup // connection handlers
-	writers    *writerPool    // writes sockets' queued frames; stopped by Close
+	wg         sync.WaitGroup       // rooms and compactions
+	connWG     sync.WaitGroup       // connection handlers
+	writers    *writerPool          // writes sockets' queued frames; stopped by Close
+	socks      map[*socket]struct{} // open sockets, closed by Close; guarded by mu
 	nextConn   atomic.Uint64
 	connsGauge atomic.Int64
 }
@@ -161,7 +162,7 @@ func NewHub(opts Options) (*Hub, error) {
 	return &Hub{
 		opts: opts, log: log, store: opts.Store, bus: opts.Bus, nodeID: opts.NodeID,
 		base: base, cancel: cancel, writers: newWriterPool(runtime.GOMAXPROCS(0)),
-		rooms: make(map[string]*room), userConns: make(map[string]int), revoked: make(map[revocationKey]revocation),
+		rooms: make(map[string]*room), socks: make(map[*socket]struct{}), userConns: make(map[string]int), revoked: make(map[revocationKey]revocation),
 	}, nil
 }
 
@@ -222,9 +223,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go h.serveConn(roomID, p, authAt, authErr, ws, cc)
 }
 
-// serveConn runs one accepted y-websocket connection until it closes.
+// serveConn runs one accepted y-websocket connection: it joins the room
+// and hands the connection to readConn, which reads it until it closes.
 func (h *Hub) serveConn(roomID string, p Principal, authAt time.Time, authErr error, ws *websocket.Conn, cc *corkConn) {
-	defer h.connWG.Done()
+	reading := false // readConn owns the cleanup below from then on
+	defer func() {
+		if !reading {
+			h.connWG.Done()
+		}
+	}()
 	if authErr != nil {
 		// Close with a 44xx code: y-websocket treats it as permanent and
 		// stops reconnecting.
@@ -238,7 +245,20 @@ func (h *Hub) serveConn(roomID string, p Principal, authAt time.Time, authErr er
 	}
 	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
 	sock := newSocket(h.base, ws, cc, h.writers, &h.opts.Limits, keepAliveFrame, h.opts.KeepAlive, h.opts.PingInterval)
-	defer sock.wait()
+	defer func() {
+		if !reading {
+			sock.wait()
+		}
+	}()
+	if !h.track(sock) {
+		sock.fail(CloseGoingAway, "server shutting down")
+		return
+	}
+	defer func() {
+		if !reading {
+			h.untrack(sock)
+		}
+	}()
 	c := &conn{id: h.nextConn.Add(1), sock: sock, userID: p.UserID, authAt: authAt}
 	c.setRole(p.Role)
 
@@ -252,10 +272,14 @@ func (h *Hub) serveConn(roomID string, p Principal, authAt time.Time, authErr er
 		return
 	}
 	c.room = rm
-	defer sock.fail(websocket.StatusNormalClosure, "")
+	defer func() {
+		if !reading {
+			sock.fail(websocket.StatusNormalClosure, "")
+		}
+	}()
 
 	reply := make(chan error, 1)
-	if !rm.send(h.base, roomEvent{kind: evJoin, c: c, reply: reply}) {
+	if !rm.send(h.base, &roomEvent{kind: evJoin, c: c, reply: reply}) {
 		h.releaseUnjoined(rm, c)
 		c.fail(CloseGoingAway, "server shutting down")
 		return
@@ -273,32 +297,70 @@ func (h *Hub) serveConn(roomID string, p Principal, authAt time.Time, authErr er
 		}
 		return
 	}
-	h.readPump(c, rm)
+	reading = true
+	go h.readConn(&connReader{c: c, rm: rm})
 }
 
-// readPump reads frames until the connection fails, then leaves the room.
-func (h *Hub) readPump(c *conn, rm *room) {
-	defer rm.send(h.base, roomEvent{kind: evLeave, c: c})
-	var rate frameRate
+// connReader is the read side of a joined y-websocket connection.
+type connReader struct {
+	c    *conn
+	rm   *room
+	rate frameRate
+}
+
+// readConn reads frames and passes them to the room until the connection
+// fails; then it leaves the room and ends the connection.
+//
+// Idle connections are most of a hub's connections, and each holds the
+// goroutine that waits for its next message. That goroutine waits at a
+// shallow depth (corkConn.waitReadable, not inside coder/websocket's
+// reader), and once it has read what arrived, a fresh goroutine takes over
+// the waiting: a goroutine's stack grows to the deepest call it made and
+// shrinks only when the garbage collector finds it mostly unused, so the
+// waiting one would otherwise keep the 8 KiB that handling a message took,
+// where waiting needs 2 KiB.
+func (h *Hub) readConn(cr *connReader) {
+	c := cr.c
+	// The goroutine before this one found nothing buffered, and only the
+	// reader adds to the buffers. A closed socket fails the read below.
+	_ = c.sock.cc.waitReadable()
 	for {
-		data, ok := c.sock.readFrame(h.base, &h.opts.Limits, &rate)
+		data, ok := c.sock.readFrame(&h.opts.Limits, &cr.rate)
 		if !ok {
+			h.endConn(cr)
 			return
 		}
 		m, err := ParseMessage(data)
 		if err != nil {
 			c.fail(CloseMalformed, err.Error())
+			h.endConn(cr)
 			return
 		}
 		select {
-		case rm.inbox <- roomEvent{kind: evMessage, c: c, msg: m}:
+		case cr.rm.inbox <- &roomEvent{kind: evMessage, c: c, msg: m}:
 		case <-c.sock.done:
+			h.endConn(cr)
 			return
-		case <-rm.quit:
+		case <-cr.rm.quit:
 			c.fail(CloseGoingAway, "room closed")
+			h.endConn(cr)
+			return
+		}
+		if buffered, closing := c.sock.readBuffered(); !buffered && !closing {
+			go h.readConn(cr)
 			return
 		}
 	}
+}
+
+// endConn leaves the room and ends the connection once its reads are over.
+func (h *Hub) endConn(cr *connReader) {
+	cr.rm.send(h.base, &roomEvent{kind: evLeave, c: cr.c})
+	s := cr.c.sock
+	s.fail(websocket.StatusNormalClosure, "")
+	h.untrack(s)
+	s.wait()
+	h.connWG.Done()
 }
 
 // acquire returns the room for id, loading it on first use, with a
@@ -360,7 +422,7 @@ func (h *Hub) Revoke(ctx context.Context, roomID, userID string, role Role) erro
 	h.noteRevocationLocked(roomID, userID, role)
 	h.mu.Unlock()
 	if rm != nil {
-		rm.send(ctx, roomEvent{kind: evRevoke, userID: userID, role: role})
+		rm.send(ctx, &roomEvent{kind: evRevoke, userID: userID, role: role})
 	}
 	if h.bus != nil {
 		e := lib0.NewEncoder()
@@ -380,8 +442,17 @@ func (h *Hub) Revoke(ctx context.Context, roomID, userID string, role Role) erro
 func (h *Hub) Close(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
+	socks := make([]*socket, 0, len(h.socks))
+	for s := range h.socks {
+		socks = append(socks, s)
+	}
 	h.mu.Unlock()
 	h.cancel()
+	// Reads have no context (see readFrame): closing ends them. Rooms
+	// flush what is pending when they shut down, whatever their sockets do.
+	for _, s := range socks {
+		s.fail(CloseGoingAway, "server shutting down")
+	}
 	done := make(chan struct{})
 	go func() {
 		h.connWG.Wait()
@@ -396,6 +467,24 @@ func (h *Hub) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("collab: close: %w", ctx.Err())
 	}
+}
+
+// track registers an open socket for Close; false when the hub is
+// closing.
+func (h *Hub) track(s *socket) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.socks[s] = struct{}{}
+	return true
+}
+
+func (h *Hub) untrack(s *socket) {
+	h.mu.Lock()
+	delete(h.socks, s)
+	h.mu.Unlock()
 }
 
 type revocationKey struct{ room, user string }

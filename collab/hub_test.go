@@ -425,6 +425,10 @@ func TestHubBatchesRelay(t *testing.T) {
 	c := env.dial(t, "p1", env.token(t, "uc", "p1", "viewer"))
 	readMsg(t, a)
 	readMsg(t, b)
+	// The room gets no message from a viewer at join: c asks for the state
+	// so that it has surely joined before a's first update.
+	write(t, c, collab.EncodeSync(collab.SyncStep1, []byte{0}))
+	readUntil(t, c, "sync step 2", isSync(collab.SyncStep2))
 	ea, eb := newEditor(21), newEditor(22)
 	u1 := ea.insert(t, "a1")
 	write(t, a, collab.EncodeSync(collab.SyncUpdate, u1))

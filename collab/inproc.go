@@ -52,7 +52,7 @@ func (h *Hub) dropRef(rm *room) {
 
 // ask sends ev (with a fresh result channel) to room id and waits for the
 // answer.
-func (h *Hub) ask(ctx context.Context, id string, ev roomEvent) ([]byte, error) {
+func (h *Hub) ask(ctx context.Context, id string, ev *roomEvent) ([]byte, error) {
 	rm, err := h.holdRoom(id)
 	if err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func (h *Hub) ask(ctx context.Context, id string, ev roomEvent) ([]byte, error) 
 // unloaded when idle). A document that cannot be loaded is an error
 // wrapping ErrRoomUnavailable.
 func (h *Hub) State(ctx context.Context, roomID string) ([]byte, error) {
-	return h.ask(ctx, roomID, roomEvent{kind: evState})
+	return h.ask(ctx, roomID, &roomEvent{kind: evState})
 }
 
 // Apply applies a server-side edit, a Yjs v1 update, to room. It returns
@@ -94,7 +94,7 @@ func (h *Hub) State(ctx context.Context, roomID string) ([]byte, error) {
 // connection and node like an editor's. A malformed update is an error
 // wrapping crdt.ErrMalformedUpdate and changes nothing.
 func (h *Hub) Apply(ctx context.Context, roomID string, update []byte) error {
-	_, err := h.ask(ctx, roomID, roomEvent{kind: evApply, frame: update})
+	_, err := h.ask(ctx, roomID, &roomEvent{kind: evApply, frame: update})
 	return err
 }
 
@@ -117,7 +117,7 @@ func (h *Hub) Watch(ctx context.Context, roomID string) (*Watcher, error) {
 		return nil, err
 	}
 	w := &Watcher{hub: h, rm: rm, ch: make(chan []byte, WatchBuffer)}
-	ev := roomEvent{kind: evWatch, w: w, result: make(chan inprocResult, 1)}
+	ev := &roomEvent{kind: evWatch, w: w, result: make(chan inprocResult, 1)}
 	if !rm.send(ctx, ev) {
 		h.dropRef(rm)
 		if ctx.Err() != nil {
@@ -163,11 +163,11 @@ func (w *Watcher) Err() error { return w.err }
 func (w *Watcher) Close() {
 	w.once.Do(func() {
 		select {
-		case w.rm.inbox <- roomEvent{kind: evUnwatch, w: w}:
+		case w.rm.inbox <- &roomEvent{kind: evUnwatch, w: w}:
 		case <-w.rm.quit:
 		default:
 			// The inbox is full: do not block the caller.
-			go w.rm.send(w.hub.base, roomEvent{kind: evUnwatch, w: w})
+			go w.rm.send(w.hub.base, &roomEvent{kind: evUnwatch, w: w})
 		}
 	})
 }
