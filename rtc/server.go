@@ -125,8 +125,13 @@ type Options struct {
 	// OriginPatterns are extra origins allowed to open the WebSocket
 	// (coder/websocket AcceptOptions); the request's own host always is.
 	OriginPatterns []string
-	Logger         *slog.Logger
-	Limits         Limits
+	// Leases, if set, elects one node per project's room among the nodes
+	// sharing it (rtc/redislease on Redis): a connection that arrives at
+	// another node is relayed there, message by message. Nil keeps every
+	// room on the node its connections arrive at (a single node).
+	Leases Leases
+	Logger *slog.Logger
+	Limits Limits
 }
 
 // Server is the signalling endpoint (an http.Handler for
@@ -140,6 +145,10 @@ type Server struct {
 	closed bool
 	rooms  map[string]*room
 	peers  map[*peer]struct{}
+	leases map[string]*lease   // by project, with Options.Leases
+	relays map[*relay]struct{} // connections relayed to another node
+	stop   chan struct{}       // closed by Close
+	renewd chan struct{}       // closed when renewLoop returns
 	wg     sync.WaitGroup
 	nextID atomic.Uint64
 	pcm    *pcmCache // decoded mix assets, shared by every mix
@@ -151,7 +160,8 @@ type Server struct {
 
 // Stats are counters since the server started.
 type Stats struct {
-	Peers            int    // signalling connections
+	Peers            int    // signalling connections served here
+	Relayed          int    // signalling connections relayed to the node holding their room
 	Rooms            int    // projects with peers
 	Tracks           int    // live tracks being forwarded
 	ReceivedPackets  uint64 // live RTP packets received from publishers
@@ -164,8 +174,11 @@ type Stats struct {
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
 	rooms, peers := s.Rooms()
+	s.mu.Lock()
+	relayed := len(s.relays)
+	s.mu.Unlock()
 	mixBytes, mixAssets, mixDecodes := s.pcm.usage()
-	return Stats{Peers: peers, Rooms: rooms, Tracks: int(s.stats.tracks.Load()),
+	return Stats{Peers: peers, Relayed: relayed, Rooms: rooms, Tracks: int(s.stats.tracks.Load()),
 		ReceivedPackets: s.stats.received.Load(), ForwardedPackets: s.stats.forwarded.Load(),
 		MixBytes: mixBytes, MixAssets: mixAssets, MixDecodes: mixDecodes}
 }
@@ -182,8 +195,15 @@ func NewServer(opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.Limits.defaults()
-	return &Server{opts: opts, log: opts.Logger, lim: opts.Limits, rooms: map[string]*room{}, peers: map[*peer]struct{}{},
-		pcm: newPCMCache(opts.Limits.MaxMixBytes)}, nil
+	s := &Server{opts: opts, log: opts.Logger, lim: opts.Limits, rooms: map[string]*room{}, peers: map[*peer]struct{}{},
+		leases: map[string]*lease{}, relays: map[*relay]struct{}{}, stop: make(chan struct{}), renewd: make(chan struct{}),
+		pcm: newPCMCache(opts.Limits.MaxMixBytes)}
+	if opts.Leases != nil {
+		go s.renewLoop(s.stop, s.renewd) // ends with Close
+	} else {
+		close(s.renewd)
+	}
+	return s, nil
 }
 
 var projectIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
@@ -246,9 +266,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = ws.Close(code, reason)
 		return
 	}
+	release := func() {}
+	if s.opts.Leases != nil {
+		var here bool
+		if release, here = s.route(r, ws, projectID); !here {
+			return // relayed to the room's node, or refused
+		}
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		release()
 		_ = ws.Close(CloseUnavailable, "server shutting down")
 		return
 	}
@@ -261,12 +289,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	delete(s.peers, p)
 	s.mu.Unlock()
+	release()
 }
 
-// Close ends every connection (close code 4503) and waits for them, until
-// ctx ends.
+// Close ends every connection (close code 4503), relayed ones too, and
+// waits for them, until ctx ends. The room leases held here are released
+// as their last peers go.
 func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.stop)
+	}
 	s.closed = true
 	peers := make([]*peer, 0, len(s.peers))
 	for p := range s.peers {
@@ -277,7 +310,7 @@ func (s *Server) Close(ctx context.Context) error {
 		p.fail(CloseUnavailable, "shutting_down", "server shutting down")
 	}
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() { s.wg.Wait(); <-s.renewd; close(done) }()
 	select {
 	case <-done:
 		return nil
