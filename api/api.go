@@ -88,6 +88,11 @@ type Deps struct {
 	// UDP port all peers share, the ICE-TCP fallback, public IPs. The zero
 	// value uses a free UDP port on 127.0.0.1.
 	RTC rtc.Config
+	// RTCNodeURL is the URL other nodes reach this one at. With Redis, it
+	// makes the nodes share rtc rooms: each project's room is leased to
+	// one node (rtc/redislease) and signalling arriving elsewhere is
+	// relayed there. Empty keeps rtc rooms per node.
+	RTCNodeURL string
 	// Payments configures Stripe Connect payments (api/payments); without a
 	// secret key the module is not mounted.
 	Payments payments.Config

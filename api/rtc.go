@@ -13,6 +13,7 @@ import (
 	"github.com/maxbooster/maxbooster/collab"
 	"github.com/maxbooster/maxbooster/internal/apperr"
 	"github.com/maxbooster/maxbooster/rtc"
+	"github.com/maxbooster/maxbooster/rtc/redislease"
 	"github.com/maxbooster/maxbooster/session"
 )
 
@@ -65,7 +66,9 @@ func newRTCDeps(tokens *session.RoomTokens, access func(ctx context.Context, use
 // mountRTC serves WebRTC signalling (package rtc) at GET /rtc/{projectId}:
 // asset and mix previews and live sessions, admitting room tokens (role
 // re-checked with projects at every join) or a session cookie. The engine's
-// one UDP port (and optional ICE-TCP port) come from d.RTC. Lifecycle:
+// one UDP port (and optional ICE-TCP port) come from d.RTC. With d.Redis
+// and d.RTCNodeURL, rooms are leased to one node each and signalling
+// arriving at another node is relayed to it (rtc.Options.Leases). Lifecycle:
 // Shutdown closes every peer (close code 4503), then the sockets.
 func mountRTC(mux *http.ServeMux, d Deps, rd rtcDeps) error {
 	cfg := d.RTC
@@ -129,6 +132,17 @@ func mountRTC(mux *http.ServeMux, d Deps, rd rtcDeps) error {
 	if rd.recordings != nil {
 		opts.Recordings = rd.recordings
 	}
+	switch {
+	case d.Redis != nil && d.RTCNodeURL != "":
+		leases, err := redislease.New(d.Redis, redislease.Options{NodeURL: d.RTCNodeURL})
+		if err != nil {
+			_ = eng.Close()
+			return fmt.Errorf("api: rtc: %w", err)
+		}
+		opts.Leases = leases
+	case d.Redis != nil:
+		d.Logger.Warn("rtc: no node URL: rtc rooms stay on the node a connection arrives at, so collaborators on different nodes do not meet")
+	}
 	srv, err := rtc.NewServer(opts)
 	if err != nil {
 		_ = eng.Close()
@@ -150,7 +164,7 @@ func mountRTC(mux *http.ServeMux, d Deps, rd rtcDeps) error {
 	if a := eng.TCPAddr(); a != nil {
 		tcp = a.String()
 	}
-	d.Logger.Info("rtc: listening", "udp", eng.UDPAddr().String(), "tcp", tcp)
+	d.Logger.Info("rtc: listening", "udp", eng.UDPAddr().String(), "tcp", tcp, "shared_rooms", opts.Leases != nil)
 	mux.Handle("GET /rtc/{projectId}", srv)
 	return nil
 }

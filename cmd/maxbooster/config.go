@@ -35,6 +35,7 @@ type Config struct {
 	DataDir           string         // directory for the SQLite database and files
 	DatabaseURL       string         // "" means sqlite:<DataDir>/maxbooster.db
 	RedisURL          string         // "" means single node, in-process
+	NodeURL           string         // URL other nodes reach this node at; required with RedisURL (rtc rooms)
 	PublicURL         string         // "" means http://<Listen>
 	LogLevel          slog.Level     // debug, info, warn, error
 	LogFormat         string         // text or json
@@ -265,6 +266,19 @@ var settings = []setting{
 				}
 			}
 			c.RedisURL = v
+			return nil
+		}},
+	{"node-url", "MB_NODE_URL", "URL", "with MB_REDIS_URL (then required): the URL other nodes reach this node at, e.g. http://10.0.0.5:8080; each project's rtc room is served by one node, and other nodes relay its signalling there",
+		func(c *Config) string { return c.NodeURL },
+		func(c *Config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+					return errors.New("want this node's own http(s)://host:port, reachable from the other nodes, without credentials, query or fragment")
+				}
+				v = strings.TrimSuffix(v, "/")
+			}
+			c.NodeURL = v
 			return nil
 		}},
 	{"public-url", "MB_PUBLIC_URL", "URL", "base URL users reach the server at, for links and cookies (default http://LISTEN)",
@@ -693,7 +707,22 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 		// Unknown flag or missing value: flag's own message names it.
 		return cfg, nil, fmt.Errorf("%w: %s", ErrConfig, strings.Replace(err.Error(), "flag: ", "", 1))
 	}
+	if name == "serve" {
+		if err := cfg.checkNodeURL(); err != nil {
+			return cfg, nil, err
+		}
+	}
 	return cfg, fs.Args(), nil
+}
+
+// checkNodeURL requires MB_NODE_URL with MB_REDIS_URL: nodes sharing Redis
+// share rtc rooms, and relay signalling to each other at these URLs.
+func (c Config) checkNodeURL() error {
+	if c.RedisURL != "" && c.NodeURL == "" {
+		return fmt.Errorf("%w: MB_NODE_URL (--node-url) is required with MB_REDIS_URL: the URL the other nodes reach this node at, "+
+			"e.g. http://10.0.0.5:8080 (each project's rtc room is served by one node, and the others relay its signalling there)", ErrConfig)
+	}
+	return nil
 }
 
 // lookup returns an environment variable that is set and non-empty.

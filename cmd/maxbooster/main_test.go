@@ -81,6 +81,9 @@ func TestConfigErrors(t *testing.T) {
 		{name: "rtc udp", env: map[string]string{"MB_RTC_UDP": "localhost:3478"}, want: "MB_RTC_UDP"},
 		{name: "rtc tcp", args: []string{"--rtc-tcp", "0.0.0.0:99999"}, want: "--rtc-tcp"},
 		{name: "rtc public ip", env: map[string]string{"MB_RTC_PUBLIC_IP": "203.0.113.7,nope"}, want: "MB_RTC_PUBLIC_IP"},
+		{name: "node url not a url", args: []string{"--node-url", "10.0.0.5:8080"}, want: "--node-url (MB_NODE_URL)"},
+		{name: "node url with credentials", env: map[string]string{"MB_NODE_URL": "http://u:hunter2@10.0.0.5:8080"}, want: "MB_NODE_URL (--node-url)", notWant: "hunter2"},
+		{name: "node url required with redis", env: map[string]string{"MB_REDIS_URL": "redis://127.0.0.1:6379/0"}, want: "MB_NODE_URL (--node-url) is required with MB_REDIS_URL"},
 		{name: "secrets key hidden", env: map[string]string{"MB_SECRETS_KEY": "c2hvcnQta2V5LWh1bnRlcjI="}, want: "MB_SECRETS_KEY (--secrets-key): secrets key 1 is 17 bytes, want 32", notWant: "c2hvcnQta2V5LWh1bnRlcjI"},
 	}
 	for _, tt := range tests {
@@ -282,6 +285,7 @@ func TestMainWithPostgresAndRedis(t *testing.T) {
 		t.Skip("set MB_TEST_REDIS_ADDR to run against Redis (make test does when it finds one)")
 	}
 	cfg.RedisURL = "redis://" + addr + "/0" // only PINGed here; no keys written
+	cfg.NodeURL = "http://127.0.0.1:1"      // rtc leases are taken only when someone joins
 	m := NewMain(cfg, testLogger(t))
 	startMain(t, m)
 
@@ -318,6 +322,7 @@ func TestRunFailsCleanlyWhenRedisIsDown(t *testing.T) {
 	_ = ln.Close() // nothing listens there now
 	cfg := testConfig(t)
 	cfg.RedisURL = "redis://" + addr
+	cfg.NodeURL = "http://127.0.0.1:1"
 	m := NewMain(cfg, testLogger(t))
 	err = m.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "redis at "+addr) {

@@ -62,6 +62,9 @@ func NewMain(cfg Config, logger *slog.Logger) *Main {
 // itself. On error, call Close to release what was opened.
 func (m *Main) Run(ctx context.Context) error {
 	cfg := m.Config
+	if err := cfg.checkNodeURL(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
@@ -146,6 +149,7 @@ func (m *Main) Run(ctx context.Context) error {
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
 		RTC:            rtc.Config{UDP: cfg.RTCUDP, TCP: cfg.RTCTCP, PublicIPs: cfg.RTCPublicIPs},
+		RTCNodeURL:     cfg.NodeURL,
 		Payments:       cfg.Payments(),
 		Assets:         assetCfg,
 		SecretKeys:     secretKeys,
