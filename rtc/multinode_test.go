@@ -520,3 +520,40 @@ func TestMultiNodeLatency(t *testing.T) {
 	_ = guest.Close()
 	_ = host.Close()
 }
+
+// TestMultiNodeHolderUnavailable: a holder that answers the upgrade with
+// an HTTP error (a rate limit) is alive, so the client is closed with 4503
+// at once; a holder that cannot be reached while its lease stays (a
+// partition) is retried until a lease would have expired, then 4503 too.
+func TestMultiNodeHolderUnavailable(t *testing.T) {
+	checkLeaks(t)
+	c := newCluster(t)
+	const ttl = time.Second
+	b := c.node(t, nodeOptions{ttl: ttl})
+	limited := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+	}))
+	defer limited.Close()
+	ctx := context.Background()
+	if err := c.rdb.Set(ctx, c.prefix+"room:p1", limited.URL, time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	code, _ := closeOf(t, b.url("p1", token("ann", "p1", "editor")))
+	if code != rtc.CloseUnavailable || time.Since(start) > ttl/2 {
+		t.Errorf("holder answering 429: close %d after %s, want %d at once", code, time.Since(start), rtc.CloseUnavailable)
+	}
+
+	if err := c.rdb.Set(ctx, c.prefix+"room:p2", "http://127.0.0.1:1", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	code, _ = closeOf(t, b.url("p2", token("ann", "p2", "editor")))
+	took := time.Since(start)
+	if code != rtc.CloseUnavailable || took < ttl || took > ttl+3*time.Second {
+		t.Errorf("unreachable holder: close %d after %s, want %d after about TTL+1 s", code, took, rtc.CloseUnavailable)
+	}
+	if st := b.srv.Stats(); st.Relayed != 0 || st.Peers != 0 {
+		t.Errorf("B stats %+v, want nothing left", st)
+	}
+}

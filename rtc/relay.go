@@ -73,6 +73,12 @@ func (s *Server) route(r *http.Request, ws *websocket.Conn, projectID string) (r
 			s.relay(ctx, ws, up)
 			return nil, false
 		}
+		var refused refusedError
+		if errors.As(err, &refused) {
+			s.log.Warn("rtc: room holder refused a relayed connection", "project", projectID, "owner", owner, "status", refused.status)
+			_ = ws.Close(CloseUnavailable, fmt.Sprintf("room server refused the connection (HTTP %d)", refused.status))
+			return nil, false
+		}
 		s.log.Debug("rtc: room holder unreachable", "project", projectID, "owner", owner, "err", err)
 		if time.Now().After(deadline) {
 			s.log.Warn("rtc: room holder unreachable", "project", projectID, "owner", owner, "err", err)
@@ -119,9 +125,20 @@ func (s *Server) dialHolder(ctx context.Context, r *http.Request, owner, project
 		_ = resp.Body.Close()
 	}
 	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			return nil, refusedError{status: resp.StatusCode}
+		}
 		return nil, fmt.Errorf("rtc: dial room holder: %w", err)
 	}
 	return up, nil
+}
+
+// refusedError is a holder's HTTP answer other than the upgrade (a rate
+// limit, most likely): the holder is alive, so it is not retried.
+type refusedError struct{ status int }
+
+func (e refusedError) Error() string {
+	return fmt.Sprintf("rtc: room holder refused the upgrade: HTTP %d", e.status)
 }
 
 // relay copies messages between client and up until either closes, then
