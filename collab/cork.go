@@ -70,6 +70,13 @@ type corkConn struct {
 	rbuf  *[]byte       // pooled; (*rbuf)[roff:rend] is unread; nil when empty
 	roff  int
 	rend  int
+	// The netpoller callbacks and their results live here, so that reads
+	// and writes allocate nothing.
+	readFn, peekFn func(uintptr) bool
+	rdBuf          *[]byte
+	rdN            int
+	rdErr          error
+	peek           [1]byte
 
 	// off: a close frame went out or is about to; no more data frames.
 	off atomic.Bool
@@ -81,6 +88,10 @@ type corkConn struct {
 	// once; it goes out before anything else. pbuf is its pooled buffer.
 	pending []byte
 	pbuf    *[]byte
+	writeFn func(uintptr) bool
+	wrP     []byte
+	wrN     int
+	wrErr   error
 }
 
 func newCorkConn(c net.Conn, carry []byte) *corkConn {
@@ -118,22 +129,12 @@ func (c *corkConn) Read(p []byte) (int, error) {
 	if c.raw == nil || len(p) >= readBufSize {
 		return c.Conn.Read(p)
 	}
-	var (
-		b    *[]byte
-		n    int
-		rerr error
-	)
-	err := c.raw.Read(func(fd uintptr) bool {
-		b = readBufs.Get().(*[]byte)
-		n, rerr = ignoringEINTR(func() (int, error) { return syscall.Read(int(fd), *b) })
-		if errors.Is(rerr, syscall.EAGAIN) {
-			// Nothing to read: hold no buffer while the netpoller waits.
-			readBufs.Put(b)
-			b = nil
-			return false
-		}
-		return true
-	})
+	if c.readFn == nil {
+		c.readFn, c.peekFn = c.readOnce, c.peekOnce
+	}
+	err := c.raw.Read(c.readFn)
+	b, n, rerr := c.rdBuf, c.rdN, c.rdErr
+	c.rdBuf, c.rdErr = nil, nil
 	if err == nil && rerr != nil {
 		err = &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", rerr)}
 	}
@@ -155,6 +156,30 @@ func (c *corkConn) Read(p []byte) (int, error) {
 	return k, nil
 }
 
+// readOnce is Read's callback for the netpoller: one non-blocking read
+// into a pooled buffer (c.rdBuf, c.rdN, c.rdErr). It lives on the
+// connection so that a read allocates nothing.
+func (c *corkConn) readOnce(fd uintptr) bool {
+	b := readBufs.Get().(*[]byte)
+	n, err := ignoringEINTR(func() (int, error) { return syscall.Read(int(fd), *b) })
+	if errors.Is(err, syscall.EAGAIN) {
+		// Nothing to read: hold no buffer while the netpoller waits.
+		readBufs.Put(b)
+		return false
+	}
+	c.rdBuf, c.rdN, c.rdErr = b, n, err
+	return true
+}
+
+// peekOnce is waitReadable's callback: true once a byte can be read.
+func (c *corkConn) peekOnce(fd uintptr) bool {
+	_, err := ignoringEINTR(func() (int, error) {
+		n, _, err := syscall.Recvfrom(int(fd), c.peek[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return n, err
+	})
+	return !errors.Is(err, syscall.EAGAIN)
+}
+
 // buffered reports whether bytes the client sent are already read from
 // the socket but not yet consumed. Call it between messages, from the
 // reader, while no close handshake can be reading (socket.readBuffered).
@@ -169,14 +194,10 @@ func (c *corkConn) waitReadable() error {
 	if c.raw == nil {
 		return nil
 	}
-	var b [1]byte
-	return c.raw.Read(func(fd uintptr) bool {
-		_, err := ignoringEINTR(func() (int, error) {
-			n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			return n, err
-		})
-		return !errors.Is(err, syscall.EAGAIN)
-	})
+	if c.peekFn == nil {
+		c.readFn, c.peekFn = c.readOnce, c.peekOnce
+	}
+	return c.raw.Read(c.peekFn)
 }
 
 func ignoringEINTR(f func() (int, error)) (int, error) {
@@ -248,19 +269,15 @@ func (c *corkConn) tryWrite(frames [][]byte) (tryResult, error) {
 	return tryPartial, nil
 }
 
-// writeNonblock writes what the socket takes now.
+// writeNonblock writes what the socket takes now; mu is held.
 func (c *corkConn) writeNonblock(p []byte) (int, error) {
-	var (
-		n    int
-		werr error
-	)
-	err := c.raw.Write(func(fd uintptr) bool {
-		n, werr = ignoringEINTR(func() (int, error) { return syscall.Write(int(fd), p) })
-		return true
-	})
-	if n < 0 {
-		n = 0
+	if c.writeFn == nil {
+		c.writeFn = c.writeOnce
 	}
+	c.wrP = p
+	err := c.raw.Write(c.writeFn)
+	n, werr := c.wrN, c.wrErr
+	c.wrP, c.wrN, c.wrErr = nil, 0, nil
 	if err != nil {
 		return n, err
 	}
@@ -268,6 +285,13 @@ func (c *corkConn) writeNonblock(p []byte) (int, error) {
 		return n, &net.OpError{Op: "write", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", werr)}
 	}
 	return n, nil
+}
+
+// writeOnce is writeNonblock's callback: one write attempt of c.wrP.
+func (c *corkConn) writeOnce(fd uintptr) bool {
+	n, err := ignoringEINTR(func() (int, error) { return syscall.Write(int(fd), c.wrP) })
+	c.wrN, c.wrErr = max(n, 0), err
+	return true
 }
 
 // writeFrames writes pending bytes and then frames, blocking, each write
