@@ -88,7 +88,7 @@ type Options struct {
 	KeepAlive        time.Duration // send a keep-alive frame after this much silence; 15 s
 	PingInterval     time.Duration // WebSocket ping to detect dead peers; 30 s
 	AwarenessTimeout time.Duration // drop awareness states not renewed for this long; 30 s
-	CompactAfter     int           // compact a room's log after this many entries; 500
+	CompactAfter     int           // compact a room's log at this many entries (500) and half the snapshot's bytes
 	StoreTimeout     time.Duration // one DocStore or Bus call; 10 s
 	Tick             time.Duration // room housekeeping interval; 1 s
 
