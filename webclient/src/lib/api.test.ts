@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { allPages, MAX_PAGES, unwrap, userOf, wsBase } from './api'
-import { closeReason, stereoSdp } from './rtc'
+import { closeReason, MAX_REJOIN, rejoinDelay, stereoSdp } from './rtc'
 
 describe('REST helpers', () => {
   it('turns a room-token url into a WebSocket base', () => {
@@ -53,6 +53,14 @@ describe('rtc helpers', () => {
     expect(s).toContain('a=fmtp:111 minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1')
     expect(stereoSdp(s)).toBe(s)
     expect(stereoSdp('v=0\r\n')).toBe('v=0\r\n')
+  })
+  it('joins again after a 4503 only, with backoff, a few times', () => {
+    expect(rejoinDelay(4503, 0)).toBe(500)
+    expect(rejoinDelay(4503, 2)).toBe(2000)
+    expect(rejoinDelay(4503, MAX_REJOIN)).toBeNull()
+    expect(rejoinDelay(4401, 0)).toBeNull()
+    expect(rejoinDelay(1000, 0)).toBeNull()
+    expect(rejoinDelay(undefined, 0)).toBeNull()
   })
   it('explains close codes in words', () => {
     expect(closeReason(4403, '')).toMatch(/role/)

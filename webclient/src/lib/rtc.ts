@@ -49,8 +49,23 @@ export function closeReason(code: number, reason: string): string {
   return CLOSE_REASONS[code] ?? (reason || `The audio connection closed (${code}).`)
 }
 
+/** The most times a client joins again by itself (see rejoinDelay). */
+export const MAX_REJOIN = 5
+
+/**
+ * How long to wait before joining again after signalling closed with
+ * `code`, or null not to. A 4503 means the room's node went away or the
+ * room moved to another node (docs/rtc-protocol.md): joining again lands
+ * in the room wherever it now is, so it is retried with backoff.
+ */
+export function rejoinDelay(code: number | undefined, attempt: number): number | null {
+  if (code !== 4503 || attempt >= MAX_REJOIN) return null
+  return 500 * 2 ** attempt
+}
+
 interface Handlers {
-  onStatus?: (s: RtcStatus, why?: string) => void
+  /** `code` is the signalling close code when the session closed because of it. */
+  onStatus?: (s: RtcStatus, why?: string, code?: number) => void
   onStream?: (stream: MediaStream, peerId: string | null) => void
   onState?: (s: PreviewState) => void
   onMessage?: (m: Record<string, unknown>) => void
@@ -109,14 +124,14 @@ export class RtcSession {
     }
     this.ws.onclose = (ev) => {
       if (ev.code !== 1000) console.warn('rtc: signalling closed', ev.code, ev.reason)
-      this.setStatus('closed', ev.code === 1000 ? undefined : closeReason(ev.code, ev.reason))
+      this.setStatus('closed', ev.code === 1000 ? undefined : closeReason(ev.code, ev.reason), ev.code)
     }
   }
 
-  private setStatus(s: RtcStatus, why?: string) {
+  private setStatus(s: RtcStatus, why?: string, code?: number) {
     if (this.status === 'closed') return
     this.status = s
-    this.h.onStatus?.(s, why)
+    this.h.onStatus?.(s, why, code)
     if (s === 'closed') this.pc.close()
   }
 

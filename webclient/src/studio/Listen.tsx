@@ -2,7 +2,7 @@ import { expose } from '@/lib/testhooks'
 import * as React from 'react'
 import { Headphones, Mic, MicOff, Pause, Play, PhoneOff, Repeat, Radio } from 'lucide-react'
 import type { Asset } from '@/lib/api'
-import { RtcSession, type LivePeer, type PreviewState, type RtcStatus } from '@/lib/rtc'
+import { MAX_REJOIN, rejoinDelay, RtcSession, type LivePeer, type PreviewState, type RtcStatus } from '@/lib/rtc'
 import { colorFor } from '@/lib/colors'
 import { formatClock } from '@/lib/time'
 import { cn } from '@/lib/utils'
@@ -21,6 +21,37 @@ function useAudioSink() {
   return { ref, attach }
 }
 
+/**
+ * Joining again by itself after the server closes with 4503 (the room's
+ * node went away, or the room moved to another node): `closed` schedules
+ * join and returns what to show, or null when it gives up or the close was
+ * something else; `connected` resets the count, `cancel` stops it (the
+ * user left).
+ */
+function useRejoin() {
+  const r = React.useRef<{ n: number; timer: ReturnType<typeof setTimeout> | undefined }>({ n: 0, timer: undefined })
+  React.useEffect(() => () => clearTimeout(r.current.timer), [])
+  return React.useMemo(
+    () => ({
+      closed(code: number | undefined, join: () => void): string | null {
+        const d = rejoinDelay(code, r.current.n)
+        if (d === null) return null
+        r.current.n++
+        r.current.timer = setTimeout(join, d)
+        return `Reconnecting (${r.current.n}/${MAX_REJOIN})…`
+      },
+      connected() {
+        r.current.n = 0
+      },
+      cancel() {
+        clearTimeout(r.current.timer)
+        r.current.n = 0
+      },
+    }),
+    [],
+  )
+}
+
 /** Server-rendered preview of the project mix or one asset, with a shared transport. */
 function PreviewPlayer({ projectId, assets, playhead, range, readOnly }: { projectId: string; assets: Asset[]; playhead: () => number; range: [number, number] | null; readOnly: boolean }) {
   const [source, setSource] = React.useState('')
@@ -30,6 +61,7 @@ function PreviewPlayer({ projectId, assets, playhead, range, readOnly }: { proje
   const [st, setSt] = React.useState<PreviewState | null>(null)
   const [volume, setVolume] = React.useState(0.9)
   const sink = useAudioSink()
+  const rejoin = useRejoin()
   React.useEffect(() => () => session?.close(), [session])
   React.useEffect(() => {
     if (sink.ref.current) sink.ref.current.volume = volume
@@ -41,9 +73,11 @@ function PreviewPlayer({ projectId, assets, playhead, range, readOnly }: { proje
     setSt(null)
     setStatus('connecting')
     const s = new RtcSession(projectId, source ? { type: 'join', mode: 'preview', assetId: source } : { type: 'join', mode: 'preview' }, {
-      onStatus: (x, w) => {
+      onStatus: (x, w, code) => {
         setStatus(x)
-        if (w) setWhy(w)
+        if (x === 'connected') rejoin.connected()
+        const again = x === 'closed' ? rejoin.closed(code, join) : null
+        if (w) setWhy(again ? `${w} ${again}` : w)
       },
       onStream: (stream) => sink.attach(stream),
       onState: (x) => {
@@ -72,7 +106,14 @@ function PreviewPlayer({ projectId, assets, playhead, range, readOnly }: { proje
           ))}
         </Select>
         {live ? (
-          <Button size="sm" variant="secondary" onClick={() => session.close()}>
+          <Button
+            size="sm"
+            variant="secondary"
+            onClick={() => {
+              rejoin.cancel()
+              session.close()
+            }}
+          >
             Stop
           </Button>
         ) : (
@@ -148,17 +189,19 @@ function LiveSession({ projectId, readOnly, names }: { projectId: string; readOn
   const [me, setMe] = React.useState<{ peerId: string; muted: boolean } | null>(null)
   const mic = React.useRef<MediaStream | null>(null)
   const audios = React.useRef<HTMLDivElement>(null)
-  React.useEffect(
-    () => () => {
-      session?.close()
-      mic.current?.getTracks().forEach((t) => t.stop())
-    },
-    [session],
-  )
+  const rejoin = useRejoin()
+  React.useEffect(() => () => session?.close(), [session])
+  // The microphone stops on leave, on a new join and when the panel goes
+  // (not when a session is replaced: a rejoin's new microphone stays on).
+  React.useEffect(() => () => mic.current?.getTracks().forEach((t) => t.stop()), [])
 
   async function join() {
     setWhy(null)
     setStatus('connecting')
+    mic.current?.getTracks().forEach((t) => t.stop())
+    mic.current = null
+    setPeers(new Map())
+    if (audios.current) audios.current.innerHTML = ''
     try {
       mic.current = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } })
     } catch {
@@ -176,9 +219,11 @@ function LiveSession({ projectId, readOnly, names }: { projectId: string; readOn
       projectId,
       { type: 'join', mode: 'live' },
       {
-        onStatus: (x, w) => {
+        onStatus: (x, w, code) => {
           setStatus(x)
-          if (w) setWhy(w)
+          if (x === 'connected') rejoin.connected()
+          const again = x === 'closed' ? rejoin.closed(code, () => void join()) : null
+          if (w) setWhy(again ? `${w} ${again}` : w)
         },
         onStream: (stream, id) => {
           const el = document.createElement('audio')
@@ -227,6 +272,7 @@ function LiveSession({ projectId, readOnly, names }: { projectId: string; readOn
   }
 
   function leave() {
+    rejoin.cancel()
     session?.close()
     mic.current?.getTracks().forEach((t) => t.stop())
     mic.current = null
