@@ -23,7 +23,8 @@ type branch struct {
 	owner    SharedType
 
 	markers       []marker
-	noMarkers     bool // formatting disables search markers (yjs sets them null)
+	markerClock   uint64 // orders the uses of markers and amarks (yjs's global timestamp; only order within a type matters)
+	noMarkers     bool   // formatting disables search markers (yjs sets them null)
 	hasFormatting bool
 	// amarks are the positions a formatted text keeps in place of search
 	// markers (see Text.findPosition); inTextOp is set while a text
@@ -124,10 +125,8 @@ type marker struct {
 
 const maxSearchMarkers = 80
 
-var markerClock uint64
-
 func (b *branch) markPosition(p *Item, index int) *marker {
-	markerClock++
+	b.markerClock++
 	if len(b.markers) >= maxSearchMarkers {
 		oldest := 0
 		for i := range b.markers {
@@ -137,12 +136,12 @@ func (b *branch) markPosition(p *Item, index int) *marker {
 		}
 		m := &b.markers[oldest]
 		m.p.info &^= itemMarker
-		m.p, m.index, m.ts = p, index, markerClock
+		m.p, m.index, m.ts = p, index, b.markerClock
 		p.info |= itemMarker
 		return m
 	}
 	p.info |= itemMarker
-	b.markers = append(b.markers, marker{p: p, index: index, ts: markerClock})
+	b.markers = append(b.markers, marker{p: p, index: index, ts: b.markerClock})
 	return &b.markers[len(b.markers)-1]
 }
 
@@ -163,8 +162,8 @@ func (b *branch) findMarker(index int) *marker {
 	pindex := 0
 	if m != nil {
 		p, pindex = m.p, m.index
-		markerClock++
-		m.ts = markerClock
+		b.markerClock++
+		m.ts = b.markerClock
 	}
 	for p.right != nil && pindex < index {
 		if !p.deleted() && p.countable() {
@@ -191,8 +190,8 @@ func (b *branch) findMarker(index int) *marker {
 		m.p.info &^= itemMarker
 		m.p, m.index = p, pindex
 		p.info |= itemMarker
-		markerClock++
-		m.ts = markerClock
+		b.markerClock++
+		m.ts = b.markerClock
 		return m
 	}
 	return b.markPosition(p, pindex)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/maxbooster/maxbooster/crdt/lib0"
@@ -376,4 +377,39 @@ func TestBinaryDoesNotAliasUpdate(t *testing.T) {
 	if got := b.GetArray("a").Get(0).([]byte); !bytes.Equal(got, []byte{1, 2, 3}) {
 		t.Fatalf("binary content changed with the caller's buffer: %v", got)
 	}
+}
+
+// TestDocsInParallel edits separate documents from separate goroutines
+// (as the hub's rooms do): under -race this finds any state the documents
+// share, such as a package-level marker clock.
+func TestDocsInParallel(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := NewDoc(&DocOptions{ClientID: uint64(g + 1)})
+			a, txt := d.GetArray("a"), d.GetText("t")
+			for i := range 300 {
+				if err := a.Insert(i/2, i); err != nil {
+					t.Error(err)
+					return
+				}
+				if err := txt.Insert(i/3, "x"); err != nil {
+					t.Error(err)
+					return
+				}
+				if i%7 == 0 {
+					if err := txt.Format(0, 1+i/10, lib0.Object{{Key: "b", Value: true}}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+			if a.Len() != 300 || txt.Len() != 300 {
+				t.Errorf("doc %d: lengths %d, %d", g, a.Len(), txt.Len())
+			}
+		}()
+	}
+	wg.Wait()
 }

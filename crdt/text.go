@@ -463,8 +463,8 @@ func (t *Text) nearestAmark(index int) *amark {
 		}
 	}
 	if m != nil {
-		markerClock++
-		m.ts = markerClock
+		t.markerClock++
+		m.ts = t.markerClock
 	}
 	return m
 }
@@ -520,9 +520,9 @@ func (t *Text) endOp(op textOp) {
 // recently used one when full.
 func (t *Text) addAmark(p *Item, index int, attrs []attrKV) {
 	b := t.branch
-	markerClock++
+	b.markerClock++
 	if len(b.amarks) < maxAttrMarkers {
-		m := amark{p: p, index: index, ts: markerClock}
+		m := amark{p: p, index: index, ts: t.markerClock}
 		if len(attrs) > 0 {
 			m.attrs = append([]attrKV(nil), attrs...)
 		}
@@ -536,7 +536,7 @@ func (t *Text) addAmark(p *Item, index int, attrs []attrKV) {
 		}
 	}
 	m := &b.amarks[oldest]
-	m.p, m.index, m.ts = p, index, markerClock
+	m.p, m.index, m.ts = p, index, t.markerClock
 	m.attrs = append(m.attrs[:0], attrs...)
 }
 
