@@ -164,7 +164,7 @@ var (
 	idleCounts = flag.String("idle", "2000,10000", "connection counts for the idle scenario")
 	fanSel     = flag.String("fan", "1,2", "fan-out scenarios to run (1: one room of 50, 2: 100 rooms of 10)")
 	custom     = flag.String("custom", "", "an extra fan-out scenario rooms,clients,rate (e.g. 10,10,5); with -fan \"\" runs only it")
-	memStats   = flag.Bool("memstats", false, "idle scenario: the hub prints heap and stack use (and writes $COLLABBENCH_HEAPPROFILE) with every connection open")
+	memStats   = flag.Bool("memstats", false, "the hub prints heap and stack use (and writes $COLLABBENCH_HEAPPROFILE) with every idle connection open and at the end of each fan-out scenario")
 	only       = flag.String("servers", "maxbooster,y-websocket-server,hocuspocus", "servers to measure")
 )
 
@@ -551,6 +551,9 @@ func fanout(s serverSpec, rooms, perRoom, rate int) (fanResult, error) {
 	time.Sleep(500 * time.Millisecond) // let the last deliveries land
 	measuring.Store(false)
 	cpu1, gen1, elapsed := p.cpu(), selfCPU(), time.Since(t0)
+	if *memStats && s.name == "maxbooster" {
+		_, _ = io.WriteString(p.in, "mem\n")
+	}
 	for _, c := range clients {
 		_ = c.ws.CloseNow()
 	}
