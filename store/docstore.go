@@ -33,6 +33,17 @@ type DocStore struct {
 	// SQLite only: the committer's own connection, with its statements
 	// prepared once (see sqliteCommitter). Used by commitLoop only.
 	lite *sqliteCommitter
+	// SQLite only: compactions, run by commitLoop between batches.
+	compacts chan *compactReq
+}
+
+// compactReq is a Compact waiting for the SQLite committer.
+type compactReq struct {
+	ctx           context.Context
+	room          string
+	baseSeq, upTo int64
+	snapshot      []byte
+	res           chan error
 }
 
 var _ collab.DocStore = (*DocStore)(nil)
@@ -71,7 +82,7 @@ func NewDocStore(db *DB, opts *DocStoreOptions) *DocStore {
 		o.MaxBatchBytes = 16 << 20
 	}
 	s := &DocStore{
-		db: db, reqs: make(chan *appendReq, 1024), stop: make(chan struct{}), done: make(chan struct{}),
+		db: db, reqs: make(chan *appendReq, 1024), compacts: make(chan *compactReq), stop: make(chan struct{}), done: make(chan struct{}),
 		maxBatch: o.MaxBatchAppends, maxBytes: o.MaxBatchBytes,
 	}
 	go s.commitLoop()
@@ -121,12 +132,17 @@ func (s *DocStore) commitLoop() {
 		var first *appendReq
 		select {
 		case first = <-s.reqs:
+		case c := <-s.compacts:
+			c.res <- s.compactSQLite(c)
+			continue
 		case <-s.stop:
 			// Finish what is queued, then stop.
 			for {
 				select {
 				case r := <-s.reqs:
 					s.commit([]*appendReq{r})
+				case c := <-s.compacts:
+					c.res <- s.compactSQLite(c)
 				default:
 					return
 				}
@@ -346,35 +362,113 @@ func (s *DocStore) Load(ctx context.Context, room string) (collab.StoredDoc, err
 }
 
 // Compact implements collab.DocStore.
+//
+// On SQLite the committer runs it between batches, on its own connection:
+// as a second writer, a compaction's transaction (a large snapshot, many
+// deleted rows) made the committer's BEGIN IMMEDIATE wait in SQLite's busy
+// handler, which sleeps 1, 2, 5, 10 ms…, and those waits were the hub's
+// worst update latencies.
 func (s *DocStore) Compact(ctx context.Context, room string, baseSeq, upTo int64, snapshot []byte) error {
-	return s.db.WithTx(ctx, func(tx *Tx) error {
-		q := `SELECT snapshot_seq, last_seq FROM collab_docs WHERE room = ?`
-		if tx.Dialect() == Postgres {
-			q += ` FOR UPDATE`
+	if s.db.Dialect() != SQLite {
+		return s.db.WithTx(ctx, func(tx *Tx) error {
+			return compactIn(ctx, tx, Postgres, room, baseSeq, upTo, snapshot)
+		})
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	req := &compactReq{ctx: ctx, room: room, baseSeq: baseSeq, upTo: upTo, snapshot: snapshot, res: make(chan error, 1)}
+	select {
+	case s.compacts <- req:
+	case <-s.stop:
+		return ErrDocStoreClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.res:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// compactSQLite runs a compaction in one transaction on the committer's
+// connection, retrying transient conflicts like commitSQLite.
+func (s *DocStore) compactSQLite(c *compactReq) error {
+	if err := c.ctx.Err(); err != nil {
+		return err
+	}
+	ctx := context.WithoutCancel(c.ctx)
+	backoff := 5 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		if s.lite == nil {
+			lc, err := openSQLiteCommitter(ctx, s.db.SQL())
+			if err != nil {
+				return fmt.Errorf("store: compact room %s: %w", c.room, err)
+			}
+			s.lite = lc
 		}
-		var snapSeq, lastSeq int64
-		err := tx.QueryRowContext(ctx, q, room).Scan(&snapSeq, &lastSeq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return collab.ErrCompactConflict
+		err := s.lite.inTx(ctx, func() error {
+			return compactIn(ctx, s.lite.conn, SQLite, c.room, c.baseSeq, c.upTo, c.snapshot)
+		})
+		if err == nil || errors.Is(err, collab.ErrCompactConflict) {
+			return err
 		}
-		if err != nil {
+		if !IsRetryable(err) || attempt >= 5 {
+			s.lite.close()
+			s.lite = nil
+			return err
+		}
+		time.Sleep(backoff)
+		backoff = min(backoff*2, 500*time.Millisecond)
+	}
+}
+
+// execQuerier is what compactIn needs of a transaction: *Tx (placeholders
+// rebound) or the SQLite committer's *sql.Conn inside BEGIN … COMMIT.
+type execQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// compactIn replaces room's snapshot and drops the log entries it covers,
+// inside the caller's transaction.
+func compactIn(ctx context.Context, tx execQuerier, dialect Dialect, room string, baseSeq, upTo int64, snapshot []byte) error {
+	q := `SELECT snapshot_seq, last_seq FROM collab_docs WHERE room = ?`
+	if dialect == Postgres {
+		q += ` FOR UPDATE`
+	}
+	var snapSeq, lastSeq int64
+	err := tx.QueryRowContext(ctx, q, room).Scan(&snapSeq, &lastSeq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return collab.ErrCompactConflict
+	}
+	if err != nil {
+		return fmt.Errorf("store: compact room %s: %w", room, err)
+	}
+	if dialect == SQLite {
+		// last_seq is a lower bound there (see sqliteLastLogSeq).
+		var m sql.NullInt64
+		if err := tx.QueryRowContext(ctx, sqliteLastLogSeq, room).Scan(&m); err != nil {
 			return fmt.Errorf("store: compact room %s: %w", room, err)
 		}
-		if snapSeq != baseSeq || upTo < baseSeq || upTo > lastSeq {
-			return collab.ErrCompactConflict
-		}
-		if snapshot == nil {
-			snapshot = []byte{}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE collab_docs SET snapshot = ?, snapshot_seq = ?, updated_at = ? WHERE room = ?`,
-			snapshot, upTo, time.Now().UTC(), room); err != nil {
-			return fmt.Errorf("store: compact room %s: %w", room, err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM collab_updates WHERE room = ? AND seq <= ?`, room, upTo); err != nil {
-			return fmt.Errorf("store: compact room %s: %w", room, err)
-		}
-		return nil
-	})
+		lastSeq = max(lastSeq, m.Int64)
+	}
+	if snapSeq != baseSeq || upTo < baseSeq || upTo > lastSeq {
+		return collab.ErrCompactConflict
+	}
+	if snapshot == nil {
+		snapshot = []byte{}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE collab_docs SET snapshot = ?, snapshot_seq = ?, last_seq = ?, updated_at = ? WHERE room = ?`,
+		snapshot, upTo, lastSeq, time.Now().UTC(), room); err != nil {
+		return fmt.Errorf("store: compact room %s: %w", room, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM collab_updates WHERE room = ? AND seq <= ?`, room, upTo); err != nil {
+		return fmt.Errorf("store: compact room %s: %w", room, err)
+	}
+	return nil
 }
 
 // Delete removes room's snapshot and log for good (the projects module
@@ -399,10 +493,19 @@ type roomGroup struct {
 	n    int
 }
 
+// SQLite appends do not write the room's collab_docs row: it holds the
+// snapshot, and SQLite rewrites a whole row (reading a large snapshot's
+// overflow pages) for any change to it, which made every append cost in
+// proportion to the document once a room was compacted. The SQLite
+// committer is the only writer of the log (BEGIN IMMEDIATE serializes it
+// with any other), so it numbers entries after the log's last one, or,
+// when the log is empty, after the row's snapshot_seq and last_seq.
+// last_seq is therefore a lower bound on SQLite (compaction raises it);
+// PostgreSQL keeps it exact, its row lock ordering appends across nodes.
 const (
-	sqliteUpsertSeq = `INSERT INTO collab_docs (room, snapshot_seq, last_seq, updated_at) VALUES (?, 0, ?, ?)
-		ON CONFLICT (room) DO UPDATE SET last_seq = collab_docs.last_seq + excluded.last_seq, updated_at = excluded.updated_at
-		RETURNING last_seq`
+	sqliteLastLogSeq   = `SELECT MAX(seq) FROM collab_updates WHERE room = ?`
+	sqliteEnsureDoc    = `INSERT INTO collab_docs (room, snapshot_seq, last_seq, updated_at) VALUES (?, 0, 0, ?) ON CONFLICT (room) DO NOTHING`
+	sqliteDocSeqs      = `SELECT snapshot_seq, last_seq FROM collab_docs WHERE room = ?`
 	sqliteInsertUpdate = `INSERT INTO collab_updates (room, seq, data) VALUES (?, ?, ?)`
 )
 
@@ -420,9 +523,10 @@ const (
 // acknowledged append survives the process being killed (kill -9); a
 // power loss can lose the last commits before the next checkpoint's fsync.
 type sqliteCommitter struct {
-	conn                 *sql.Conn
-	begin, end, rollback *sql.Stmt
-	upsert, insert       *sql.Stmt
+	conn                  *sql.Conn
+	begin, end, rollback  *sql.Stmt
+	lastLogSeq, ensureDoc *sql.Stmt
+	docSeqs, insert       *sql.Stmt
 }
 
 func openSQLiteCommitter(ctx context.Context, db *sql.DB) (*sqliteCommitter, error) {
@@ -436,7 +540,8 @@ func openSQLiteCommitter(ctx context.Context, db *sql.DB) (*sqliteCommitter, err
 		q  string
 	}{
 		{&c.begin, "BEGIN IMMEDIATE"}, {&c.end, "COMMIT"}, {&c.rollback, "ROLLBACK"},
-		{&c.upsert, sqliteUpsertSeq}, {&c.insert, sqliteInsertUpdate},
+		{&c.lastLogSeq, sqliteLastLogSeq}, {&c.ensureDoc, sqliteEnsureDoc},
+		{&c.docSeqs, sqliteDocSeqs}, {&c.insert, sqliteInsertUpdate},
 	} {
 		if *p.st, err = conn.PrepareContext(ctx, p.q); err != nil { //nolint:sqlclosecheck // closed by sqliteCommitter.close
 			c.close()
@@ -447,7 +552,7 @@ func openSQLiteCommitter(ctx context.Context, db *sql.DB) (*sqliteCommitter, err
 }
 
 func (c *sqliteCommitter) close() {
-	for _, st := range []*sql.Stmt{c.begin, c.end, c.rollback, c.upsert, c.insert} {
+	for _, st := range []*sql.Stmt{c.begin, c.end, c.rollback, c.lastLogSeq, c.ensureDoc, c.docSeqs, c.insert} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -489,13 +594,10 @@ func (s *DocStore) commitSQLite(ctx context.Context, live []*appendReq, groups [
 	}
 }
 
-// write reserves each room's sequence numbers and writes its rows, in
-// room order, in one transaction; on error it rolls back. The statements
-// run without a cancellable context: modernc.org/sqlite starts a watcher
-// goroutine per statement for one, and SQLite's busy timeout (5 s)
-// already bounds the only wait.
-func (c *sqliteCommitter) write(ctx context.Context, live []*appendReq, groups []roomGroup, seqs []int64) (err error) {
-	ctx = context.WithoutCancel(ctx)
+// inTx runs fn between BEGIN IMMEDIATE and COMMIT on the committer's
+// connection; when fn or COMMIT fails it rolls back. ctx must not be
+// cancellable (see write).
+func (c *sqliteCommitter) inTx(ctx context.Context, fn func() error) (err error) {
 	if _, err := c.begin.ExecContext(ctx); err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
@@ -504,28 +606,62 @@ func (c *sqliteCommitter) write(ctx context.Context, live []*appendReq, groups [
 			_, _ = c.rollback.ExecContext(ctx)
 		}
 	}()
-	now := time.Now().UTC()
-	for _, g := range groups {
-		var last int64
-		if err := c.upsert.QueryRowContext(ctx, g.room, g.n, now).Scan(&last); err != nil {
-			return err
-		}
-		seq := last - int64(g.n)
-		for k := g.i; k < g.j; k++ {
-			for _, u := range live[k].updates {
-				seq++
-				if u == nil {
-					u = []byte{}
-				}
-				if _, err := c.insert.ExecContext(ctx, g.room, seq, u); err != nil {
-					return err
-				}
-			}
-			seqs[k] = seq
-		}
+	if err := fn(); err != nil {
+		return err
 	}
 	if _, err := c.end.ExecContext(ctx); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// lastSeq returns the last sequence number handed out in room (see
+// sqliteLastLogSeq), creating the room's row on its first append.
+func (c *sqliteCommitter) lastSeq(ctx context.Context, room string, now time.Time) (int64, error) {
+	var m sql.NullInt64
+	if err := c.lastLogSeq.QueryRowContext(ctx, room).Scan(&m); err != nil {
+		return 0, err
+	}
+	if m.Valid {
+		return m.Int64, nil
+	}
+	if _, err := c.ensureDoc.ExecContext(ctx, room, now); err != nil {
+		return 0, err
+	}
+	var snap, last int64
+	if err := c.docSeqs.QueryRowContext(ctx, room).Scan(&snap, &last); err != nil {
+		return 0, err
+	}
+	return max(snap, last), nil
+}
+
+// write reserves each room's sequence numbers and writes its rows, in
+// room order, in one transaction; on error it rolls back. The statements
+// run without a cancellable context: modernc.org/sqlite starts a watcher
+// goroutine per statement for one, and SQLite's busy timeout (5 s)
+// already bounds the only wait.
+func (c *sqliteCommitter) write(ctx context.Context, live []*appendReq, groups []roomGroup, seqs []int64) error {
+	ctx = context.WithoutCancel(ctx)
+	return c.inTx(ctx, func() error {
+		now := time.Now().UTC()
+		for _, g := range groups {
+			seq, err := c.lastSeq(ctx, g.room, now)
+			if err != nil {
+				return err
+			}
+			for k := g.i; k < g.j; k++ {
+				for _, u := range live[k].updates {
+					seq++
+					if u == nil {
+						u = []byte{}
+					}
+					if _, err := c.insert.ExecContext(ctx, g.room, seq, u); err != nil {
+						return err
+					}
+				}
+				seqs[k] = seq
+			}
+		}
+		return nil
+	})
 }

@@ -149,6 +149,13 @@ func TestDocStore(t *testing.T, newStore func(t *testing.T) collab.DocStore) {
 		if err != nil || string(sd.Snapshot) != "abcd" || len(sd.Updates) != 0 || sd.LastSeq() != 4 {
 			t.Errorf("after second compaction: %+v, %v", sd, err)
 		}
+		// The log is empty now: numbering goes on after the snapshot.
+		if seq, err := s.Append(ctx(t), room, [][]byte{[]byte("e"), []byte("f")}); err != nil || seq != 6 {
+			t.Errorf("Append after compacting the whole log = %d, %v; want seq 6", seq, err)
+		}
+		if err := s.Compact(ctx(t), room, 4, 6, []byte("abcdef")); err != nil {
+			t.Errorf("Compact of the entries after an emptied log: %v", err)
+		}
 	})
 	t.Run("ConcurrentAppends", func(t *testing.T) {
 		s := newStore(t)
