@@ -48,7 +48,7 @@ const (
 	// ctrlBufSize is coder/websocket's write buffer: a server control
 	// frame (2-byte header, at most 125 bytes of payload) fits whole.
 	ctrlBufSize = 128
-	// opClose is the first byte of a server's close frame (FIN + opcode 8).
+	// opCloseByte is the first byte of a close frame (FIN + opcode 8).
 	opCloseByte = 0x88
 )
 
