@@ -202,3 +202,42 @@ func TestCorkConnWaitReadable(t *testing.T) {
 		t.Error("one byte left in the read buffer, but buffered is false")
 	}
 }
+
+// opaqueConn hides the file descriptor, as a TLS connection does.
+type opaqueConn struct{ net.Conn }
+
+func TestCorkConnWithoutFileDescriptor(t *testing.T) {
+	server, client := tcpPair(t)
+	c := newCorkConn(opaqueConn{server}, []byte("ab"))
+	if c.raw != nil {
+		t.Fatal("opaque connection got a raw connection")
+	}
+	// No non-blocking path: the socket's goroutine writes, blocking.
+	if res, err := c.tryWrite([][]byte{[]byte("x")}); res != tryBusy || err != nil {
+		t.Fatalf("tryWrite = %v, %v; want busy", res, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.writeFrames([][]byte{[]byte("one"), []byte("two")}, 5*time.Second) }()
+	got := readFrames(t, client, 2)
+	if err := <-done; err != nil || string(got[0]) != "one" || string(got[1]) != "two" {
+		t.Fatalf("writeFrames: %q, %v", got, err)
+	}
+	if err := c.waitReadable(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Write([]byte("cd")); err != nil {
+		t.Fatal(err)
+	}
+	var in []byte
+	p := make([]byte, 16)
+	for len(in) < 4 {
+		n, err := c.Read(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = append(in, p[:n]...)
+	}
+	if string(in) != "abcd" {
+		t.Fatalf("read %q, want abcd", in)
+	}
+}
