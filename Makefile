@@ -84,7 +84,10 @@ test: ## run every suite (with -race but for NORACE_PKGS); sets MB_TEST_* for th
 
 .PHONY: bench
 bench: ## run benchmarks (no tests), then the crdt B4 table beside yjs when Node is present
-	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+	@env_args=(); \
+	if [ -z "$${MB_TEST_REDIS_ADDR:-}" ] && [ "$(call port_open,127.0.0.1,6379)" = yes ]; then \
+		env_args+=("MB_TEST_REDIS_ADDR=$(TEST_REDIS_ADDR)"); fi; \
+	env "$${env_args[@]}" $(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 	@if command -v node >/dev/null; then $(MAKE) --no-print-directory bench-crdt; fi
 	@if command -v node >/dev/null; then $(MAKE) --no-print-directory bench-collab; fi
 	$(MAKE) --no-print-directory bench-audio
