@@ -69,12 +69,18 @@ type stateVec struct {
 	m     map[uint64]uint64
 }
 
-const smallStateVec = 8
+// smallStateVec is the most clients a stateVec keeps in its slice: a
+// lookup scans it, which beats a map's hashing (and its allocations, as
+// every transaction takes two snapshots) for a room's few dozen clients.
+const smallStateVec = 64
 
 // snapshot returns the current state vector, using buf for small ones.
 func (s *structStore) snapshot(buf []clientClock) stateVec {
 	if len(s.order) <= smallStateVec {
 		v := buf[:0]
+		if cap(v) < len(s.order) {
+			v = make([]clientClock, 0, len(s.order))
+		}
 		for _, c := range s.order {
 			v = append(v, clientClock{c, s.state(c)})
 		}
