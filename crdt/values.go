@@ -212,7 +212,7 @@ func typeToJSON(b *branch) any {
 	case typeMap:
 		return b.owner.(*Map).ToJSON()
 	case typeXMLHook: // a YMap: yjs's YXmlHook inherits its toJSON
-		return b.owner.(*XmlHook).Map.ToJSON()
+		return b.owner.(*XmlHook).ToJSON()
 	case typeXMLFragment, typeXMLElement, typeXMLText:
 		return xmlString(b)
 	}
