@@ -311,6 +311,12 @@ func (c *contentString) splice(offset uint64) content {
 		c.s, c.n = c.s[:offset], offset
 		return r
 	}
+	if i, ok := lib0.UTF16Index(c.s, int(offset)); ok { //nolint:gosec // G115: offset < c.n, a string length
+		r := &contentString{s: c.s[i:], n: c.n - offset}
+		c.s, c.n = c.s[:i], offset
+		return r
+	}
+	// A surrogate pair is split: both halves become U+FFFD, as in yjs.
 	u := lib0.AppendUTF16(nil, c.s)
 	left := u[:offset:offset]
 	right := append([]uint16(nil), u[offset:]...)
@@ -340,6 +346,10 @@ func (c *contentString) write(enc updateEncoder, offset uint64) {
 	case uint64(len(c.s)) == c.n:
 		enc.WriteString(c.s[offset:])
 	default:
+		if i, ok := lib0.UTF16Index(c.s, int(offset)); ok { //nolint:gosec // G115: offset < c.n
+			enc.WriteString(c.s[i:])
+			return
+		}
 		enc.WriteString(lib0.StringFromUTF16(lib0.AppendUTF16(nil, c.s)[offset:]))
 	}
 }

@@ -74,6 +74,36 @@ func UTF16Len(s string) int {
 	return n
 }
 
+// UTF16Index returns the byte index in s at which off UTF-16 code units
+// of s end, and whether that is a character boundary of s as it is: false
+// when off falls inside a surrogate pair, past the end, or when s holds
+// bytes that are not well-formed UTF-8 (which a conversion to UTF-16 and
+// back would change).
+func UTF16Index(s string, off int) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); {
+		if n == off {
+			return i, true
+		}
+		if s[i] < 0x80 {
+			n++
+			i++
+			continue
+		}
+		r, size := decodeRune(s, i)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return 0, false
+		case r >= 0x10000:
+			n += 2
+		default:
+			n++
+		}
+		i += size
+	}
+	return len(s), n == off
+}
+
 // AppendUTF16 appends the UTF-16 code units of s to dst and returns the
 // extended slice. Lone surrogates in WTF-8 are kept as lone surrogates;
 // malformed UTF-8 becomes U+FFFD.
