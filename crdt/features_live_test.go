@@ -1,14 +1,11 @@
 package crdt
 
 import (
-	"bufio"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,7 +60,7 @@ func TestYjsLiveClone(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if err := out.Push(cloneForTest(v)); err != nil {
+				if err := out.Push(cloneShared(v.(SharedType))); err != nil {
 					return fmt.Errorf("pushing the clone of %v: %w", path, err)
 				}
 				clones++
@@ -91,27 +88,6 @@ func TestYjsLiveClone(t *testing.T) {
 	if len(seeds) >= 20 && formatted == 0 {
 		t.Error("no formatted text was cloned: the generator lost its formatting")
 	}
-}
-
-// cloneForTest calls the Clone method of the value's own type.
-func cloneForTest(v any) SharedType {
-	switch x := v.(type) {
-	case *Text:
-		return x.Clone()
-	case *Array:
-		return x.Clone()
-	case *Map:
-		return x.Clone()
-	case *XmlFragment:
-		return x.Clone()
-	case *XmlElement:
-		return x.Clone()
-	case *XmlText:
-		return x.Clone()
-	case *XmlHook:
-		return x.Clone()
-	}
-	panic(fmt.Sprintf("no Clone for %T", v))
 }
 
 // gcFilters are the filters features.mjs knows, by name.
@@ -547,32 +523,11 @@ func startFeaturesPeer(t *testing.T) (*yjsPeer, []uint64) {
 		}
 		first, count = n, 1
 	}
-	if _, err := os.Stat(filepath.Join(yjsDir, "node_modules", "yjs")); err != nil {
-		t.Fatalf("yjs is not installed: run `npm ci` in %s (%v)", yjsDir, err)
-	}
-	cmd := exec.Command("node", "features.mjs")
-	cmd.Dir = yjsDir
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting node: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = in.Close() // node exits at the end of its input
-		_ = cmd.Wait()
-	})
 	seeds := make([]uint64, 0, count)
 	for s := first; s < first+count; s++ {
 		seeds = append(seeds, s)
 	}
-	return &yjsPeer{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<20)}, seeds
+	return startYjsScript(t, "features.mjs"), seeds
 }
 
 // callInto sends one command to a features.mjs peer and decodes its reply

@@ -92,12 +92,16 @@ type yjsPeer struct {
 	out *bufio.Reader
 }
 
-func startYjsPeer(t *testing.T) *yjsPeer {
+func startYjsPeer(t *testing.T) *yjsPeer { return startYjsScript(t, "peer.mjs") }
+
+// startYjsScript runs `node script` in the yjs test directory, to be
+// driven over stdio one JSON line at a time; it ends with the test.
+func startYjsScript(t *testing.T, script string) *yjsPeer {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(yjsDir, "node_modules", "yjs")); err != nil {
 		t.Fatalf("yjs is not installed: run `npm ci` in %s (%v)", yjsDir, err)
 	}
-	cmd := exec.Command("node", "peer.mjs")
+	cmd := exec.Command("node", script)
 	cmd.Dir = yjsDir
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
