@@ -172,21 +172,27 @@ func (s *Store) list(ctx context.Context, ownerID, projectID string, limit int) 
 	if projectID != "" {
 		q, arg = `SELECT `+recordCols+` FROM assets WHERE project_id = ? ORDER BY created_at DESC, id LIMIT ?`, projectID
 	}
-	rows, err := s.db.QueryContext(ctx, q, arg, limit)
+	return s.records(ctx, "assets.list", q, arg, limit)
+}
+
+// records runs a query of recordCols and scans every row; op names the
+// operation in errors.
+func (s *Store) records(ctx context.Context, op, q string, args ...any) ([]*record, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, apperr.E("assets.list", apperr.Internal, err)
+		return nil, apperr.E(op, apperr.Internal, err)
 	}
 	defer rows.Close()
 	var out []*record
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
-			return nil, apperr.E("assets.list", apperr.Internal, err)
+			return nil, apperr.E(op, apperr.Internal, err)
 		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, apperr.E("assets.list", apperr.Internal, err)
+		return nil, apperr.E(op, apperr.Internal, err)
 	}
 	return out, nil
 }
@@ -213,21 +219,8 @@ func (s *Store) setJob(ctx context.Context, id, jobID string, now time.Time) err
 // unqueued returns processing assets that never got a job (a crash
 // between the insert and the enqueue), created before the given time.
 func (s *Store) unqueued(ctx context.Context, before time.Time) ([]*record, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+recordCols+` FROM assets WHERE status = ? AND job_id IS NULL
+	return s.records(ctx, "assets.unqueued", `SELECT `+recordCols+` FROM assets WHERE status = ? AND job_id IS NULL
 		AND created_at < ? LIMIT 1000`, StatusProcessing, before)
-	if err != nil {
-		return nil, apperr.E("assets.unqueued", apperr.Internal, err)
-	}
-	defer rows.Close()
-	var out []*record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, apperr.E("assets.unqueued", apperr.Internal, err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }
 
 // markReady stores the analysis and derived blobs of a processing asset
@@ -365,24 +358,8 @@ func (s *Store) failUpload(ctx context.Context, id, msg string, now time.Time) e
 // abandoned returns up to limit unfinished uploads that received no bytes
 // since before.
 func (s *Store) abandoned(ctx context.Context, before time.Time, limit int) ([]*record, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+recordCols+` FROM assets WHERE status = ? AND updated_at < ?
+	return s.records(ctx, "assets.abandoned", `SELECT `+recordCols+` FROM assets WHERE status = ? AND updated_at < ?
 		ORDER BY updated_at, id LIMIT ?`, StatusUploading, before, limit)
-	if err != nil {
-		return nil, apperr.E("assets.abandoned", apperr.Internal, err)
-	}
-	defer rows.Close()
-	var out []*record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, apperr.E("assets.abandoned", apperr.Internal, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, apperr.E("assets.abandoned", apperr.Internal, err)
-	}
-	return out, nil
 }
 
 // dropUploading deletes an unfinished upload's row if it is still
