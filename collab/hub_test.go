@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -414,8 +415,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestHubBatchesRelay checks the relay of a group-committed batch: one
-// merged frame per receiver, a sender getting only the others' updates.
+// TestHubBatchesRelay checks the relay of a group-committed batch: every
+// update in order, as its own frame, to everyone but its sender.
 func TestHubBatchesRelay(t *testing.T) {
 	checkGoroutines(t)
 	gs := &gateStore{DocStore: collab.NewMemStore(), gate: make(chan struct{}), entered: make(chan struct{}, 1)}
@@ -445,22 +446,26 @@ func TestHubBatchesRelay(t *testing.T) {
 	gs.gate = nil
 	gs.mu.Unlock()
 
-	want := textOf(t, u1, u2, v1, v2)
+	// The observer gets the four updates, each as its own frame: u1, then
+	// the batch in the order the room read it (each sender's in order).
 	var got [][]byte
-	for textOf(t, got...) != want {
+	for range 4 {
 		got = append(got, readUntil(t, c, "update", isSync(collab.SyncUpdate)).Payload)
 	}
-	if len(got) != 2 {
-		t.Errorf("observer got %d update frames, want 2 (u1, then one merged batch)", len(got))
+	at := func(u []byte) int { return slices.IndexFunc(got, func(g []byte) bool { return bytes.Equal(g, u) }) }
+	if at(u1) != 0 || at(u2) < 1 || at(v1) < 1 || at(v2) <= at(v1) {
+		t.Errorf("observer got the updates at %d %d %d %d, want u1 first, then u2, v1 and v2 (v1 before v2)", at(u1), at(u2), at(v1), at(v2))
 	}
-	// a receives only b's updates, merged into one frame.
-	m := readUntil(t, a, "update", isSync(collab.SyncUpdate))
-	if got, want := textOf(t, m.Payload), textOf(t, v1, v2); got != want {
+	if got, want := textOf(t, got...), textOf(t, u1, u2, v1, v2); got != want {
+		t.Errorf("observer has %q, want %q", got, want)
+	}
+	// a receives only b's updates.
+	m1, m2 := readUntil(t, a, "update", isSync(collab.SyncUpdate)), readUntil(t, a, "update", isSync(collab.SyncUpdate))
+	if got, want := textOf(t, m1.Payload, m2.Payload), textOf(t, v1, v2); got != want {
 		t.Errorf("a got %q, want only b's %q", got, want)
 	}
-	// b receives u1 alone, then u2.
-	m1 := readUntil(t, b, "update", isSync(collab.SyncUpdate))
-	m2 := readUntil(t, b, "update", isSync(collab.SyncUpdate))
+	// b receives a's u1, then u2.
+	m1, m2 = readUntil(t, b, "update", isSync(collab.SyncUpdate)), readUntil(t, b, "update", isSync(collab.SyncUpdate))
 	if got, want := textOf(t, m1.Payload, m2.Payload), textOf(t, u1, u2); got != want {
 		t.Errorf("b got %q, want a's %q", got, want)
 	}
