@@ -29,6 +29,7 @@ type browserResult struct {
 		Hz              []float64 `json:"hz"`
 		HzAfterSeek     []float64 `json:"hzAfterSeek"`
 		States          int       `json:"states"`
+		StateLog        string    `json:"stateLog"`
 	} `json:"preview"`
 	Live struct {
 		FirstMs         float64  `json:"firstMs"`

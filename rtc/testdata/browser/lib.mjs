@@ -112,17 +112,21 @@ export async function runPreview(url, assetId) {
   let dcOpen;
   const dcReady = new Promise((r) => { dcOpen = r; });
   const states = [];
+  // Control ops go out after the first state, which the server sends once
+  // its side of the channel is open (docs/rtc-protocol.md).
   const c = connect(url, { type: 'join', mode: 'preview', assetId }, {
     onTrack: (e) => { stream = e.streams[0] ?? new MediaStream([e.track]); play(stream); },
     onDataChannel: (e) => {
       const dc = e.channel;
-      dc.onmessage = (m) => states.push(JSON.parse(m.data));
-      dc.onopen = () => dcOpen(dc);
-      if (dc.readyState === 'open') dcOpen(dc);
+      dc.onmessage = (m) => {
+        const msg = JSON.parse(m.data);
+        states.push(msg);
+        if (msg.op === 'state') dcOpen(dc);
+      };
     },
   });
   await c.opened;
-  const dc = await Promise.race([dcReady, sleep(10000).then(() => { throw new Error(`control channel did not open: ${JSON.stringify(c.events)} ${JSON.stringify(c.closed())}`); })]);
+  const dc = await Promise.race([dcReady, sleep(10000).then(() => { throw new Error(`no state on the control channel: ${JSON.stringify(c.events)} ${JSON.stringify(c.closed())}`); })]);
   const t0 = performance.now();
   dc.send(JSON.stringify({ op: 'play' }));
   let st = { packetsReceived: 0, audioLevel: 0 };
@@ -138,7 +142,7 @@ export async function runPreview(url, assetId) {
   const hzAfterSeek = await peakHz(stream, 400);
   const final = await inbound(c.pc);
   c.close();
-  return { ttfaMs, ...final, firstAudioLevel: st.audioLevel, hz, hzAfterSeek, states: states.length };
+  return { ttfaMs, ...final, firstAudioLevel: st.audioLevel, hz, hzAfterSeek, states: states.length, stateLog: JSON.stringify(states.slice(0, 4)).slice(0, 600) };
 }
 
 // runLive joins a live session with the fake microphone and waits until
