@@ -54,8 +54,9 @@ describe('rtc helpers', () => {
     expect(stereoSdp(s)).toBe(s)
     expect(stereoSdp('v=0\r\n')).toBe('v=0\r\n')
   })
-  it('joins again after a 4503 only, with backoff, a few times', () => {
+  it('joins again after a 4503 or a dropped connection, with backoff, a few times', () => {
     expect(rejoinDelay(4503, 0)).toBe(500)
+    expect(rejoinDelay(1006, 1)).toBe(1000)
     expect(rejoinDelay(4503, 2)).toBe(2000)
     expect(rejoinDelay(4503, MAX_REJOIN)).toBeNull()
     expect(rejoinDelay(4401, 0)).toBeNull()

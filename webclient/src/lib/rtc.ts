@@ -55,11 +55,13 @@ export const MAX_REJOIN = 5
 /**
  * How long to wait before joining again after signalling closed with
  * `code`, or null not to. A 4503 means the room's node went away or the
- * room moved to another node (docs/rtc-protocol.md): joining again lands
- * in the room wherever it now is, so it is retried with backoff.
+ * room moved to another node (docs/rtc-protocol.md), and a 1006 that the
+ * connection dropped without a close (the network, or the node died):
+ * joining again lands in the room wherever it now is, so both are retried
+ * with backoff.
  */
 export function rejoinDelay(code: number | undefined, attempt: number): number | null {
-  if (code !== 4503 || attempt >= MAX_REJOIN) return null
+  if ((code !== 4503 && code !== 1006) || attempt >= MAX_REJOIN) return null
   return 500 * 2 ** attempt
 }
 

@@ -23,7 +23,8 @@ function useAudioSink() {
 
 /**
  * Joining again by itself after the server closes with 4503 (the room's
- * node went away, or the room moved to another node): `closed` schedules
+ * node went away, or the room moved to another node) or the connection
+ * drops without a close (1006; rejoinDelay says which): `closed` schedules
  * join and returns what to show, or null when it gives up or the close was
  * something else; `connected` resets the count, `cancel` stops it (the
  * user left).
