@@ -3,7 +3,6 @@ package crdt
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"testing"
 	"unicode/utf8"
@@ -231,12 +230,7 @@ func applyEditor(t *testing.T, text *Text, op liveOp) {
 // text yjs walks every operation from the start of the text, Go from an
 // amark: the bytes show that both find the same positions.
 func TestYjsRichEditing(t *testing.T) {
-	if os.Getenv("MB_TEST_YJS") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MB_TEST_YJS is not set: CI must run the live yjs tests")
-		}
-		t.Skip("set MB_TEST_YJS=1 to run the live differential tests against yjs")
-	}
+	requireYjs(t)
 	p := startYjsPeer(t)
 	for seed := range uint64(12) {
 		if err := runRichEditing(p, seed); err != nil {

@@ -2,12 +2,9 @@ package crdt
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -497,59 +494,11 @@ func loadFeatureDoc(update []byte, opts *DocOptions) *Doc {
 // MB_TEST_YJS_SEED).
 func startFeaturesPeer(t *testing.T) (*yjsPeer, []uint64) {
 	t.Helper()
-	if os.Getenv("MB_TEST_YJS") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MB_TEST_YJS is not set: CI must run the live yjs test (needs node and `npm ci` in crdt/testdata/yjs)")
-		}
-		t.Skip("set MB_TEST_YJS=1 to run the live differential test against yjs (needs node and `npm ci` in crdt/testdata/yjs)")
-	}
-	first, count := uint64(1), uint64(100)
-	for _, v := range []struct {
-		env string
-		dst *uint64
-	}{{"MB_TEST_YJS_FEATURE_SEEDS", &count}, {"MB_TEST_YJS_SEED_START", &first}} {
-		if s := os.Getenv(v.env); s != "" {
-			n, err := strconv.ParseUint(s, 10, 64)
-			if err != nil {
-				t.Fatalf("%s=%q: %v", v.env, s, err)
-			}
-			*v.dst = n
-		}
-	}
-	if s := os.Getenv("MB_TEST_YJS_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("MB_TEST_YJS_SEED=%q: %v", s, err)
-		}
-		first, count = n, 1
-	}
+	requireYjs(t)
+	first, count := liveSeeds(t, "MB_TEST_YJS_FEATURE_SEEDS", 100)
 	seeds := make([]uint64, 0, count)
 	for s := first; s < first+count; s++ {
 		seeds = append(seeds, s)
 	}
 	return startYjsScript(t, "features.mjs"), seeds
-}
-
-// callInto sends one command to a features.mjs peer and decodes its reply
-// into out, which must have an Error string field.
-func (p *yjsPeer) callInto(req, out any) error {
-	b, err := json.Marshal(req)
-	if err != nil {
-		return err
-	}
-	if _, err := p.in.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("writing to node: %w", err)
-	}
-	line, err := p.out.ReadBytes('\n')
-	if err != nil {
-		return fmt.Errorf("reading from node: %w", err)
-	}
-	var e struct{ Error string }
-	if err := json.Unmarshal(line, &e); err != nil {
-		return fmt.Errorf("reply from node: %w", err)
-	}
-	if e.Error != "" {
-		return fmt.Errorf("yjs: %s", e.Error)
-	}
-	return json.Unmarshal(line, out)
 }

@@ -34,34 +34,8 @@ import (
 //	MB_TEST_YJS=1 go test ./crdt -run TestYjsLive                 # MB_TEST_YJS_SEEDS seeds (default 200) from MB_TEST_YJS_SEED_START (1)
 //	MB_TEST_YJS=1 MB_TEST_YJS_SEED=17 go test ./crdt -run TestYjsLive -v   # replay one seed
 func TestYjsLive(t *testing.T) {
-	if os.Getenv("MB_TEST_YJS") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MB_TEST_YJS is not set: CI must run the live yjs test (needs node and `npm ci` in crdt/testdata/yjs)")
-		}
-		t.Skip("set MB_TEST_YJS=1 to run the live differential test against yjs (needs node and `npm ci` in crdt/testdata/yjs)")
-	}
-	first, count := uint64(1), uint64(200)
-	if s := os.Getenv("MB_TEST_YJS_SEEDS"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("MB_TEST_YJS_SEEDS=%q: %v", s, err)
-		}
-		count = n
-	}
-	if s := os.Getenv("MB_TEST_YJS_SEED_START"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("MB_TEST_YJS_SEED_START=%q: %v", s, err)
-		}
-		first = n
-	}
-	if s := os.Getenv("MB_TEST_YJS_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("MB_TEST_YJS_SEED=%q: %v", s, err)
-		}
-		first, count = n, 1
-	}
+	requireYjs(t)
+	first, count := liveSeeds(t, "MB_TEST_YJS_SEEDS", 200)
 	p := startYjsPeer(t)
 	var failed, known []uint64
 	for seed := first; seed < first+count; seed++ {
@@ -78,6 +52,45 @@ func TestYjsLive(t *testing.T) {
 		}
 	}
 	t.Logf("%d seeds from %d: %d failed %v; known failures not run (MB_TEST_YJS_PENDING=1 runs them): %v", count, first, len(failed), failed, known)
+}
+
+// requireYjs skips a live test against yjs unless MB_TEST_YJS is set; with
+// CI=true it fails instead.
+func requireYjs(t *testing.T) {
+	t.Helper()
+	if os.Getenv("MB_TEST_YJS") == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("MB_TEST_YJS is not set: CI must run the live yjs test (needs node and `npm ci` in crdt/testdata/yjs)")
+		}
+		t.Skip("set MB_TEST_YJS=1 to run the live differential test against yjs (needs node and `npm ci` in crdt/testdata/yjs)")
+	}
+}
+
+// liveSeeds returns the seeds a live test runs: countEnv of them (dflt
+// when unset) from MB_TEST_YJS_SEED_START (1), or only MB_TEST_YJS_SEED.
+func liveSeeds(t *testing.T, countEnv string, dflt uint64) (first, count uint64) {
+	t.Helper()
+	first, count = 1, dflt
+	for _, v := range []struct {
+		env string
+		dst *uint64
+	}{{countEnv, &count}, {"MB_TEST_YJS_SEED_START", &first}} {
+		if s := os.Getenv(v.env); s != "" {
+			n, err := strconv.ParseUint(s, 10, 64)
+			if err != nil {
+				t.Fatalf("%s=%q: %v", v.env, s, err)
+			}
+			*v.dst = n
+		}
+	}
+	if s := os.Getenv("MB_TEST_YJS_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("MB_TEST_YJS_SEED=%q: %v", s, err)
+		}
+		first, count = n, 1
+	}
+	return first, count
 }
 
 // pendingLiveSeeds are seeds that find a divergence not fixed yet (none at
@@ -155,25 +168,35 @@ type peerReply struct {
 }
 
 func (p *yjsPeer) call(req any) (*peerReply, error) {
+	var r peerReply
+	if err := p.callInto(req, &r); err != nil {
+		return &r, err
+	}
+	return &r, nil
+}
+
+// callInto sends one command to a driver script and decodes its reply into
+// out; a reply whose error field is set is an error.
+func (p *yjsPeer) callInto(req, out any) error {
 	b, err := json.Marshal(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := p.in.Write(append(b, '\n')); err != nil {
-		return nil, fmt.Errorf("writing to node: %w", err)
+		return fmt.Errorf("writing to node: %w", err)
 	}
 	line, err := p.out.ReadBytes('\n')
 	if err != nil {
-		return nil, fmt.Errorf("reading from node: %w", err)
+		return fmt.Errorf("reading from node: %w", err)
 	}
-	var r peerReply
-	if err := json.Unmarshal(line, &r); err != nil {
-		return nil, fmt.Errorf("reply from node: %w", err)
+	var e struct{ Error string }
+	if err := json.Unmarshal(line, &e); err != nil {
+		return fmt.Errorf("reply from node: %w", err)
 	}
-	if r.Error != "" {
-		return &r, fmt.Errorf("yjs: %s", r.Error)
+	if e.Error != "" {
+		return fmt.Errorf("yjs: %s", e.Error)
 	}
-	return &r, nil
+	return json.Unmarshal(line, out)
 }
 
 // liveOp is one edit, applied to the Go doc and sent to peer.mjs.

@@ -3,9 +3,7 @@ package crdt
 import (
 	"encoding/hex"
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -22,32 +20,8 @@ import (
 //	MB_TEST_YJS=1 go test ./crdt -run TestYjsLiveUndo                     # MB_TEST_YJS_UNDO_SEEDS seeds (default 100)
 //	MB_TEST_YJS=1 MB_TEST_YJS_SEED=17 go test ./crdt -run TestYjsLiveUndo -v
 func TestYjsLiveUndo(t *testing.T) {
-	if os.Getenv("MB_TEST_YJS") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MB_TEST_YJS is not set: CI must run the live yjs test (needs node and `npm ci` in crdt/testdata/yjs)")
-		}
-		t.Skip("set MB_TEST_YJS=1 to run the live differential test against yjs (needs node and `npm ci` in crdt/testdata/yjs)")
-	}
-	first, count := uint64(1), uint64(100)
-	for _, v := range []struct {
-		env string
-		dst *uint64
-	}{{"MB_TEST_YJS_UNDO_SEEDS", &count}, {"MB_TEST_YJS_SEED_START", &first}} {
-		if s := os.Getenv(v.env); s != "" {
-			n, err := strconv.ParseUint(s, 10, 64)
-			if err != nil {
-				t.Fatalf("%s=%q: %v", v.env, s, err)
-			}
-			*v.dst = n
-		}
-	}
-	if s := os.Getenv("MB_TEST_YJS_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("MB_TEST_YJS_SEED=%q: %v", s, err)
-		}
-		first, count = n, 1
-	}
+	requireYjs(t)
+	first, count := liveSeeds(t, "MB_TEST_YJS_UNDO_SEEDS", 100)
 	p := startYjsPeer(t)
 	var failed []uint64
 	for seed := first; seed < first+count; seed++ {
