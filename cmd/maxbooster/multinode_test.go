@@ -58,22 +58,7 @@ func TestMultiNodeRTC(t *testing.T) {
 
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar}
-	post := func(path string, body any) map[string]any {
-		t.Helper()
-		raw, _ := json.Marshal(body)
-		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, a.URL()+path, bytes.NewReader(raw))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = resp.Body.Close() }()
-		var out map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode >= 300 {
-			t.Fatalf("POST %s = %d %v, %v", path, resp.StatusCode, out, err)
-		}
-		return out
-	}
+	post := func(path string, body any) map[string]any { return postJSON(t, hc, a.URL(), path, body) }
 	me := post("/api/v1/auth/register", map[string]string{"email": "nodes@example.com", "password": "a long enough passphrase 42", "displayName": "N"})
 	project, _ := post("/api/v1/projects", map[string]string{"name": "Two nodes"})["id"].(string)
 	token, _ := post("/api/v1/projects/"+project+"/room-token", nil)["token"].(string)
@@ -156,4 +141,23 @@ func TestMultiNodeRTC(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// postJSON posts body as JSON to base+path with hc and returns the decoded
+// answer; any failure or a status of 300 or more fails the test.
+func postJSON(t *testing.T, hc *http.Client, base, path string, body any) map[string]any {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, base+path, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode >= 300 {
+		t.Fatalf("POST %s = %d %v, %v", path, resp.StatusCode, out, err)
+	}
+	return out
 }

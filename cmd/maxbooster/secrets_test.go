@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -82,22 +80,7 @@ func TestMainSealsRoomKeys(t *testing.T) {
 		}
 		jar, _ := cookiejar.New(nil)
 		hc := &http.Client{Jar: jar}
-		post := func(path string, body any) map[string]any {
-			t.Helper()
-			b, _ := json.Marshal(body)
-			req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, m.URL()+path, bytes.NewReader(b))
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := hc.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = resp.Body.Close() }()
-			var out map[string]any
-			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode >= 300 {
-				t.Fatalf("POST %s = %d %v, %v", path, resp.StatusCode, out, err)
-			}
-			return out
-		}
+		post := func(path string, body any) map[string]any { return postJSON(t, hc, m.URL(), path, body) }
 		email := []string{"first@example.com", "second@example.com"}[start]
 		post("/api/v1/auth/register", map[string]string{"email": email, "password": "a long enough passphrase 42", "displayName": "S"})
 		p := post("/api/v1/projects", map[string]string{"name": "Sealed"})
