@@ -217,7 +217,7 @@ func (s *Service) ingest(ctx context.Context, job *jobs.Job, progress func(float
 	d, err := s.analyze(ctx, r.SHA256, progress)
 	if err != nil {
 		if final(ctx, job, err) {
-			_ = s.st.markFailed(context.WithoutCancel(ctx), r.ID, clientMessage(ctx, err), s.now())
+			_ = s.st.markFailed(context.WithoutCancel(ctx), r.ID, StatusProcessing, clientMessage(ctx, err), s.now())
 		}
 		return "", err
 	}

@@ -516,7 +516,7 @@ func (s *Service) finishUpload(ctx context.Context, c Caller, r *record, body io
 		if k := apperr.KindOf(err); k == apperr.Internal || k == apperr.Unavailable || k == apperr.Canceled {
 			msg = "the upload could not be stored; upload the file again"
 		}
-		if ferr := s.st.failUpload(context.WithoutCancel(ctx), r.ID, msg, s.now()); ferr != nil {
+		if ferr := s.st.markFailed(context.WithoutCancel(ctx), r.ID, StatusUploading, msg, s.now()); ferr != nil {
 			s.cfg.Logger.Warn("assets: mark upload failed", "asset", r.ID, "err", ferr)
 		}
 		return nil, err
@@ -614,7 +614,7 @@ func (s *Service) view(ctx context.Context, r *record) Asset {
 	if r.Status == StatusProcessing && r.JobID.Valid {
 		if j, err := s.q.Get(ctx, r.JobID.String); err == nil && j.Status == jobs.StatusFailed {
 			msg := publicJobError(j.Error)
-			_ = s.st.markFailed(ctx, r.ID, msg, s.now())
+			_ = s.st.markFailed(ctx, r.ID, StatusProcessing, msg, s.now())
 			r.Status, r.Error = StatusFailed, ns(&msg)
 		}
 	}

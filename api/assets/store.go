@@ -248,10 +248,12 @@ func (s *Store) markReady(ctx context.Context, r *record, now time.Time) (update
 	return updated, nil
 }
 
-// markFailed records why a processing asset could not be analysed.
-func (s *Store) markFailed(ctx context.Context, id, msg string, now time.Time) error {
+// markFailed records why an asset in status from (processing: it could
+// not be analysed; uploading: the finished upload did not become an
+// asset) failed; an asset no longer in that status is left alone.
+func (s *Store) markFailed(ctx context.Context, id, from, msg string, now time.Time) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE assets SET status = ?, error = ?, updated_at = ? WHERE id = ? AND status = ?`,
-		StatusFailed, msg, now, id, StatusProcessing)
+		StatusFailed, msg, now, id, from)
 	if err != nil {
 		return apperr.E("assets.markFailed", apperr.Internal, err)
 	}
@@ -343,16 +345,6 @@ func (s *Store) promote(ctx context.Context, r *record, now time.Time) (updated 
 		return false, apperr.E("assets.promote", apperr.Internal, err)
 	}
 	return updated, nil
-}
-
-// failUpload records why a finished upload did not become an asset.
-func (s *Store) failUpload(ctx context.Context, id, msg string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE assets SET status = ?, error = ?, updated_at = ? WHERE id = ? AND status = ?`,
-		StatusFailed, msg, now, id, StatusUploading)
-	if err != nil {
-		return apperr.E("assets.failUpload", apperr.Internal, err)
-	}
-	return nil
 }
 
 // abandoned returns up to limit unfinished uploads that received no bytes
