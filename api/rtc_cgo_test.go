@@ -68,13 +68,15 @@ func TestRTCThroughTheAPI(t *testing.T) {
 
 	// The session cookie admits a socket; the asset does not exist.
 	u, _ := http.NewRequest("GET", srv.URL, nil)
-	cookies := c.HTTP().Jar.Cookies(u.URL)
-	var hdr []string
-	for _, ck := range cookies {
-		hdr = append(hdr, ck.Name+"="+ck.Value)
+	cookieHeader := func(cl *apitest.Client) string {
+		var hdr []string
+		for _, ck := range cl.HTTP().Jar.Cookies(u.URL) {
+			hdr = append(hdr, ck.Name+"="+ck.Value)
+		}
+		return strings.Join(hdr, "; ")
 	}
 	viaCookie, err := rtc.Dial(ctx, eng.API(), ws, rtc.Message{Type: rtc.MsgJoin, Mode: rtc.ModePreview, AssetID: "no-such-asset"},
-		rtc.ClientOptions{Header: http.Header{"Cookie": {strings.Join(hdr, "; ")}, "Origin": {srv.URL}}})
+		rtc.ClientOptions{Header: http.Header{"Cookie": {cookieHeader(c)}, "Origin": {srv.URL}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,12 +89,8 @@ func TestRTCThroughTheAPI(t *testing.T) {
 	// Another signed-in user without access to the project: 4403.
 	bob := srv.Client()
 	bob.Do(t, "POST", "/api/v1/auth/register", map[string]string{"email": "bob@example.com", "password": "a long enough passphrase 42", "displayName": "Bob"}).WantStatus(t, http.StatusCreated)
-	var bobCookies []string
-	for _, ck := range bob.HTTP().Jar.Cookies(u.URL) {
-		bobCookies = append(bobCookies, ck.Name+"="+ck.Value)
-	}
 	outsider, err := rtc.Dial(ctx, eng.API(), ws, rtc.Message{Type: rtc.MsgJoin, Mode: rtc.ModePreview},
-		rtc.ClientOptions{Header: http.Header{"Cookie": {strings.Join(bobCookies, "; ")}, "Origin": {srv.URL}}})
+		rtc.ClientOptions{Header: http.Header{"Cookie": {cookieHeader(bob)}, "Origin": {srv.URL}}})
 	if err != nil {
 		t.Fatal(err)
 	}
