@@ -389,7 +389,11 @@ func (t *Text) walk(tx *Transaction, pos *textPos, count int, mark bool) {
 		if mark {
 			if steps++; steps == amarkStride {
 				steps = 0
-				t.addAmark(r, pos.index, pos.attrs)
+				var attrs []attrKV // the walk goes on changing pos.attrs
+				if len(pos.attrs) > 0 {
+					attrs = slices.Clone(pos.attrs)
+				}
+				t.addAmark(r, pos.index, attrs)
 			}
 		}
 		// Live items that do not count are formats (deleted items hold
@@ -516,16 +520,13 @@ func (t *Text) endOp(op textOp) {
 	t.addAmark(op.left.right, op.index, op.attrs)
 }
 
-// addAmark adds an amark with a copy of attrs, replacing the least
-// recently used one when full.
+// addAmark adds an amark that keeps attrs (the caller's own copy),
+// replacing the least recently used one when full.
 func (t *Text) addAmark(p *Item, index int, attrs []attrKV) {
 	b := t.branch
 	b.markerClock++
+	m := amark{p: p, index: index, attrs: attrs, ts: b.markerClock}
 	if len(b.amarks) < maxAttrMarkers {
-		m := amark{p: p, index: index, ts: t.markerClock}
-		if len(attrs) > 0 {
-			m.attrs = append([]attrKV(nil), attrs...)
-		}
 		b.amarks = append(b.amarks, m)
 		return
 	}
@@ -535,9 +536,7 @@ func (t *Text) addAmark(p *Item, index int, attrs []attrKV) {
 			oldest = i
 		}
 	}
-	m := &b.amarks[oldest]
-	m.p, m.index, m.ts = p, index, t.markerClock
-	m.attrs = append(m.attrs[:0], attrs...)
+	b.amarks[oldest] = m
 }
 
 // equalAttr compares attribute values as yjs equalAttrs does (identity,
