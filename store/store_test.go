@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -80,7 +81,8 @@ func TestSQLitePragmas(t *testing.T) {
 		{"journal_mode", "wal"},
 		{"foreign_keys", "1"},
 		{"busy_timeout", "5000"},
-		{"synchronous", "1"}, // NORMAL
+		{"synchronous", "1"},        // NORMAL
+		{"wal_autocheckpoint", "0"}, // checkpointLoop does it
 	}
 	for _, tt := range tests {
 		var got string
@@ -90,6 +92,66 @@ func TestSQLitePragmas(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("PRAGMA %s = %q, want %q", tt.pragma, got, tt.want)
 		}
+	}
+}
+
+// TestSQLiteBackgroundCheckpoint: with automatic checkpoints off, committed
+// pages still reach the database file, through the background
+// checkpointer, and the database file alone holds them after Close.
+func TestSQLiteBackgroundCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ck.db")
+	db, err := store.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "CREATE TABLE blobs (b BLOB)"); err != nil {
+		t.Fatal(err)
+	}
+	payload := make([]byte, 64<<10)
+	for i := range 16 {
+		payload[0] = byte(i)
+		if _, err := db.ExecContext(ctx, "INSERT INTO blobs (b) VALUES (?)", payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Nothing here checkpoints: the 1 MiB is in the WAL until the
+	// background checkpointer copies it.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() >= 16*64<<10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file is %d bytes 20 s after the commits: the WAL was never checkpointed", fi.Size())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil && !strings.Contains(err.Error(), "closed") {
+		t.Errorf("second Close: %v", err)
+	}
+	// The file alone (the WAL set aside) has every row.
+	if err := os.Remove(path + "-wal"); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	db2, err := store.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	var n int
+	if err := db2.QueryRowContext(ctx, "SELECT count(*) FROM blobs").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 16 {
+		t.Errorf("rows in the database file = %d, want 16", n)
 	}
 }
 
