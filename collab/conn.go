@@ -67,15 +67,17 @@ func ParseRole(s string) (Role, bool) {
 	return 0, false
 }
 
-// socket is one client WebSocket and its send queue. The read loop runs
-// in the HTTP handler's goroutine. Writing needs no goroutine of the
-// socket's own: enqueue hands a socket whose queue becomes non-empty to
-// the hub's writer pool, which writes the queue without blocking (see
-// cork.go); only a socket whose peer does not take the bytes at once gets
-// a drain goroutine, which exits when the queue is empty again. A timer
-// sends keep-alives and pings. This keeps an idle connection to one
-// goroutine. A y-websocket socket carries one conn; a Hocuspocus socket
-// multiplexes one conn per document.
+// socket is one client WebSocket and its send queue. Its reader runs
+// while there is something to read: an idle y-websocket socket is parked
+// with the hub's idlePoller and holds no goroutine (a Hocuspocus one
+// keeps its reader waiting). Writing needs no goroutine of the socket's
+// own: enqueue hands a socket whose queue becomes non-empty to the hub's
+// writer pool, which writes the queue without blocking (see cork.go);
+// only a socket whose peer does not take the bytes at once gets a drain
+// goroutine, which exits when the queue is empty again. The hub's ticker
+// (Hub.tickSockets) sends keep-alives and pings. A y-websocket socket
+// carries one conn; a Hocuspocus socket multiplexes one conn per
+// document.
 //
 // Every goroutine a socket starts, and its turn in the writer pool, is
 // counted in wg; the handler calls fail and then wait before it returns.
@@ -101,16 +103,18 @@ type socket struct {
 	closeText  string
 	lastWrite  time.Time
 	lastPing   time.Time
-	timer      *time.Timer
+	pongDue    time.Time // a ping is out: its pong must arrive by then; zero otherwise
 	wg         sync.WaitGroup
+	// poller, when set, holds the socket while its reader is parked
+	// (park); parkTok is the token of the latest park.
+	poller  *idlePoller
+	parkTok uint64
 }
 
 func newSocket(base context.Context, ws *websocket.Conn, cc *corkConn, writers *writerPool, lim *Limits, keepAlive []byte, keepEvery, pingEvery time.Duration) *socket {
 	now := time.Now()
-	s := &socket{ws: ws, cc: cc, writers: writers, lim: lim, keepAlive: keepAlive, keepEvery: keepEvery, pingEvery: pingEvery, base: base,
+	return &socket{ws: ws, cc: cc, writers: writers, lim: lim, keepAlive: keepAlive, keepEvery: keepEvery, pingEvery: pingEvery, base: base,
 		done: make(chan struct{}), lastWrite: now, lastPing: now}
-	s.timer = time.AfterFunc(keepEvery, s.tick)
-	return s
 }
 
 // enqueue queues frame for the client. A client whose queue is over its
@@ -226,16 +230,21 @@ func (s *socket) drain(q [][]byte) {
 	}
 }
 
-// tick runs on the timer: a keep-alive frame after silence (y-websocket
-// and Hocuspocus clients drop a connection that is silent for 30 s), and a
-// WebSocket ping now and then to find dead peers.
-func (s *socket) tick() {
+// pingFrame is the hub's ping: final, no payload. A client's pong is
+// taken between messages by corkConn.takePong, or by coder/websocket's
+// OnPongReceived while a message is being read.
+var pingFrame = []byte{0x89, 0x00}
+
+// tick runs every hub tick (Hub.tickSockets): a keep-alive frame after
+// silence (y-websocket and Hocuspocus clients drop a connection that is
+// silent for 30 s), and a WebSocket ping now and then to find dead peers:
+// a peer whose pong has not come within the write timeout is cut off.
+func (s *socket) tick(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
-	now := time.Now()
 	if now.Sub(s.lastWrite) >= s.keepEvery-s.keepEvery/10 && len(s.queue) == 0 {
 		s.queue = append(s.queue, s.keepAlive)
 		s.queueBytes += len(s.keepAlive)
@@ -245,19 +254,32 @@ func (s *socket) tick() {
 			s.startWriting()
 		}
 	}
-	if now.Sub(s.lastPing) >= s.pingEvery {
+	if !s.pongDue.IsZero() {
+		switch {
+		case s.cc.ponged.Swap(false):
+			s.pongDue = time.Time{}
+		case now.After(s.pongDue):
+			s.pongDue = time.Time{}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.fail(websocket.StatusAbnormalClosure, "")
+			}()
+			return
+		}
+	}
+	if s.pongDue.IsZero() && now.Sub(s.lastPing) >= s.pingEvery {
 		s.lastPing = now
+		s.pongDue = now.Add(s.lim.WriteTimeout)
+		s.cc.ponged.Store(false) // a late pong of an earlier ping is no answer
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			pctx, cancel := context.WithTimeout(s.base, s.lim.WriteTimeout)
-			defer cancel()
-			if err := s.ws.Ping(pctx); err != nil && !errors.Is(err, context.Canceled) {
+			if err := s.cc.writeControl(pingFrame, s.lim.WriteTimeout); err != nil {
 				s.fail(websocket.StatusAbnormalClosure, "")
 			}
 		}()
 	}
-	s.timer.Reset(s.keepEvery)
 }
 
 // frameRate is one connection's budget of incoming messages and bytes.
@@ -298,21 +320,51 @@ func (s *socket) readFrame(lim *Limits, rate *frameRate) ([]byte, bool) {
 	return data, true
 }
 
-// readBuffered reports whether bytes the client sent wait in the read
-// buffers, and whether the socket is closing. Between messages only the
-// reader touches those buffers, except coder/websocket's close handshake,
-// which reads once fail has marked the socket closed: hence the lock.
+// readBuffered reports whether bytes the client sent wait to be read (it
+// reads what the socket holds, without blocking) and whether the socket is
+// closing; pongs at the head are consumed on the way. Between messages
+// only the reader touches those buffers, except coder/websocket's close
+// handshake, which reads once fail has marked the socket closed: hence the
+// lock.
 func (s *socket) readBuffered() (buffered, closing bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return false, true
 	}
+	for {
+		s.cc.fill()
+		if !s.cc.takePong() {
+			break
+		}
+		s.cc.ponged.Store(true)
+	}
 	return s.cc.buffered(), false
 }
 
+// park hands the socket to the hub's idle poller until the client sends
+// more: resume runs then, or when fail closes the socket. Call it from the
+// reader, when readBuffered found nothing, as its last act. False: the
+// socket is closed or cannot be parked, and the caller keeps reading.
+func (s *socket) park(resume func()) bool {
+	if s.poller == nil || s.cc.raw == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	tok, ok := s.poller.park(s.cc.raw, &s.cc.epArmed, resume)
+	if ok {
+		s.parkTok = tok
+	}
+	return ok
+}
+
 // fail closes the socket with code and reason once; later calls are
-// ignored. It does not block: a goroutine sends the close frame.
+// ignored. It does not block: a goroutine sends the close frame. A parked
+// reader is resumed, so that it sees the close and ends the connection.
 func (s *socket) fail(code websocket.StatusCode, reason string) {
 	s.mu.Lock()
 	if s.closed {
@@ -326,9 +378,15 @@ func (s *socket) fail(code websocket.StatusCode, reason string) {
 	s.closeCode, s.closeText = code, reason
 	s.queue, s.queueBytes = nil, 0
 	close(s.done)
-	s.timer.Stop()
 	s.wg.Add(1)
+	parked := s.parkTok
+	s.parkTok = 0
 	s.mu.Unlock()
+	if parked != 0 {
+		if resume := s.poller.take(parked); resume != nil {
+			resume()
+		}
+	}
 	go func() {
 		defer s.wg.Done()
 		s.cc.stop() // no data frame may follow the close frame

@@ -2,6 +2,7 @@ package collab
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -27,15 +28,18 @@ import (
 //     does not take the bytes at once gets a goroutine of its own, which
 //     waits with the write timeout (the slow-reader path). A busy room thus
 //     costs no goroutine start, context or timer per delivery;
-//   - coder/websocket still reads, answers pings and writes control frames
-//     (ping, pong, close) through the same connection. Its write buffer
-//     holds a whole control frame, so each of them reaches corkConn.Write
-//     as one call, and corkConn keeps frames whole and in order.
+//   - coder/websocket still reads messages, answers the client's pings and
+//     writes the close handshake through the same connection. Its write
+//     buffer holds a whole control frame, so each of them reaches
+//     corkConn.Write as one call, and corkConn keeps frames whole and in
+//     order. The hub's own pings go out through writeControl.
 //
 // Reading: an idle connection holds no read buffer. corkConn reads into a
 // pooled 4 KiB buffer only when the socket is readable and returns it once
 // coder/websocket has consumed the bytes; coder/websocket's own bufio
-// reader is the 16-byte minimum.
+// reader is the 16-byte minimum. Between messages the hub takes the
+// client's pongs itself (takePong), so that an idle connection's reader
+// stays parked through pings.
 
 const (
 	// corkMaxBytes bounds what one non-blocking write gathers: a larger
@@ -72,14 +76,21 @@ type corkConn struct {
 	rend  int
 	// The netpoller callbacks and their results live here, so that reads
 	// and writes allocate nothing.
-	readFn, peekFn func(uintptr) bool
-	rdBuf          *[]byte
-	rdN            int
-	rdErr          error
-	peek           [1]byte
+	readFn, peekFn, fillFn func(uintptr) bool
+	rdBuf                  *[]byte
+	rdN                    int
+	rdErr                  error
+	peek                   [1]byte
+	// rdSticky is the end of the stream or the error fill met; the next
+	// Read returns it.
+	rdSticky error
+	// epArmed: the socket is registered with the hub's idlePoller.
+	epArmed bool
 
 	// off: a close frame went out or is about to; no more data frames.
 	off atomic.Bool
+	// ponged: a pong arrived since socket.tick last looked.
+	ponged atomic.Bool
 
 	// Write side: every write holds mu, so frames reach the socket whole
 	// and in order.
@@ -99,6 +110,7 @@ func newCorkConn(c net.Conn, carry []byte) *corkConn {
 	if sc, ok := c.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			cc.raw = raw
+			cc.readFn, cc.peekFn, cc.fillFn, cc.writeFn = cc.readOnce, cc.peekOnce, cc.fillOnce, cc.writeOnce
 		}
 	}
 	return cc
@@ -126,11 +138,14 @@ func (c *corkConn) Read(p []byte) (int, error) {
 		}
 		return n, nil
 	}
+	if c.rdSticky != nil {
+		// fill met the end of the stream or an error: report it now.
+		err := c.rdSticky
+		c.rdSticky = nil
+		return 0, err
+	}
 	if c.raw == nil || len(p) >= readBufSize {
 		return c.Conn.Read(p)
-	}
-	if c.readFn == nil {
-		c.readFn, c.peekFn = c.readOnce, c.peekOnce
 	}
 	err := c.raw.Read(c.readFn)
 	b, n, rerr := c.rdBuf, c.rdN, c.rdErr
@@ -184,7 +199,84 @@ func (c *corkConn) peekOnce(fd uintptr) bool {
 // the socket but not yet consumed. Call it between messages, from the
 // reader, while no close handshake can be reading (socket.readBuffered).
 func (c *corkConn) buffered() bool {
-	return len(c.carry) > 0 || c.rbuf != nil || (c.br != nil && c.br.Buffered() > 0)
+	return len(c.carry) > 0 || c.rbuf != nil || c.rdSticky != nil || (c.br != nil && c.br.Buffered() > 0)
+}
+
+// fill reads what the socket holds now into the pooled buffer, without
+// blocking, when nothing read is waiting there; the end of the stream or
+// an error is kept for the next Read. Call it where buffered may be
+// called.
+func (c *corkConn) fill() {
+	if c.raw == nil || len(c.carry) > 0 || c.rbuf != nil || c.rdSticky != nil {
+		return
+	}
+	if err := c.raw.Read(c.fillFn); err != nil {
+		c.rdSticky = err
+		return
+	}
+	b, n, err := c.rdBuf, c.rdN, c.rdErr
+	c.rdBuf, c.rdErr = nil, nil
+	switch {
+	case b == nil: // nothing to read
+	case n > 0:
+		c.rbuf, c.roff, c.rend = b, 0, n
+	default:
+		readBufs.Put(b)
+		if err == nil {
+			err = io.EOF
+		} else {
+			err = &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", err)}
+		}
+		c.rdSticky = err
+	}
+}
+
+// fillOnce is fill's callback: one non-blocking read attempt.
+func (c *corkConn) fillOnce(fd uintptr) bool {
+	c.readOnce(fd)
+	return true
+}
+
+// pongFrame is what takePong recognizes: a final pong frame from the
+// client (masked), whose payload is at most maxPongPayload bytes, so that
+// the whole frame fits in coder/websocket's 16-byte read buffer.
+const (
+	opPongByte     = 0x8a
+	maxPongPayload = 16 - 2 - 4
+)
+
+// takePong consumes a client's pong frame when one waits whole at the
+// head of what was read, without blocking, and reports whether it did.
+// The hub sends its pings itself (socket.tick), so pongs are its to
+// take: consumed here, between messages, a pong does not wake a reader
+// into coder/websocket, where it would stay until the next message. Call
+// it where buffered may be called, after fill.
+func (c *corkConn) takePong() bool {
+	if c.br == nil {
+		return false
+	}
+	avail := c.br.Buffered() + len(c.carry)
+	if c.rbuf != nil {
+		avail += c.rend - c.roff
+	}
+	if avail < 2 {
+		return false
+	}
+	// Peek reads from carry and rbuf, never from the socket: avail
+	// bytes are there.
+	h, err := c.br.Peek(2)
+	if err != nil || h[0] != opPongByte || h[1]&0x80 == 0 || int(h[1]&0x7f) > maxPongPayload {
+		return false
+	}
+	n := 2 + 4 + int(h[1]&0x7f)
+	if avail < n {
+		return false
+	}
+	if _, err := c.br.Peek(n); err != nil {
+		return false
+	}
+	_, _ = c.br.Discard(n)
+	return true
 }
 
 // waitReadable returns once the socket has bytes to read or fails,
@@ -193,9 +285,6 @@ func (c *corkConn) buffered() bool {
 func (c *corkConn) waitReadable() error {
 	if c.raw == nil {
 		return nil
-	}
-	if c.peekFn == nil {
-		c.readFn, c.peekFn = c.readOnce, c.peekOnce
 	}
 	return c.raw.Read(c.peekFn)
 }
@@ -271,9 +360,6 @@ func (c *corkConn) tryWrite(frames [][]byte) (tryResult, error) {
 
 // writeNonblock writes what the socket takes now; mu is held.
 func (c *corkConn) writeNonblock(p []byte) (int, error) {
-	if c.writeFn == nil {
-		c.writeFn = c.writeOnce
-	}
 	c.wrP = p
 	err := c.raw.Write(c.writeFn)
 	n, werr := c.wrN, c.wrErr
@@ -342,6 +428,24 @@ func (c *corkConn) writeFrames(frames [][]byte, timeout time.Duration) error {
 		*b = buf
 	}
 	return c.writeAll(buf)
+}
+
+// writeControl writes a server control frame (a ping), after any pending
+// bytes, blocking at most timeout.
+func (c *corkConn) writeControl(frame []byte, timeout time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.off.Load() {
+		return net.ErrClosed
+	}
+	if err := c.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	defer func() { _ = c.SetWriteDeadline(time.Time{}) }()
+	if err := c.flushPendingLocked(); err != nil {
+		return err
+	}
+	return c.writeAll(frame)
 }
 
 // writeAll writes p, blocking (within the caller's write deadline).
@@ -435,6 +539,9 @@ func (w *corkWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // corkConn under it.
 func accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (*websocket.Conn, *corkConn, error) {
 	cw := &corkWriter{ResponseWriter: w}
+	// Pongs read inside a message (see corkConn.takePong for the rest).
+	// Hijack sets cw.cc before anything is read.
+	opts.OnPongReceived = func(context.Context, []byte) { cw.cc.ponged.Store(true) }
 	ws, err := websocket.Accept(cw, r, opts)
 	if err != nil {
 		return nil, nil, err

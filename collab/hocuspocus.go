@@ -181,8 +181,10 @@ func (h *Hub) hocuspocusLoop(r *http.Request, ws *websocket.Conn, cc *corkConn) 
 	for {
 		if buffered, closing := sock.readBuffered(); !buffered && !closing {
 			// Wait at a shallow depth: the garbage collector then shrinks
-			// the stack an idle socket keeps (see readConn).
+			// the stack an idle socket keeps (see readConn). What woke it
+			// may be a pong, which readBuffered takes.
 			_ = sock.cc.waitReadable()
+			continue
 		}
 		data, ok := sock.readFrame(&h.opts.Limits, &rate)
 		if !ok {

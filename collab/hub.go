@@ -121,9 +121,10 @@ type Hub struct {
 	revoked map[revocationKey]revocation
 	closed  bool
 
-	wg         sync.WaitGroup       // rooms and compactions
+	wg         sync.WaitGroup       // rooms, compactions and tickSockets
 	connWG     sync.WaitGroup       // connection handlers
 	writers    *writerPool          // writes sockets' queued frames; stopped by Close
+	poller     *idlePoller          // holds idle y-websocket connections; nil without epoll
 	socks      map[*socket]struct{} // open sockets, closed by Close; guarded by mu
 	nextConn   atomic.Uint64
 	connsGauge atomic.Int64
@@ -159,11 +160,40 @@ func NewHub(opts Options) (*Hub, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	base, cancel := context.WithCancel(context.Background())
-	return &Hub{
+	h := &Hub{
 		opts: opts, log: log, store: opts.Store, bus: opts.Bus, nodeID: opts.NodeID,
-		base: base, cancel: cancel, writers: newWriterPool(runtime.GOMAXPROCS(0)),
+		base: base, cancel: cancel, writers: newWriterPool(runtime.GOMAXPROCS(0)), poller: newIdlePoller(),
 		rooms: make(map[string]*room), socks: make(map[*socket]struct{}), userConns: make(map[string]int), revoked: make(map[revocationKey]revocation),
-	}, nil
+	}
+	h.wg.Add(1)
+	go h.tickSockets()
+	return h, nil
+}
+
+// tickSockets ticks every open socket (keep-alives, pings) each Tick,
+// until Close: one timer for the hub instead of one per connection.
+func (h *Hub) tickSockets() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.opts.Tick)
+	defer t.Stop()
+	var socks []*socket
+	for {
+		select {
+		case <-h.base.Done():
+			return
+		case now := <-t.C:
+			h.mu.Lock()
+			for s := range h.socks {
+				socks = append(socks, s)
+			}
+			h.mu.Unlock()
+			for _, s := range socks {
+				s.tick(now)
+			}
+			clear(socks)
+			socks = socks[:0]
+		}
+	}
 }
 
 // NodeID returns the node id this hub uses on the Bus.
@@ -245,6 +275,7 @@ func (h *Hub) serveConn(roomID string, p Principal, authAt time.Time, authErr er
 	}
 	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
 	sock := newSocket(h.base, ws, cc, h.writers, &h.opts.Limits, keepAliveFrame, h.opts.KeepAlive, h.opts.PingInterval)
+	sock.poller = h.poller
 	defer func() {
 		if !reading {
 			sock.wait()
@@ -298,33 +329,44 @@ func (h *Hub) serveConn(roomID string, p Principal, authAt time.Time, authErr er
 		return
 	}
 	reading = true
-	go h.readConn(&connReader{c: c, rm: rm})
+	cr := &connReader{c: c, rm: rm}
+	cr.resume = func() { go h.readConn(cr) }
+	go h.readConn(cr)
 }
 
 // connReader is the read side of a joined y-websocket connection.
 type connReader struct {
-	c    *conn
-	rm   *room
-	rate frameRate
+	c      *conn
+	rm     *room
+	rate   frameRate
+	resume func() // starts readConn again (after a park)
 }
 
 // readConn reads frames and passes them to the room until the connection
 // fails; then it leaves the room and ends the connection.
 //
-// Idle connections are most of a hub's connections, and each holds the
-// goroutine that waits for its next message. That goroutine waits at a
-// shallow depth (corkConn.waitReadable, not inside coder/websocket's
-// reader), and once it has read what arrived, a fresh goroutine takes over
-// the waiting: a goroutine's stack grows to the deepest call it made and
-// shrinks only when the garbage collector finds it mostly unused, so the
-// waiting one would otherwise keep the 8 KiB that handling a message took,
-// where waiting needs 2 KiB.
+// Idle connections are most of a hub's connections. Once the reader has
+// read what arrived, it parks the connection with the hub's idlePoller
+// and ends; the poller starts a fresh readConn when the client sends
+// more. Where there is no poller (not Linux, or a connection without a
+// file descriptor), a fresh goroutine takes over the waiting
+// (waitThenRead), at a shallow depth (corkConn.waitReadable, not inside
+// coder/websocket's reader): a goroutine's stack grows to the deepest
+// call it made and shrinks only when the garbage collector finds it
+// mostly unused, so the waiting one would otherwise keep the 8 KiB that
+// handling a message took, where waiting needs 2 KiB.
 func (h *Hub) readConn(cr *connReader) {
 	c := cr.c
-	// The goroutine before this one found nothing buffered, and only the
-	// reader adds to the buffers. A closed socket fails the read below.
-	_ = c.sock.cc.waitReadable()
 	for {
+		// Nothing (more) to read, or only pongs: park, or leave the
+		// waiting to a fresh goroutine. A closing socket fails the read
+		// below.
+		if buffered, closing := c.sock.readBuffered(); !buffered && !closing {
+			if !c.sock.park(cr.resume) {
+				go h.waitThenRead(cr)
+			}
+			return
+		}
 		data, ok := c.sock.readFrame(&h.opts.Limits, &cr.rate)
 		if !ok {
 			h.endConn(cr)
@@ -346,11 +388,15 @@ func (h *Hub) readConn(cr *connReader) {
 			h.endConn(cr)
 			return
 		}
-		if buffered, closing := c.sock.readBuffered(); !buffered && !closing {
-			go h.readConn(cr)
-			return
-		}
 	}
+}
+
+// waitThenRead waits, at a shallow depth, until the connection is
+// readable, and reads it: the waiting of a connection that cannot be
+// parked.
+func (h *Hub) waitThenRead(cr *connReader) {
+	_ = cr.c.sock.cc.waitReadable()
+	h.readConn(cr)
 }
 
 // endConn leaves the room and ends the connection once its reads are over.
@@ -459,6 +505,9 @@ func (h *Hub) Close(ctx context.Context) error {
 		h.wg.Wait()
 		// Every socket has ended: nothing schedules a write any more.
 		h.writers.close()
+		if h.poller != nil {
+			h.poller.close()
+		}
 		close(done)
 	}()
 	select {

@@ -55,7 +55,11 @@ type room struct {
 	// inbox carries pointers: 128 slots cost 1 KiB per room, not 17 KiB
 	// (an idle room of ten connections held 1.7 KB per connection).
 	inbox chan *roomEvent
-	quit  chan struct{} // closed when run returns
+	quit  chan struct{} // closed when the room's loop ends
+
+	// Set up by run for the loop.
+	ticker      *time.Ticker
+	unsubscribe func() // from the bus; nil without one
 
 	// refs counts connections that joined or are joining; guarded by hub.mu.
 	refs     int
@@ -103,10 +107,10 @@ func (r *room) send(ctx context.Context, ev *roomEvent) bool {
 	}
 }
 
-// run is the room's loop. It returns once the room is unloaded: idle with
-// no connections, broken, or the hub closing.
+// run is the room's goroutine: it subscribes to the bus, loads the
+// document and runs loop. The room is over (quit closed) once the loop
+// ends: idle with no connections, broken, or the hub closing.
 func (r *room) run(ctx context.Context) {
-	defer close(r.quit)
 	if r.hub.bus != nil {
 		cancel, err := r.hub.bus.Subscribe(ctx, r.id, func(msg []byte) {
 			r.send(ctx, &roomEvent{kind: evBus, frame: msg})
@@ -114,15 +118,27 @@ func (r *room) run(ctx context.Context) {
 		if err != nil {
 			r.failed = fmt.Errorf("%w: subscribe: %w", ErrRoomUnavailable, err)
 		} else {
-			defer cancel()
+			r.unsubscribe = cancel
 		}
 	}
 	if r.failed == nil {
 		r.load(ctx)
 	}
-	tick := time.NewTicker(r.hub.opts.Tick)
-	defer tick.Stop()
+	r.ticker = time.NewTicker(r.hub.opts.Tick)
 	r.idleSince = time.Now()
+	r.loop(ctx)
+}
+
+// loop handles the room's events until the room ends.
+//
+// A goroutine's stack grows to the deepest call it made (applying an
+// update, answering a sync) and shrinks only when the garbage collector
+// finds it mostly unused. So after a tick with no event, a loop that has
+// handled events hands the room to a fresh goroutine with a small stack:
+// a quiet room then waits on 2 KiB instead of the 8 KiB its busy moments
+// took (with ten connections per room, 0.6 KB per idle connection).
+func (r *room) loop(ctx context.Context) {
+	handled, recent := false, false
 	for {
 		select {
 		case ev := <-r.inbox:
@@ -130,12 +146,19 @@ func (r *room) run(ctx context.Context) {
 			if len(r.pending) > 0 && (len(r.inbox) == 0 || len(r.pending) >= maxBatchUpdates || r.pendingBytes >= maxBatchBytes) {
 				r.flush(ctx)
 			}
-		case now := <-tick.C:
+			handled, recent = true, true
+		case now := <-r.ticker.C:
 			r.tick(ctx, now)
 			if r.unloadIfIdle(now) {
 				r.shutdown(ctx)
+				r.end()
 				return
 			}
+			if handled && !recent {
+				go r.loop(ctx)
+				return
+			}
+			recent = false
 		case <-r.compactDone:
 			if r.compactSize >= 0 {
 				r.snapBytes = r.compactSize
@@ -144,9 +167,19 @@ func (r *room) run(ctx context.Context) {
 		case <-ctx.Done():
 			r.shutdown(ctx)
 			r.hub.detach(r)
+			r.end()
 			return
 		}
 	}
+}
+
+// end releases what run set up and marks the room over.
+func (r *room) end() {
+	r.ticker.Stop()
+	if r.unsubscribe != nil {
+		r.unsubscribe()
+	}
+	close(r.quit)
 }
 
 const (

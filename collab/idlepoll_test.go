@@ -1,0 +1,160 @@
+package collab_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/maxbooster/maxbooster/collab"
+	"github.com/maxbooster/maxbooster/crdt"
+)
+
+// TestHubIdleConnectionsHoldNoGoroutine: on Linux an idle y-websocket
+// connection is parked with the hub's epoll poller and holds no goroutine;
+// the poller resumes its reader for every message, again and again, and a
+// connection the hub closes while parked (a revocation, the hub closing)
+// ends cleanly.
+func TestHubIdleConnectionsHoldNoGoroutine(t *testing.T) {
+	checkGoroutines(t)
+	env := newEnv(t, nil, func(o *collab.Options) { o.IdleTimeout = time.Minute })
+	const n = 40
+	base := runtime.NumGoroutine()
+	conns := make([]*websocket.Conn, n)
+	for i := range conns {
+		conns[i] = env.dial(t, "idle", env.token(t, "u"+string(rune('a'+i%26))+string(rune('a'+i/26)), "idle", "editor"))
+		readMsg(t, conns[i]) // the server's sync step 1
+	}
+	if runtime.GOOS == "linux" {
+		// Readers park once they have read the handshake; allow for
+		// the room's goroutine and writers still finishing.
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine()-base >= n/2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d idle connections hold %d goroutines, want fewer than %d", n, runtime.NumGoroutine()-base, n/2)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	// Every connection writes in turn, three rounds: each message wakes
+	// a parked reader, and every other connection receives it.
+	eds := make([]*editor, n)
+	got := make([]*crdt.Doc, n) // what each connection received
+	for i := range eds {
+		eds[i] = newEditor(uint64(100 + i))
+		got[i] = crdt.NewDoc(nil)
+	}
+	const rounds = 3
+	for range rounds {
+		for i, c := range conns {
+			write(t, c, collab.EncodeSync(collab.SyncUpdate, eds[i].insert(t, "x")))
+			for j, o := range conns {
+				if j != i {
+					m := readUntil(t, o, "relayed update", isSync(collab.SyncUpdate))
+					if err := crdt.ApplyUpdate(got[j], m.Payload, nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+	}
+	for j, d := range got {
+		if l := d.GetText("t").Len(); l != rounds*(n-1) {
+			t.Fatalf("conn %d received %d characters, want %d", j, l, rounds*(n-1))
+		}
+	}
+	// A revocation closes a parked connection.
+	ctx := context.Background()
+	time.Sleep(50 * time.Millisecond) // let the last reader park
+	if err := env.hub.Revoke(ctx, "idle", "uaa", 0); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := closeStatus(t, conns[0]); code != collab.CloseForbidden {
+		t.Errorf("revoked parked connection closed with %d, want %d", code, collab.CloseForbidden)
+	}
+	// The rest are parked when the hub closes (cleanup): checkGoroutines
+	// then finds every reader ended.
+}
+
+// TestHubPings: the hub pings every PingInterval. Connections that answer
+// stay open, and on Linux their readers stay parked (the hub takes the
+// pongs between messages, without waking a reader into coder/websocket);
+// a connection that does not answer is cut off once WriteTimeout has
+// passed without its pong.
+func TestHubPings(t *testing.T) {
+	checkGoroutines(t)
+	env := newEnv(t, nil, func(o *collab.Options) {
+		o.IdleTimeout = time.Minute
+		o.PingInterval = 60 * time.Millisecond
+		o.Tick = 20 * time.Millisecond
+		o.Limits.WriteTimeout = 300 * time.Millisecond
+	})
+	const n = 20
+	base := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Answering clients: coder/websocket answers pings while it reads.
+	frames := make([]chan []byte, n)
+	for i := range frames {
+		c := env.dial(t, "pings", env.token(t, "u", "pings", "editor"))
+		frames[i] = make(chan []byte, 64)
+		go func() {
+			for {
+				_, b, err := c.Read(ctx)
+				if err != nil {
+					close(frames[i])
+					return
+				}
+				frames[i] <- b
+			}
+		}()
+	}
+	// A client that never reads, so never answers a ping.
+	silent := env.dial(t, "pings", env.token(t, "s", "pings", "editor"))
+
+	// Many ping intervals pass. The silent client is cut off after the
+	// first ping's timeout.
+	time.Sleep(time.Second)
+	rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer rcancel()
+	var err error
+	for err == nil {
+		_, _, err = silent.Read(rctx) // its buffered frames, then the end
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a client that never answered a ping is still connected")
+	}
+	if runtime.GOOS == "linux" {
+		// n client read goroutines of our own; the hub's readers are
+		// parked despite the pongs.
+		if extra := runtime.NumGoroutine() - base - n; extra >= n/2 {
+			t.Errorf("%d answering idle connections hold %d goroutines after pings, want fewer than %d", n, extra, n/2)
+		}
+	}
+	// The answering ones are alive: an update reaches them all.
+	ed := newEditor(7)
+	u := collab.EncodeSync(collab.SyncUpdate, ed.insert(t, "alive"))
+	w := env.dial(t, "pings", env.token(t, "w", "pings", "editor"))
+	write(t, w, u)
+	for i, ch := range frames {
+		deadline := time.After(5 * time.Second)
+	wait:
+		for {
+			select {
+			case b, ok := <-ch:
+				if !ok {
+					t.Fatalf("answering client %d was disconnected", i)
+				}
+				if m, err := collab.ParseMessage(b); err == nil && m.Type == collab.MessageSync && m.Sync == collab.SyncUpdate {
+					break wait
+				}
+			case <-deadline:
+				t.Fatalf("answering client %d got no update", i)
+			}
+		}
+	}
+	cancel()
+}
