@@ -104,11 +104,18 @@ type socket struct {
 	lastWrite  time.Time
 	lastPing   time.Time
 	pongDue    time.Time // a ping is out: its pong must arrive by then; zero otherwise
-	wg         sync.WaitGroup
+	// waitSince: when the reader began waiting (waitThenRead); zero while
+	// it is not waiting. evicted: tick ended that wait with a read
+	// deadline in the past, to park the socket.
+	waitSince time.Time
+	evicted   bool
+	wg        sync.WaitGroup
 	// poller, when set, holds the socket while its reader is parked
-	// (park); parkTok is the token of the latest park.
-	poller  *idlePoller
-	parkTok uint64
+	// (park); parkTok is the token of the latest park. tickEvery is the
+	// hub's tick.
+	poller    *idlePoller
+	parkTok   uint64
+	tickEvery time.Duration
 }
 
 func newSocket(base context.Context, ws *websocket.Conn, cc *corkConn, writers *writerPool, lim *Limits, keepAlive []byte, keepEvery, pingEvery time.Duration) *socket {
@@ -235,6 +242,10 @@ func (s *socket) drain(q [][]byte) {
 // OnPongReceived while a message is being read.
 var pingFrame = []byte{0x89, 0x00}
 
+// aLongTimeAgo is a read deadline that has passed: it wakes a waiting
+// read at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
 // tick runs every hub tick (Hub.tickSockets): a keep-alive frame after
 // silence (y-websocket and Hocuspocus clients drop a connection that is
 // silent for 30 s), and a WebSocket ping now and then to find dead peers:
@@ -267,6 +278,14 @@ func (s *socket) tick(now time.Time) {
 			}()
 			return
 		}
+	}
+	// A reader waiting since parkAfterTicks ticks is woken (a read
+	// deadline in the past) and parks the socket instead. The deadline is
+	// set only while the reader waits, and lifted (endWait) before it
+	// reads.
+	if s.poller != nil && !s.evicted && !s.waitSince.IsZero() && now.Sub(s.waitSince) >= parkAfterTicks*s.tickEvery {
+		s.evicted = true
+		_ = s.cc.SetReadDeadline(aLongTimeAgo)
 	}
 	if s.pongDue.IsZero() && now.Sub(s.lastPing) >= s.pingEvery {
 		s.lastPing = now
@@ -340,6 +359,37 @@ func (s *socket) readBuffered() (buffered, closing bool) {
 		s.cc.ponged.Store(true)
 	}
 	return s.cc.buffered(), false
+}
+
+// parkAfterTicks is how many hub ticks a reader waits before tick parks
+// its socket with the poller.
+const parkAfterTicks = 2
+
+// startWait records that the reader starts waiting for the socket to be
+// readable; false when the socket is closing.
+func (s *socket) startWait() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.waitSince = time.Now()
+	return true
+}
+
+// endWait records that the wait is over and reports whether tick ended
+// it to park the socket; the read deadline it set is lifted before
+// anything is read.
+func (s *socket) endWait() (evicted bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.waitSince = time.Time{}
+	if !s.evicted {
+		return false
+	}
+	s.evicted = false
+	_ = s.cc.SetReadDeadline(time.Time{})
+	return true
 }
 
 // park hands the socket to the hub's idle poller until the client sends

@@ -105,15 +105,21 @@ type corkConn struct {
 	wrErr   error
 }
 
-func newCorkConn(c net.Conn, carry []byte) *corkConn {
-	cc := &corkConn{Conn: c, carry: carry}
-	if sc, ok := c.(syscall.Conn); ok {
+func newCorkConn(nc net.Conn, carry []byte) *corkConn {
+	c := new(corkConn)
+	c.init(nc, carry)
+	return c
+}
+
+// init sets up c over nc.
+func (c *corkConn) init(nc net.Conn, carry []byte) {
+	c.Conn, c.carry = nc, carry
+	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			cc.raw = raw
-			cc.readFn, cc.peekFn, cc.fillFn, cc.writeFn = cc.readOnce, cc.peekOnce, cc.fillOnce, cc.writeOnce
+			c.raw = raw
+			c.readFn, c.peekFn, c.fillFn, c.writeFn = c.readOnce, c.peekOnce, c.fillOnce, c.writeOnce
 		}
 	}
-	return cc
 }
 
 // Read implements io.Reader for coder/websocket's bufio.Reader.
@@ -498,7 +504,8 @@ func appendFrameHeader(b []byte, n int) []byte {
 // Accept hijacks a corkConn.
 type corkWriter struct {
 	http.ResponseWriter
-	cc *corkConn
+	cc       *corkConn // set up by Hijack
+	hijacked bool
 }
 
 // Hijack implements http.Hijacker.
@@ -527,7 +534,8 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		b, _ := br.Peek(br.Buffered())
 		carry = append([]byte(nil), b...)
 	}
-	w.cc = newCorkConn(c, carry)
+	w.cc.init(c, carry)
+	w.hijacked = true
 	w.cc.br = bufio.NewReaderSize(w.cc, 16)
 	return w.cc, bufio.NewReadWriter(w.cc.br, bufio.NewWriterSize(w.cc, ctrlBufSize)), nil
 }
@@ -538,15 +546,17 @@ func (w *corkWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // accept upgrades the request like websocket.Accept and returns the
 // corkConn under it.
 func accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (*websocket.Conn, *corkConn, error) {
-	cw := &corkWriter{ResponseWriter: w}
+	cc := new(corkConn)
+	cw := &corkWriter{ResponseWriter: w, cc: cc}
 	// Pongs read inside a message (see corkConn.takePong for the rest).
-	// Hijack sets cw.cc before anything is read.
-	opts.OnPongReceived = func(context.Context, []byte) { cw.cc.ponged.Store(true) }
+	// The callback lives as long as the connection: it must hold cc only,
+	// not cw, whose ResponseWriter holds net/http's buffers and request.
+	opts.OnPongReceived = func(context.Context, []byte) { cc.ponged.Store(true) }
 	ws, err := websocket.Accept(cw, r, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	if cw.cc == nil {
+	if !cw.hijacked {
 		_ = ws.CloseNow()
 		return nil, nil, errors.New("collab: websocket accepted without hijacking")
 	}

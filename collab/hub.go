@@ -275,7 +275,7 @@ func (h *Hub) serveConn(roomID string, p Principal, authAt time.Time, authErr er
 	}
 	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
 	sock := newSocket(h.base, ws, cc, h.writers, &h.opts.Limits, keepAliveFrame, h.opts.KeepAlive, h.opts.PingInterval)
-	sock.poller = h.poller
+	sock.poller, sock.tickEvery = h.poller, h.opts.Tick
 	defer func() {
 		if !reading {
 			sock.wait()
@@ -329,8 +329,11 @@ func (h *Hub) serveConn(roomID string, p Principal, authAt time.Time, authErr er
 		return
 	}
 	reading = true
-	cr := &connReader{c: c, rm: rm}
-	cr.resume = func() { go h.readConn(cr) }
+	cr := &connReader{c: c, rm: rm, quiet: true} // silent so far
+	cr.resume = func() {
+		cr.unparked = true
+		go h.readConn(cr)
+	}
 	go h.readConn(cr)
 }
 
@@ -340,33 +343,52 @@ type connReader struct {
 	rm     *room
 	rate   frameRate
 	resume func() // starts readConn again (after a park)
+	// Only the reader uses these. unparked: the poller started this
+	// reader. lastMsg: when the last message came; quiet: the one before
+	// it was parkAfterTicks ticks earlier or more.
+	unparked bool
+	quiet    bool
+	lastMsg  time.Time
 }
 
 // readConn reads frames and passes them to the room until the connection
 // fails; then it leaves the room and ends the connection.
 //
-// Idle connections are most of a hub's connections. Once the reader has
-// read what arrived, it parks the connection with the hub's idlePoller
-// and ends; the poller starts a fresh readConn when the client sends
-// more. Where there is no poller (not Linux, or a connection without a
-// file descriptor), a fresh goroutine takes over the waiting
-// (waitThenRead), at a shallow depth (corkConn.waitReadable, not inside
-// coder/websocket's reader): a goroutine's stack grows to the deepest
-// call it made and shrinks only when the garbage collector finds it
-// mostly unused, so the waiting one would otherwise keep the 8 KiB that
-// handling a message took, where waiting needs 2 KiB.
+// Once the reader has read what arrived, a fresh goroutine takes over the
+// waiting (waitThenRead), at a shallow depth (corkConn.waitReadable, not
+// inside coder/websocket's reader): a goroutine's stack grows to the
+// deepest call it made and shrinks only when the garbage collector finds
+// it mostly unused, so the waiting one would otherwise keep the 8 KiB
+// that handling a message took, where waiting needs 2 KiB.
+//
+// Idle connections are most of a hub's connections, and they hold no
+// goroutine (on Linux): a connection whose last message came after a
+// silence of two ticks or more (or is its first) is parked with the hub's
+// idlePoller as soon as it has nothing more to read, and one whose reader
+// has waited for two ticks is parked by the hub's ticker. Busy
+// connections keep their waiting goroutine: the Go
+// scheduler wakes the readers of many sockets together, so messages that
+// arrive together reach their rooms before the rooms flush, and a room
+// commits and relays them as one batch. Parking every connection between
+// messages cost that batching (in the 100-room benchmark a commit per
+// update, and a third of the throughput).
 func (h *Hub) readConn(cr *connReader) {
 	c := cr.c
+	// Woken from the poller: until a message is read, only pongs came,
+	// and the socket goes back to the poller at once.
+	parkAgain := cr.unparked
+	cr.unparked = false
 	for {
-		// Nothing (more) to read, or only pongs: park, or leave the
-		// waiting to a fresh goroutine. A closing socket fails the read
-		// below.
+		// Nothing (more) to read, or only pongs: a fresh goroutine
+		// waits for more. A closing socket fails the read below.
 		if buffered, closing := c.sock.readBuffered(); !buffered && !closing {
-			if !c.sock.park(cr.resume) {
-				go h.waitThenRead(cr)
+			if (parkAgain || cr.quiet) && c.sock.park(cr.resume) {
+				return
 			}
+			go h.waitThenRead(cr)
 			return
 		}
+		parkAgain = false
 		data, ok := c.sock.readFrame(&h.opts.Limits, &cr.rate)
 		if !ok {
 			h.endConn(cr)
@@ -378,6 +400,9 @@ func (h *Hub) readConn(cr *connReader) {
 			h.endConn(cr)
 			return
 		}
+		now := time.Now()
+		cr.quiet = now.Sub(cr.lastMsg) >= parkAfterTicks*h.opts.Tick
+		cr.lastMsg = now
 		select {
 		case cr.rm.inbox <- &roomEvent{kind: evMessage, c: c, msg: m}:
 		case <-c.sock.done:
@@ -392,10 +417,19 @@ func (h *Hub) readConn(cr *connReader) {
 }
 
 // waitThenRead waits, at a shallow depth, until the connection is
-// readable, and reads it: the waiting of a connection that cannot be
-// parked.
+// readable, and reads it. When the hub's ticker finds the connection idle
+// (socket.tick), it ends the wait and the socket is parked with the
+// poller, holding no goroutine until the client sends more.
 func (h *Hub) waitThenRead(cr *connReader) {
-	_ = cr.c.sock.cc.waitReadable()
+	s := cr.c.sock
+	if s.startWait() {
+		_ = s.cc.waitReadable()
+		if s.endWait() {
+			if buffered, closing := s.readBuffered(); !buffered && !closing && s.park(cr.resume) {
+				return
+			}
+		}
+	}
 	h.readConn(cr)
 }
 
