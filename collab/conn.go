@@ -82,46 +82,54 @@ func ParseRole(s string) (Role, bool) {
 // Every goroutine a socket starts, and its turn in the writer pool, is
 // counted in wg; the handler calls fail and then wait before it returns.
 type socket struct {
-	ws        *websocket.Conn
-	cc        *corkConn   // under ws: data frames are written here
-	writers   *writerPool // nil: every batch gets a drain goroutine
-	lim       *Limits
-	keepAlive []byte // frame sent after keepEvery of silence
-	keepEvery time.Duration
-	pingEvery time.Duration
-	// base is the hub's background context (cancelled by Hub.Close),
-	// bounding writes and pings.
-	base context.Context
+	ws *websocket.Conn
+	cc *corkConn // under ws: data frames are written here
+	sh *sockShared
 
 	mu         sync.Mutex
 	queue      [][]byte // frames waiting to be written
 	queueBytes int
 	writing    bool // in the writer pool or a drain goroutine is running
 	closed     bool
-	done       chan struct{} // closed by fail
-	closeCode  websocket.StatusCode
-	closeText  string
-	lastWrite  time.Time
-	lastPing   time.Time
-	pongDue    time.Time // a ping is out: its pong must arrive by then; zero otherwise
-	// waitSince: when the reader began waiting (waitThenRead); zero while
-	// it is not waiting. evicted: tick ended that wait with a read
-	// deadline in the past, to park the socket.
-	waitSince time.Time
+	// evicted: tick ended the reader's wait with a read deadline in the
+	// past, to park the socket.
 	evicted   bool
-	wg        sync.WaitGroup
-	// poller, when set, holds the socket while its reader is parked
-	// (park); parkTok is the token of the latest park. tickEvery is the
-	// hub's tick.
-	poller    *idlePoller
-	parkTok   uint64
-	tickEvery time.Duration
+	done      chan struct{} // closed by fail
+	closeCode websocket.StatusCode
+	closeText string
+	// Times on monoClock. pongDue: a ping is out and its pong must arrive
+	// by then; waitSince: when the reader began waiting (waitThenRead).
+	// Zero when there is none.
+	lastWrite, lastPing, pongDue, waitSince int64
+	wg                                      sync.WaitGroup
+	parkTok                                 uint64 // the latest park's token
 }
 
-func newSocket(base context.Context, ws *websocket.Conn, cc *corkConn, writers *writerPool, lim *Limits, keepAlive []byte, keepEvery, pingEvery time.Duration) *socket {
-	now := time.Now()
-	return &socket{ws: ws, cc: cc, writers: writers, lim: lim, keepAlive: keepAlive, keepEvery: keepEvery, pingEvery: pingEvery, base: base,
-		done: make(chan struct{}), lastWrite: now, lastPing: now}
+// sockShared is what every socket of one protocol on a hub shares (a
+// socket holds a pointer, not copies: an idle connection's bytes count).
+type sockShared struct {
+	// base is the hub's background context (cancelled by Hub.Close),
+	// bounding writes and pings.
+	base      context.Context
+	writers   *writerPool // nil: every batch gets a drain goroutine
+	lim       *Limits
+	poller    *idlePoller // holds parked sockets; nil: sockets are not parked
+	keepAlive []byte      // frame sent after keepEvery of silence
+	keepEvery time.Duration
+	pingEvery time.Duration
+	tickEvery time.Duration // the hub's tick
+}
+
+// monoEpoch is monoClock's zero.
+var monoEpoch = time.Now()
+
+// monoClock returns t (which must carry a monotonic reading, as
+// time.Now's and a ticker's do) in nanoseconds since monoEpoch, never 0.
+func monoClock(t time.Time) int64 { return int64(t.Sub(monoEpoch)) + 1 }
+
+func newSocket(ws *websocket.Conn, cc *corkConn, sh *sockShared) *socket {
+	now := monoClock(time.Now())
+	return &socket{ws: ws, cc: cc, sh: sh, done: make(chan struct{}), lastWrite: now, lastPing: now}
 }
 
 // enqueue queues frame for the client. A client whose queue is over its
@@ -134,7 +142,7 @@ func (s *socket) enqueue(frame []byte) {
 		s.mu.Unlock()
 		return
 	}
-	if len(s.queue) > 0 && (len(s.queue) >= s.lim.SendQueueMessages || s.queueBytes+len(frame) > s.lim.SendQueueBytes) {
+	if len(s.queue) > 0 && (len(s.queue) >= s.sh.lim.SendQueueMessages || s.queueBytes+len(frame) > s.sh.lim.SendQueueBytes) {
 		s.mu.Unlock()
 		s.fail(CloseSlowReader, "slow reader: send queue full")
 		return
@@ -155,7 +163,7 @@ func (s *socket) enqueue(frame []byte) {
 // startWriting gives the socket's queue to a writer; s.writing is set and
 // counted in s.wg.
 func (s *socket) startWriting() {
-	if s.writers == nil || !s.writers.schedule(s) {
+	if s.sh.writers == nil || !s.sh.writers.schedule(s) {
 		go s.drain(nil)
 	}
 }
@@ -196,7 +204,7 @@ func (s *socket) writeNow() {
 			go s.drain(nil)
 			return
 		}
-		now := time.Now()
+		now := monoClock(time.Now())
 		s.mu.Lock()
 		s.lastWrite = now
 		s.mu.Unlock()
@@ -210,11 +218,11 @@ func (s *socket) writeNow() {
 func (s *socket) drain(q [][]byte) {
 	defer s.wg.Done()
 	// Hub.Close must not wait for a stuck peer's write timeout.
-	stop := context.AfterFunc(s.base, func() { _ = s.cc.SetWriteDeadline(time.Now()) })
+	stop := context.AfterFunc(s.sh.base, func() { _ = s.cc.SetWriteDeadline(time.Now()) })
 	defer stop()
 	for {
-		if err := s.cc.writeFrames(q, s.lim.WriteTimeout); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) && s.base.Err() == nil {
+		if err := s.cc.writeFrames(q, s.sh.lim.WriteTimeout); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) && s.sh.base.Err() == nil {
 				s.fail(CloseSlowReader, "slow reader: write timeout")
 			} else {
 				s.fail(websocket.StatusAbnormalClosure, "")
@@ -225,7 +233,7 @@ func (s *socket) drain(q [][]byte) {
 			return
 		}
 		s.mu.Lock()
-		s.lastWrite = time.Now()
+		s.lastWrite = monoClock(time.Now())
 		q = s.queue
 		s.queue, s.queueBytes = nil, 0
 		if len(q) == 0 || s.closed {
@@ -250,27 +258,29 @@ var aLongTimeAgo = time.Unix(1, 0)
 // silence (y-websocket and Hocuspocus clients drop a connection that is
 // silent for 30 s), and a WebSocket ping now and then to find dead peers:
 // a peer whose pong has not come within the write timeout is cut off.
-func (s *socket) tick(now time.Time) {
+func (s *socket) tick(at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
-	if now.Sub(s.lastWrite) >= s.keepEvery-s.keepEvery/10 && len(s.queue) == 0 {
-		s.queue = append(s.queue, s.keepAlive)
-		s.queueBytes += len(s.keepAlive)
+	now := monoClock(at)
+	since := func(t int64) time.Duration { return time.Duration(now - t) }
+	if since(s.lastWrite) >= s.sh.keepEvery-s.sh.keepEvery/10 && len(s.queue) == 0 {
+		s.queue = append(s.queue, s.sh.keepAlive)
+		s.queueBytes += len(s.sh.keepAlive)
 		if !s.writing {
 			s.writing = true
 			s.wg.Add(1)
 			s.startWriting()
 		}
 	}
-	if !s.pongDue.IsZero() {
+	if s.pongDue != 0 {
 		switch {
 		case s.cc.ponged.Swap(false):
-			s.pongDue = time.Time{}
-		case now.After(s.pongDue):
-			s.pongDue = time.Time{}
+			s.pongDue = 0
+		case now > s.pongDue:
+			s.pongDue = 0
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
@@ -283,18 +293,18 @@ func (s *socket) tick(now time.Time) {
 	// deadline in the past) and parks the socket instead. The deadline is
 	// set only while the reader waits, and lifted (endWait) before it
 	// reads.
-	if s.poller != nil && !s.evicted && !s.waitSince.IsZero() && now.Sub(s.waitSince) >= parkAfterTicks*s.tickEvery {
+	if s.sh.poller != nil && !s.evicted && s.waitSince != 0 && since(s.waitSince) >= parkAfterTicks*s.sh.tickEvery {
 		s.evicted = true
 		_ = s.cc.SetReadDeadline(aLongTimeAgo)
 	}
-	if s.pongDue.IsZero() && now.Sub(s.lastPing) >= s.pingEvery {
+	if s.pongDue == 0 && since(s.lastPing) >= s.sh.pingEvery {
 		s.lastPing = now
-		s.pongDue = now.Add(s.lim.WriteTimeout)
+		s.pongDue = now + int64(s.sh.lim.WriteTimeout)
 		s.cc.ponged.Store(false) // a late pong of an earlier ping is no answer
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			if err := s.cc.writeControl(pingFrame, s.lim.WriteTimeout); err != nil {
+			if err := s.cc.writeControl(pingFrame, s.sh.lim.WriteTimeout); err != nil {
 				s.fail(websocket.StatusAbnormalClosure, "")
 			}
 		}()
@@ -373,7 +383,7 @@ func (s *socket) startWait() bool {
 	if s.closed {
 		return false
 	}
-	s.waitSince = time.Now()
+	s.waitSince = monoClock(time.Now())
 	return true
 }
 
@@ -383,7 +393,7 @@ func (s *socket) startWait() bool {
 func (s *socket) endWait() (evicted bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.waitSince = time.Time{}
+	s.waitSince = 0
 	if !s.evicted {
 		return false
 	}
@@ -397,7 +407,7 @@ func (s *socket) endWait() (evicted bool) {
 // reader, when readBuffered found nothing, as its last act. False: the
 // socket is closed or cannot be parked, and the caller keeps reading.
 func (s *socket) park(resume func()) bool {
-	if s.poller == nil || s.cc.raw == nil {
+	if s.sh.poller == nil || s.cc.raw == nil {
 		return false
 	}
 	s.mu.Lock()
@@ -405,7 +415,7 @@ func (s *socket) park(resume func()) bool {
 	if s.closed {
 		return false
 	}
-	tok, ok := s.poller.park(s.cc.raw, &s.cc.epArmed, resume)
+	tok, ok := s.sh.poller.park(s.cc.raw, &s.cc.epArmed, resume)
 	if ok {
 		s.parkTok = tok
 	}
@@ -433,7 +443,7 @@ func (s *socket) fail(code websocket.StatusCode, reason string) {
 	s.parkTok = 0
 	s.mu.Unlock()
 	if parked != 0 {
-		if resume := s.poller.take(parked); resume != nil {
+		if resume := s.sh.poller.take(parked); resume != nil {
 			resume()
 		}
 	}

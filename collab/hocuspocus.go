@@ -159,7 +159,7 @@ func (h *Hub) ServeHocuspocus(w http.ResponseWriter, r *http.Request) {
 func (h *Hub) hocuspocusLoop(r *http.Request, ws *websocket.Conn, cc *corkConn) {
 	defer h.connWG.Done()
 	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
-	sock := newSocket(h.base, ws, cc, h.writers, &h.opts.Limits, []byte{hpPing}, h.opts.KeepAlive, h.opts.PingInterval)
+	sock := newSocket(ws, cc, h.hpShared)
 	defer sock.wait()
 	defer sock.fail(websocket.StatusNormalClosure, "")
 	if !h.track(sock) {

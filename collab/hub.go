@@ -121,13 +121,15 @@ type Hub struct {
 	revoked map[revocationKey]revocation
 	closed  bool
 
-	wg         sync.WaitGroup       // rooms, compactions and tickSockets
-	connWG     sync.WaitGroup       // connection handlers
-	writers    *writerPool          // writes sockets' queued frames; stopped by Close
-	poller     *idlePoller          // holds idle y-websocket connections; nil without epoll
-	socks      map[*socket]struct{} // open sockets, closed by Close; guarded by mu
-	nextConn   atomic.Uint64
-	connsGauge atomic.Int64
+	wg      sync.WaitGroup // rooms, compactions and tickSockets
+	connWG  sync.WaitGroup // connection handlers
+	writers *writerPool    // writes sockets' queued frames; stopped by Close
+	poller  *idlePoller    // holds idle y-websocket connections; nil without epoll
+	// What the sockets of each protocol share.
+	ywsShared, hpShared *sockShared
+	socks               map[*socket]struct{} // open sockets, closed by Close; guarded by mu
+	nextConn            atomic.Uint64
+	connsGauge          atomic.Int64
 }
 
 // NewHub returns a hub. Call Close to stop it.
@@ -165,6 +167,11 @@ func NewHub(opts Options) (*Hub, error) {
 		base: base, cancel: cancel, writers: newWriterPool(runtime.GOMAXPROCS(0)), poller: newIdlePoller(),
 		rooms: make(map[string]*room), socks: make(map[*socket]struct{}), userConns: make(map[string]int), revoked: make(map[revocationKey]revocation),
 	}
+	h.ywsShared = &sockShared{base: base, writers: h.writers, lim: &h.opts.Limits, poller: h.poller, keepAlive: keepAliveFrame,
+		keepEvery: opts.KeepAlive, pingEvery: opts.PingInterval, tickEvery: opts.Tick}
+	hp := *h.ywsShared
+	hp.poller, hp.keepAlive = nil, []byte{hpPing} // a Hocuspocus reader is never parked
+	h.hpShared = &hp
 	h.wg.Add(1)
 	go h.tickSockets()
 	return h, nil
@@ -274,8 +281,7 @@ func (h *Hub) serveConn(roomID string, p Principal, authAt time.Time, authErr er
 		return
 	}
 	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
-	sock := newSocket(h.base, ws, cc, h.writers, &h.opts.Limits, keepAliveFrame, h.opts.KeepAlive, h.opts.PingInterval)
-	sock.poller, sock.tickEvery = h.poller, h.opts.Tick
+	sock := newSocket(ws, cc, h.ywsShared)
 	defer func() {
 		if !reading {
 			sock.wait()
