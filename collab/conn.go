@@ -553,15 +553,16 @@ func (c *conn) ack() {
 // bucket is a token bucket: rate tokens per second up to burst.
 type bucket struct {
 	tokens float64
-	last   time.Time
+	last   int64 // monoClock; 0 before the first take
 }
 
 // take removes n tokens if available and reports whether it did.
-func (b *bucket) take(now time.Time, n, rate, burst float64) bool {
-	if b.last.IsZero() {
+func (b *bucket) take(at time.Time, n, rate, burst float64) bool {
+	now := monoClock(at)
+	if b.last == 0 {
 		b.tokens = burst
 	} else {
-		b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
+		b.tokens = min(burst, b.tokens+time.Duration(now-b.last).Seconds()*rate)
 	}
 	b.last = now
 	if b.tokens < n {
