@@ -4,14 +4,18 @@
 //
 //   - fan-out: rooms × clients each sending updates at a rate; latency from
 //     send to delivery at every other client (p50/p99), deliveries per
-//     CPU-second of the server (from /proc/<pid>/stat), lost deliveries;
+//     CPU-second of the server (from /proc/<pid>/stat), lost deliveries,
+//     the server's write syscalls per delivery (/proc/<pid>/io);
 //   - idle: N connections (rooms of 10) that each finished a sync;
-//     server memory per connection (VmRSS delta) and connect time.
+//     server memory per connection (VmRSS delta, -settle after the last
+//     sync) and connect time.
 //
 // Servers: the Max Booster hub (this binary, "serve", SQLite update log),
 // @y/websocket-server 0.1.1 and @hocuspocus/server 4.7 from
-// collab/testdata/bench (npm ci there first). The generator's own CPU use is
-// reported so a saturated generator is visible.
+// collab/testdata/bench (npm ci there first), and the floor (this binary,
+// "floor"; see serveFloor): a bare relay, the most deliveries per
+// CPU-second a server that writes each delivery can reach here. The
+// generator's own CPU use is reported so a saturated generator is visible.
 //
 //	taskset -c 1 go run ./collab/internal/collabbench -server-cpu 0
 package main
@@ -20,6 +24,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha1" //nolint:gosec // RFC 6455 names SHA-1 for the handshake
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -49,6 +56,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "floor" {
+		if err := serveFloor(); err != nil {
+			fmt.Fprintln(os.Stderr, "collabbench floor:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "serve" {
 		if err := serve(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "collabbench serve:", err)
@@ -134,7 +148,8 @@ func serve(args []string) error {
 }
 
 // dumpMem writes the heap profile to $COLLABBENCH_HEAPPROFILE and the
-// heap, stack and goroutine counts to stderr.
+// heap (live, in use, held idle, the next collection's goal), stack and
+// goroutine counts to stderr, after a collection.
 func dumpMem() {
 	runtime.GC()
 	if p := os.Getenv("COLLABBENCH_HEAPPROFILE"); p != "" {
@@ -145,8 +160,8 @@ func dumpMem() {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	fmt.Fprintf(os.Stderr, "serve: heap inuse %d KB, stack inuse %d KB, sys %d KB, goroutines %d\n",
-		ms.HeapInuse>>10, ms.StackInuse>>10, ms.Sys>>10, runtime.NumGoroutine())
+	fmt.Fprintf(os.Stderr, "serve: heap live %d KB, inuse %d KB, idle unreleased %d KB, next GC at %d KB; stack inuse %d KB, sys %d KB, goroutines %d\n",
+		ms.HeapAlloc>>10, ms.HeapInuse>>10, (ms.HeapIdle-ms.HeapReleased)>>10, ms.NextGC>>10, ms.StackInuse>>10, ms.Sys>>10, runtime.NumGoroutine())
 }
 
 type serverSpec struct {
@@ -162,10 +177,11 @@ var (
 	duration   = flag.Duration("duration", 8*time.Second, "measured time per fan-out scenario")
 	warmup     = flag.Duration("warmup", 2*time.Second, "time before measuring")
 	idleCounts = flag.String("idle", "2000,10000", "connection counts for the idle scenario")
+	settle     = flag.Duration("settle", 5*time.Second, "idle scenario: time between the last connection's sync and the memory reading")
 	fanSel     = flag.String("fan", "1,2", "fan-out scenarios to run (1: one room of 50, 2: 100 rooms of 10)")
 	custom     = flag.String("custom", "", "an extra fan-out scenario rooms,clients,rate (e.g. 10,10,5); with -fan \"\" runs only it")
 	memStats   = flag.Bool("memstats", false, "the hub prints heap and stack use (and writes $COLLABBENCH_HEAPPROFILE) with every idle connection open and at the end of each fan-out scenario")
-	only       = flag.String("servers", "maxbooster,y-websocket-server,hocuspocus", "servers to measure")
+	only       = flag.String("servers", "maxbooster,y-websocket-server,hocuspocus,floor", "servers to measure")
 )
 
 func run() error {
@@ -184,6 +200,7 @@ func run() error {
 	}
 	servers := []serverSpec{
 		{name: "maxbooster", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.CommandContext(context.Background(), self, "serve") }},
+		{name: "floor", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.CommandContext(context.Background(), self, "floor") }},
 		{name: "y-websocket-server", protocol: "yws", path: "", cmd: node("y-websocket-server.mjs")},
 		{name: "hocuspocus", protocol: "hp", path: "", cmd: node("hocuspocus-server.mjs")},
 	}
@@ -207,7 +224,7 @@ func run() error {
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("collabbench: server pinned to CPU %q, generator on the others; %s measured after %s warm-up; %d CPUs, load average %s\n",
 		*serverCPU, *duration, *warmup, runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
-	fmt.Printf("%-20s %-30s %9s %9s %9s %12s %8s %9s\n", "server", "fan-out scenario", "p50 ms", "p99 ms", "deliv/s", "deliv/CPU-s", "lost", "gen CPU")
+	fmt.Printf("%-20s %-30s %9s %9s %9s %12s %8s %9s %9s\n", "server", "fan-out scenario", "p50 ms", "p99 ms", "deliv/s", "deliv/CPU-s", "lost", "gen CPU", "wr/deliv")
 	for fi, f := range fans {
 		if !slices.Contains(strings.Split(*fanSel, ","), strconv.Itoa(fi+1)) {
 			continue
@@ -218,7 +235,7 @@ func run() error {
 				fmt.Printf("%-20s %-30s error: %v\n", s.name, f.name, err)
 				continue
 			}
-			fmt.Printf("%-20s %-30s %9.2f %9.2f %9.0f %12.0f %8d %8.0f%%\n", s.name, f.name, res.p50, res.p99, res.perSec, res.perCPU, res.lost, res.genCPU*100)
+			fmt.Printf("%-20s %-30s %9.2f %9.2f %9.0f %12.0f %8d %8.0f%% %9.2f\n", s.name, f.name, res.p50, res.p99, res.perSec, res.perCPU, res.lost, res.genCPU*100, res.writesPer)
 		}
 	}
 	fmt.Printf("\n%-20s %8s %16s %16s %16s\n", "server", "conns", "RSS/conn KB", "connect ms/conn", "connect total s")
@@ -310,6 +327,22 @@ func (p *proc) cpu() time.Duration {
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// writes returns how many write syscalls the process made (/proc/<pid>/io
+// syscw: write and writev; -1 when unreadable).
+func (p *proc) writes() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", p.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "syscw: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return -1
 }
 
 // rss returns the process's resident set in KiB.
@@ -427,6 +460,7 @@ var marker = []byte("§")
 
 type fanResult struct {
 	p50, p99, perSec, perCPU, genCPU float64
+	writesPer                        float64 // the server's write syscalls per delivery
 	lost                             int64
 }
 
@@ -543,14 +577,14 @@ func fanout(s serverSpec, rooms, perRoom, rate int) (fanResult, error) {
 		}()
 	}
 	time.Sleep(*warmup)
-	cpu0, gen0, t0 := p.cpu(), selfCPU(), time.Now()
+	cpu0, gen0, wr0, t0 := p.cpu(), selfCPU(), p.writes(), time.Now()
 	measuring.Store(true)
 	time.Sleep(*duration)
 	close(stopSend)
 	sendWG.Wait()
 	time.Sleep(500 * time.Millisecond) // let the last deliveries land
 	measuring.Store(false)
-	cpu1, gen1, elapsed := p.cpu(), selfCPU(), time.Since(t0)
+	cpu1, gen1, wr1, elapsed := p.cpu(), selfCPU(), p.writes(), time.Since(t0)
 	if *memStats && s.name == "maxbooster" {
 		_, _ = io.WriteString(p.in, "mem\n")
 	}
@@ -572,6 +606,9 @@ func fanout(s serverSpec, rooms, perRoom, rate int) (fanResult, error) {
 		r.perCPU = d / c
 	}
 	r.genCPU = (gen1 - gen0).Seconds() / elapsed.Seconds()
+	if wr0 >= 0 && wr1 >= 0 && d > 0 {
+		r.writesPer = float64(wr1-wr0) / d
+	}
 	return r, nil
 }
 
@@ -624,7 +661,7 @@ func idle(s serverSpec, n int) (idleResult, error) {
 	if err := <-errs; err != nil {
 		return idleResult{}, err
 	}
-	time.Sleep(2 * time.Second)
+	time.Sleep(*settle)
 	rss1 := p.rss()
 	if *memStats && s.name == "maxbooster" {
 		_, _ = io.WriteString(p.in, "mem\n")
@@ -634,4 +671,140 @@ func idle(s serverSpec, n int) (idleResult, error) {
 		_ = c.ws.CloseNow()
 	}
 	return idleResult{kbPerConn: (rss1 - rss0) / float64(n), msPerConn: float64(total.Microseconds()) / 1000 / float64(n), total: total}, nil
+}
+
+// serveFloor runs the floor: the least a relay can do, for reference. It
+// speaks just enough WebSocket (RFC 6455: the handshake, masked client
+// frames) to answer a y-websocket client's sync step 1 with an empty
+// document and to forward every other message, as it came, to the other
+// sockets of its room with one write each. No CRDT, no durability, no
+// limits, no keep-alives. A server that writes each delivery when it
+// happens cannot deliver more per CPU-second than this: the rest is the
+// kernel's cost of a write to a socket.
+func serveFloor() error {
+	type room struct {
+		mu    sync.Mutex
+		conns map[net.Conn]struct{}
+	}
+	var mu sync.Mutex
+	rooms := map[string]*room{}
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	// An empty document's sync step 2, framed.
+	step2 := appendServerFrame(nil, collab.EncodeSync(collab.SyncStep2, []byte{0, 0}))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("Sec-WebSocket-Key")
+		hj, ok := w.(http.Hijacker)
+		if key == "" || !ok {
+			http.Error(w, "websocket only", http.StatusBadRequest)
+			return
+		}
+		conn, rw, err := hj.Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")) //nolint:gosec // RFC 6455 names SHA-1 for the handshake
+		if _, err := io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "+
+			base64.StdEncoding.EncodeToString(sum[:])+"\r\n\r\n"); err != nil {
+			return
+		}
+		mu.Lock()
+		rm := rooms[r.URL.Path]
+		if rm == nil {
+			rm = &room{conns: map[net.Conn]struct{}{}}
+			rooms[r.URL.Path] = rm
+		}
+		mu.Unlock()
+		rm.mu.Lock()
+		rm.conns[conn] = struct{}{}
+		rm.mu.Unlock()
+		defer func() {
+			rm.mu.Lock()
+			delete(rm.conns, conn)
+			rm.mu.Unlock()
+		}()
+		var payload []byte
+		for {
+			op, p, err := readClientFrame(rw.Reader, payload[:0])
+			if err != nil || op == 0x8 {
+				return
+			}
+			payload = p
+			if op != 0x2 {
+				continue
+			}
+			rm.mu.Lock()
+			if len(p) >= 2 && p[0] == 0 && p[1] == byte(collab.SyncStep1) {
+				_, err = conn.Write(step2)
+			} else {
+				frame := appendServerFrame(nil, p)
+				for c := range rm.conns {
+					if c != conn {
+						_, _ = c.Write(frame)
+					}
+				}
+			}
+			rm.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	})
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Println("LISTEN " + ln.Addr().String())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return srv.Close()
+}
+
+// readClientFrame reads one masked client frame into buf and unmasks it.
+func readClientFrame(r *bufio.Reader, buf []byte) (op byte, payload []byte, err error) {
+	var h [14]byte
+	if _, err := io.ReadFull(r, h[:2]); err != nil {
+		return 0, nil, err
+	}
+	n := uint64(h[1] & 0x7f)
+	switch n {
+	case 126:
+		if _, err := io.ReadFull(r, h[2:4]); err != nil {
+			return 0, nil, err
+		}
+		n = uint64(binary.BigEndian.Uint16(h[2:4]))
+	case 127:
+		if _, err := io.ReadFull(r, h[2:10]); err != nil {
+			return 0, nil, err
+		}
+		n = binary.BigEndian.Uint64(h[2:10])
+	}
+	if h[1]&0x80 == 0 || n > 64<<20 {
+		return 0, nil, errors.New("unmasked or oversized client frame")
+	}
+	var mask [4]byte
+	if _, err := io.ReadFull(r, mask[:]); err != nil {
+		return 0, nil, err
+	}
+	payload = slices.Grow(buf, int(n))[:n]
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return 0, nil, err
+	}
+	for i := range payload {
+		payload[i] ^= mask[i%4]
+	}
+	return h[0] & 0x0f, payload, nil
+}
+
+// appendServerFrame appends payload as a final binary server frame.
+func appendServerFrame(b, payload []byte) []byte {
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, 0x82, byte(n))
+	case n <= 0xffff:
+		b = binary.BigEndian.AppendUint16(append(b, 0x82, 126), uint16(n))
+	default:
+		b = binary.BigEndian.AppendUint64(append(b, 0x82, 127), uint64(n))
+	}
+	return append(b, payload...)
 }
