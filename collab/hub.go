@@ -474,11 +474,8 @@ func (h *Hub) roomLocked(id string) *room {
 	if rm == nil {
 		rm = newRoom(h, id)
 		h.rooms[id] = rm
-		h.wg.Add(1)
-		go func() {
-			defer h.wg.Done()
-			rm.run(h.base)
-		}()
+		h.wg.Add(1) // done by rm.end, on whichever goroutine runs the loop then
+		go rm.run(h.base)
 	}
 	return rm
 }

@@ -550,3 +550,60 @@ func TestHubReloadsDamagedDocument(t *testing.T) {
 		t.Errorf("reloaded room holds %q, want kept", got)
 	}
 }
+
+// A room whose loop moved to a fresh goroutine (quiet for two ticks) is
+// still waited for by Hub.Close: Close returns only once the room has
+// flushed what it holds to the store.
+func TestHubCloseWaitsForQuietRoom(t *testing.T) {
+	checkGoroutines(t)
+	gs := &gateStore{DocStore: collab.NewMemStore(), entered: make(chan struct{}, 1)}
+	env := newEnv(t, gs, func(o *collab.Options) {
+		o.Tick = 20 * time.Millisecond
+		o.IdleTimeout = time.Minute
+	})
+	a := env.dial(t, "p1", env.token(t, "ua", "p1", "editor"))
+	readMsg(t, a)
+	ed := newEditor(5)
+	write(t, a, collab.EncodeSync(collab.SyncUpdate, ed.insert(t, "x")))
+	deadline := time.Now().Add(5 * time.Second)
+	for storedText(t, gs, "p1") != "x" {
+		if time.Now().After(deadline) {
+			t.Fatal("first update never stored")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // ten ticks: the quiet room's loop moves
+	gs.mu.Lock()
+	gs.gate = make(chan struct{})
+	gs.mu.Unlock()
+	write(t, a, collab.EncodeSync(collab.SyncUpdate, ed.insert(t, "y")))
+	<-gs.entered // the room is appending "y", held at the gate
+	go func() {  // answer the close handshake
+		for {
+			if _, _, err := a.Read(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- env.hub.Close(ctx)
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Close returned (%v) while the room was still appending", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	gs.mu.Lock()
+	close(gs.gate)
+	gs.gate = nil
+	gs.mu.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := storedText(t, gs, "p1"); got != "xy" {
+		t.Errorf("stored %q after Close, want %q", got, "xy")
+	}
+}

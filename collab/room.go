@@ -173,13 +173,16 @@ func (r *room) loop(ctx context.Context) {
 	}
 }
 
-// end releases what run set up and marks the room over.
+// end releases what run set up, marks the room over and ends its count in
+// the hub's wait group (the loop may have moved to another goroutine since
+// run began, so that goroutine's end is not the room's).
 func (r *room) end() {
 	r.ticker.Stop()
 	if r.unsubscribe != nil {
 		r.unsubscribe()
 	}
 	close(r.quit)
+	r.hub.wg.Done()
 }
 
 const (
