@@ -68,16 +68,15 @@ func ParseRole(s string) (Role, bool) {
 }
 
 // socket is one client WebSocket and its send queue. Its reader runs
-// while there is something to read: an idle y-websocket socket is parked
-// with the hub's idlePoller and holds no goroutine (a Hocuspocus one
-// keeps its reader waiting). Writing needs no goroutine of the socket's
-// own: enqueue hands a socket whose queue becomes non-empty to the hub's
-// writer pool, which writes the queue without blocking (see cork.go);
-// only a socket whose peer does not take the bytes at once gets a drain
-// goroutine, which exits when the queue is empty again. The hub's ticker
-// (Hub.tickSockets) sends keep-alives and pings. A y-websocket socket
-// carries one conn; a Hocuspocus socket multiplexes one conn per
-// document.
+// while there is something to read: an idle socket is parked with the
+// hub's idlePoller and holds no goroutine (see readConn). Writing needs
+// no goroutine of the socket's own: enqueue hands a socket whose queue
+// becomes non-empty to the hub's writer pool, which writes the queue
+// without blocking (see cork.go); only a socket whose peer does not take
+// the bytes at once gets a drain goroutine, which exits when the queue is
+// empty again. The hub's ticker (Hub.tickSockets) sends keep-alives and
+// pings. A y-websocket socket carries one conn; a Hocuspocus socket
+// multiplexes one conn per document.
 //
 // Every goroutine a socket starts, and its turn in the writer pool, is
 // counted in wg; the handler calls fail and then wait before it returns.

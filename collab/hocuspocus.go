@@ -155,41 +155,78 @@ func (h *Hub) ServeHocuspocus(w http.ResponseWriter, r *http.Request) {
 	go h.hocuspocusLoop(r.WithContext(h.base), ws, cc)
 }
 
-// hocuspocusLoop reads one Hocuspocus socket until it closes.
+// hpReader is the read side of one Hocuspocus socket. Like a
+// y-websocket connection's (readConn), it is parked with the hub's poller
+// while the socket is quiet, holding no goroutine.
+type hpReader struct {
+	h            *Hub
+	r            *http.Request // the upgrade request, for cookie auth
+	sock         *socket
+	docs         map[string]*hpDoc
+	pendingBytes int
+	rate         frameRate
+	idle         readerIdle
+}
+
+// hocuspocusLoop starts reading one Hocuspocus socket; hpReader.read
+// reads it until it closes.
 func (h *Hub) hocuspocusLoop(r *http.Request, ws *websocket.Conn, cc *corkConn) {
-	defer h.connWG.Done()
 	ws.SetReadLimit(h.opts.Limits.MaxMessageBytes)
 	sock := newSocket(ws, cc, h.hpShared)
-	defer sock.wait()
-	defer sock.fail(websocket.StatusNormalClosure, "")
 	if !h.track(sock) {
 		sock.fail(CloseGoingAway, "server shutting down")
+		sock.wait()
+		h.connWG.Done()
 		return
 	}
-	defer h.untrack(sock)
+	hr := &hpReader{h: h, r: r, sock: sock, docs: make(map[string]*hpDoc)}
+	hr.idle = newReaderIdle(hr.read)
+	hr.idle.resume = func() {
+		hr.idle.unparked = true
+		go hr.read()
+	}
+	hr.read()
+}
 
-	docs := make(map[string]*hpDoc)
-	defer func() {
-		for _, d := range docs {
-			if d.c != nil {
-				d.rm.send(h.base, &roomEvent{kind: evLeave, c: d.c})
-			}
+// read reads frames until the socket is idle (it is parked, or a fresh
+// goroutine waits) or over (end).
+func (hr *hpReader) read() {
+	if hr.loop() {
+		hr.end()
+	}
+}
+
+// end leaves every document and ends the socket.
+func (hr *hpReader) end() {
+	h, sock := hr.h, hr.sock
+	for _, d := range hr.docs {
+		if d.c != nil {
+			d.rm.send(h.base, &roomEvent{kind: evLeave, c: d.c})
 		}
-	}()
-	pendingBytes := 0
-	var rate frameRate
+	}
+	h.untrack(sock)
+	sock.fail(websocket.StatusNormalClosure, "")
+	sock.wait()
+	h.connWG.Done()
+}
+
+// loop handles frames; true when the socket is over.
+func (hr *hpReader) loop() (over bool) {
+	h, sock := hr.h, hr.sock
+	parkAgain := hr.idle.begin()
 	for {
+		// Nothing (more) to read, or only pongs: park or wait, as
+		// readConn does.
 		if buffered, closing := sock.readBuffered(); !buffered && !closing {
-			// Wait at a shallow depth: the garbage collector then shrinks
-			// the stack an idle socket keeps (see readConn). What woke it
-			// may be a pong, which readBuffered takes.
-			_ = sock.cc.waitReadable()
-			continue
+			h.idle(sock, &hr.idle, parkAgain)
+			return false
 		}
-		data, ok := sock.readFrame(&h.opts.Limits, &rate)
+		parkAgain = false
+		data, ok := sock.readFrame(&h.opts.Limits, &hr.rate)
 		if !ok {
-			return
+			return true
 		}
+		hr.idle.message(h.opts.Tick)
 		if len(data) == 1 && (data[0] == hpPing || data[0] == hpPong) {
 			if data[0] == hpPing {
 				sock.enqueue([]byte{hpPong})
@@ -199,9 +236,9 @@ func (h *Hub) hocuspocusLoop(r *http.Request, ws *websocket.Conn, cc *corkConn) 
 		f, err := parseHocuspocus(data)
 		if err != nil {
 			sock.fail(CloseMalformed, err.Error())
-			return
+			return true
 		}
-		d := docs[f.doc]
+		d := hr.docs[f.doc]
 		switch f.typ {
 		case hpAuth:
 			if d != nil && d.c != nil {
@@ -210,16 +247,16 @@ func (h *Hub) hocuspocusLoop(r *http.Request, ws *websocket.Conn, cc *corkConn) 
 			if d == nil {
 				d = &hpDoc{}
 			}
-			if !h.hpJoin(r, sock, f.doc, f.token, d, docs) {
-				pendingBytes -= pendingSize(d.pending)
-				delete(docs, f.doc)
+			if !h.hpJoin(hr.r, sock, f.doc, f.token, d, hr.docs) {
+				hr.pendingBytes -= pendingSize(d.pending)
+				delete(hr.docs, f.doc)
 				continue
 			}
-			docs[f.doc] = d
-			pendingBytes -= pendingSize(d.pending)
+			hr.docs[f.doc] = d
+			hr.pendingBytes -= pendingSize(d.pending)
 			for _, m := range d.pending {
 				if !h.hpForward(d, m) {
-					return
+					return true
 				}
 			}
 			d.pending = nil
@@ -228,32 +265,32 @@ func (h *Hub) hocuspocusLoop(r *http.Request, ws *websocket.Conn, cc *corkConn) 
 				// The provider sends its sync step 1 right behind the
 				// token; keep it until the token is checked.
 				if d == nil {
-					if len(docs) >= h.opts.Limits.MaxDocsPerSocket {
+					if len(hr.docs) >= h.opts.Limits.MaxDocsPerSocket {
 						sock.fail(CloseRoomFull, "too many documents on one connection")
-						return
+						return true
 					}
 					d = &hpDoc{}
-					docs[f.doc] = d
+					hr.docs[f.doc] = d
 				}
-				if len(d.pending) >= hpMaxPendingFrames || pendingBytes+len(data) > hpMaxPendingBytes {
+				if len(d.pending) >= hpMaxPendingFrames || hr.pendingBytes+len(data) > hpMaxPendingBytes {
 					sock.fail(CloseRateLimited, "too much traffic before authentication")
-					return
+					return true
 				}
 				d.pending = append(d.pending, f.msg)
-				pendingBytes += len(data)
+				hr.pendingBytes += len(data)
 				continue
 			}
 			if !h.hpForward(d, f.msg) {
-				return
+				return true
 			}
 		case hpClose:
 			if d != nil && d.c != nil {
 				d.rm.send(h.base, &roomEvent{kind: evLeave, c: d.c})
 			}
 			if d != nil {
-				pendingBytes -= pendingSize(d.pending)
+				hr.pendingBytes -= pendingSize(d.pending)
 			}
-			delete(docs, f.doc)
+			delete(hr.docs, f.doc)
 		case hpStateless, hpBroadcastStateless:
 			// Application-defined messages; Max Booster defines none.
 		}

@@ -124,7 +124,7 @@ type Hub struct {
 	wg      sync.WaitGroup // rooms, compactions and tickSockets
 	connWG  sync.WaitGroup // connection handlers
 	writers *writerPool    // writes sockets' queued frames; stopped by Close
-	poller  *idlePoller    // holds idle y-websocket connections; nil without epoll
+	poller  *idlePoller    // holds idle connections; nil without epoll
 	// What the sockets of each protocol share.
 	ywsShared, hpShared *sockShared
 	socks               map[*socket]struct{} // open sockets, closed by Close; guarded by mu
@@ -170,7 +170,7 @@ func NewHub(opts Options) (*Hub, error) {
 	h.ywsShared = &sockShared{base: base, writers: h.writers, lim: &h.opts.Limits, poller: h.poller, keepAlive: keepAliveFrame,
 		keepEvery: opts.KeepAlive, pingEvery: opts.PingInterval, tickEvery: opts.Tick}
 	hp := *h.ywsShared
-	hp.poller, hp.keepAlive = nil, []byte{hpPing} // a Hocuspocus reader is never parked
+	hp.keepAlive = []byte{hpPing}
 	h.hpShared = &hp
 	h.wg.Add(1)
 	go h.tickSockets()
@@ -335,9 +335,10 @@ func (h *Hub) serveConn(roomID string, p Principal, authAt time.Time, authErr er
 		return
 	}
 	reading = true
-	cr := &connReader{c: c, rm: rm, quiet: true} // silent so far
-	cr.resume = func() {
-		cr.unparked = true
+	cr := &connReader{c: c, rm: rm}
+	cr.idle = newReaderIdle(func() { h.readConn(cr) })
+	cr.idle.resume = func() {
+		cr.idle.unparked = true
 		go h.readConn(cr)
 	}
 	go h.readConn(cr)
@@ -345,16 +346,54 @@ func (h *Hub) serveConn(roomID string, p Principal, authAt time.Time, authErr er
 
 // connReader is the read side of a joined y-websocket connection.
 type connReader struct {
-	c      *conn
-	rm     *room
-	rate   frameRate
-	resume func() // starts readConn again (after a park)
-	// Only the reader uses these. unparked: the poller started this
-	// reader. lastMsg: when the last message came; quiet: the one before
-	// it was parkAfterTicks ticks earlier or more.
-	unparked bool
-	quiet    bool
-	lastMsg  time.Time
+	c    *conn
+	rm   *room
+	rate frameRate
+	idle readerIdle
+}
+
+// readerIdle is what a socket's reader keeps to decide between parking
+// and waiting (see readConn); only the reader uses it, one at a time.
+type readerIdle struct {
+	resume   func() // starts the reader again after a park
+	read     func() // the reader itself, run by waitThenRead
+	unparked bool   // the poller started this reader
+	// quiet: the last message came after parkAfterTicks ticks of silence
+	// (or none came yet). lastMsg: when it came (monoClock).
+	quiet   bool
+	lastMsg int64
+}
+
+// newReaderIdle returns the state of a reader that read runs and
+// resume restarts from the poller.
+func newReaderIdle(read func()) readerIdle {
+	return readerIdle{read: read, quiet: true} // silent so far
+}
+
+// begin starts a run of the reader; parkAgain reports whether it was
+// started by the poller, so that it parks again as soon as nothing is
+// left to read until it has read a message (pongs only woke it).
+func (ri *readerIdle) begin() (parkAgain bool) {
+	parkAgain = ri.unparked
+	ri.unparked = false
+	return parkAgain
+}
+
+// message records a message read now.
+func (ri *readerIdle) message(tick time.Duration) {
+	now := monoClock(time.Now())
+	ri.quiet = time.Duration(now-ri.lastMsg) >= parkAfterTicks*tick
+	ri.lastMsg = now
+}
+
+// idle ends a reader run that found nothing to read: the socket is parked
+// (a quiet connection, or pongs only since the poller woke it) or a fresh
+// goroutine waits for more (waitThenRead).
+func (h *Hub) idle(s *socket, ri *readerIdle, parkAgain bool) {
+	if (parkAgain || ri.quiet) && s.park(ri.resume) {
+		return
+	}
+	go h.waitThenRead(s, ri)
 }
 
 // readConn reads frames and passes them to the room until the connection
@@ -380,18 +419,12 @@ type connReader struct {
 // update, and a third of the throughput).
 func (h *Hub) readConn(cr *connReader) {
 	c := cr.c
-	// Woken from the poller: until a message is read, only pongs came,
-	// and the socket goes back to the poller at once.
-	parkAgain := cr.unparked
-	cr.unparked = false
+	parkAgain := cr.idle.begin()
 	for {
-		// Nothing (more) to read, or only pongs: a fresh goroutine
-		// waits for more. A closing socket fails the read below.
+		// Nothing (more) to read, or only pongs: park or wait. A closing
+		// socket fails the read below.
 		if buffered, closing := c.sock.readBuffered(); !buffered && !closing {
-			if (parkAgain || cr.quiet) && c.sock.park(cr.resume) {
-				return
-			}
-			go h.waitThenRead(cr)
+			h.idle(c.sock, &cr.idle, parkAgain)
 			return
 		}
 		parkAgain = false
@@ -406,9 +439,7 @@ func (h *Hub) readConn(cr *connReader) {
 			h.endConn(cr)
 			return
 		}
-		now := time.Now()
-		cr.quiet = now.Sub(cr.lastMsg) >= parkAfterTicks*h.opts.Tick
-		cr.lastMsg = now
+		cr.idle.message(h.opts.Tick)
 		select {
 		case cr.rm.inbox <- &roomEvent{kind: evMessage, c: c, msg: m}:
 		case <-c.sock.done:
@@ -426,17 +457,16 @@ func (h *Hub) readConn(cr *connReader) {
 // readable, and reads it. When the hub's ticker finds the connection idle
 // (socket.tick), it ends the wait and the socket is parked with the
 // poller, holding no goroutine until the client sends more.
-func (h *Hub) waitThenRead(cr *connReader) {
-	s := cr.c.sock
+func (h *Hub) waitThenRead(s *socket, ri *readerIdle) {
 	if s.startWait() {
 		_ = s.cc.waitReadable()
 		if s.endWait() {
-			if buffered, closing := s.readBuffered(); !buffered && !closing && s.park(cr.resume) {
+			if buffered, closing := s.readBuffered(); !buffered && !closing && s.park(ri.resume) {
 				return
 			}
 		}
 	}
-	h.readConn(cr)
+	ri.read()
 }
 
 // endConn leaves the room and ends the connection once its reads are over.

@@ -11,15 +11,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// idlePoller waits for the next message of idle y-websocket connections
-// without a goroutine each.
+// idlePoller waits for the next message of idle connections (y-websocket
+// and Hocuspocus) without a goroutine each.
 //
 // Most of a hub's connections are idle, and a goroutine waiting for a
 // socket to become readable costs its stack (2 KiB at least) and its g:
 // with 10,000 idle connections that was a quarter of the hub's memory,
-// twice over once the garbage collector's headroom is counted. A reader
-// that finds nothing more to read parks its connection here instead and
-// ends: the poller's own epoll instance watches the socket (level
+// twice over once the garbage collector's headroom is counted. The reader
+// of a quiet connection (see readConn for which) parks it here instead
+// and ends: the poller's own epoll instance watches the socket (level
 // triggered, one shot), and when bytes arrive (or the peer hangs up) it
 // starts the connection's reader again.
 //
