@@ -35,20 +35,7 @@ func TestHubIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	// Readers park once they have read the handshake (a first message
 	// counts as one after a silence), or after two ticks of waiting;
 	// allow for the room's goroutine and writers still finishing.
-	parked := func(when string) {
-		t.Helper()
-		if runtime.GOOS != "linux" {
-			return
-		}
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine()-base >= n/2 {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d idle connections hold %d goroutines, want fewer than %d", when, n, runtime.NumGoroutine()-base, n/2)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	parked("after the handshake")
+	waitParked(t, base, n, "after the handshake")
 	// Every connection writes in turn, three rounds: each message wakes
 	// a parked reader, and every other connection receives it.
 	eds := make([]*editor, n)
@@ -78,7 +65,7 @@ func TestHubIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	}
 	// Busy, the readers waited on goroutines of their own; quiet again,
 	// the hub's ticker parks them.
-	parked("after the rounds")
+	waitParked(t, base, n, "after the rounds")
 	// A revocation closes a parked connection.
 	ctx := context.Background()
 	time.Sleep(50 * time.Millisecond) // let the last reader park
@@ -140,17 +127,9 @@ func TestHubPings(t *testing.T) {
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a client that never answered a ping is still connected")
 	}
-	if runtime.GOOS == "linux" {
-		// n client read goroutines of our own; the hub's readers are
-		// parked despite the pongs (each pong wakes one for a moment).
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine()-base-n >= n/2 {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d answering idle connections hold %d goroutines after pings, want fewer than %d", n, runtime.NumGoroutine()-base-n, n/2)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
+	// n client read goroutines are our own; the hub's readers are
+	// parked despite the pongs (each pong wakes one for a moment).
+	waitParked(t, base+n, n, "after pings")
 	// The answering ones are alive: an update reaches them all.
 	ed := newEditor(7)
 	u := collab.EncodeSync(collab.SyncUpdate, ed.insert(t, "alive"))
@@ -214,15 +193,7 @@ func TestHocuspocusIdleConnectionsHoldNoGoroutine(t *testing.T) {
 			t.Fatalf("conn %d: %x, %v; want authenticated", i, b, err)
 		}
 	}
-	if runtime.GOOS == "linux" {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine()-base >= n/2 {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d idle Hocuspocus sockets hold %d goroutines, want fewer than %d", n, runtime.NumGoroutine()-base, n/2)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	waitParked(t, base, n, "Hocuspocus")
 	// A parked socket is read again: sync step 1 is answered by step 2.
 	for i, c := range conns {
 		write(t, c, append(bytes.Clone(prefix.Bytes()), collab.EncodeSync(collab.SyncStep1, []byte{0})...))
@@ -238,5 +209,24 @@ func TestHocuspocusIdleConnectionsHoldNoGoroutine(t *testing.T) {
 			}
 		}
 		cancel()
+	}
+}
+
+// waitParked waits until the n idle connections opened since base
+// goroutines were counted hold fewer than n/2 goroutines between them
+// (some are the room's and writers' finishing): their readers are parked.
+// Elsewhere than on Linux idle connections keep their readers, and it
+// returns at once.
+func waitParked(t *testing.T, base, n int, when string) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine()-base >= n/2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d idle connections hold %d goroutines, want fewer than %d", when, n, runtime.NumGoroutine()-base, n/2)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
