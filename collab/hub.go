@@ -408,15 +408,15 @@ func (h *Hub) idle(s *socket, ri *readerIdle, parkAgain bool) {
 //
 // Idle connections are most of a hub's connections, and they hold no
 // goroutine (on Linux): a connection whose last message came after a
-// silence of two ticks or more (or is its first) is parked with the hub's
-// idlePoller as soon as it has nothing more to read, and one whose reader
-// has waited for two ticks is parked by the hub's ticker. Busy
-// connections keep their waiting goroutine: the Go
-// scheduler wakes the readers of many sockets together, so messages that
-// arrive together reach their rooms before the rooms flush, and a room
-// commits and relays them as one batch. Parking every connection between
-// messages cost that batching (in the 100-room benchmark a commit per
-// update, and a third of the throughput).
+// silence of two ticks or more (or that has sent none) is parked with the
+// hub's idlePoller as soon as it has nothing more to read, and one whose
+// reader has waited for two ticks is parked by the hub's ticker. Busy
+// connections keep their waiting goroutine: the Go scheduler wakes the
+// readers of many sockets together, so messages that arrive together
+// reach their rooms before the rooms flush, and a room commits and relays
+// them as one batch. Parking every connection between messages cost that
+// batching (in the 100-room benchmark a commit per update, and a third of
+// the throughput).
 func (h *Hub) readConn(cr *connReader) {
 	c := cr.c
 	parkAgain := cr.idle.begin()
