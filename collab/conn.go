@@ -245,7 +245,7 @@ func (s *socket) drain(q [][]byte) {
 }
 
 // pingFrame is the hub's ping: final, no payload. A client's pong is
-// taken between messages by corkConn.takePong, or by coder/websocket's
+// taken between messages by corkConn.takeControl, or by coder/websocket's
 // OnPongReceived while a message is being read.
 var pingFrame = []byte{0x89, 0x00}
 
@@ -350,24 +350,39 @@ func (s *socket) readFrame(lim *Limits, rate *frameRate) ([]byte, bool) {
 
 // readBuffered reports whether bytes the client sent wait to be read (it
 // reads what the socket holds, without blocking) and whether the socket is
-// closing; pongs at the head are consumed on the way. Between messages
+// closing; pings and pongs at the head are consumed on the way, and the
+// pings answered. Between messages
 // only the reader touches those buffers, except coder/websocket's close
 // handshake, which reads once fail has marked the socket closed: hence the
 // lock.
 func (s *socket) readBuffered() (buffered, closing bool) {
+	var pong []byte // the answer to the client's pings, if it sent any
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return false, true
 	}
 	for {
 		s.cc.fill()
-		if !s.cc.takePong() {
+		op, payload := s.cc.takeControl(nil)
+		if op == 0 {
 			break
 		}
-		s.cc.ponged.Store(true)
+		if op == opPongByte {
+			s.cc.ponged.Store(true)
+		} else {
+			pong = append(append(pong[:0], opPongByte, byte(len(payload))), payload...) //nolint:gosec // len(payload) <= maxControlTaken; a pong for the last ping
+		}
 	}
-	return s.cc.buffered(), false
+	buffered = s.cc.buffered()
+	s.mu.Unlock()
+	if pong != nil {
+		if err := s.cc.writeControl(pong, s.sh.lim.WriteTimeout); err != nil {
+			s.fail(websocket.StatusAbnormalClosure, "")
+			return false, true
+		}
+	}
+	return buffered, false
 }
 
 // parkAfterTicks is how many hub ticks a reader waits before tick parks

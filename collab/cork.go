@@ -38,8 +38,8 @@ import (
 // pooled 4 KiB buffer only when the socket is readable and returns it once
 // coder/websocket has consumed the bytes; coder/websocket's own bufio
 // reader is the 16-byte minimum. Between messages the hub takes the
-// client's pongs itself (takePong), so that an idle connection's reader
-// stays parked through pings.
+// client's pings and pongs itself (takeControl), so that an idle
+// connection's reader stays parked through them.
 
 const (
 	// corkMaxBytes bounds what one non-blocking write gathers: a larger
@@ -243,46 +243,56 @@ func (c *corkConn) fillOnce(fd uintptr) bool {
 	return true
 }
 
-// pongFrame is what takePong recognizes: a final pong frame from the
-// client (masked), whose payload is at most maxPongPayload bytes, so that
-// the whole frame fits in coder/websocket's 16-byte read buffer.
+// takeControl recognizes a client's ping or pong frame: final and masked,
+// with a payload of at most maxControlTaken bytes, so that the whole frame
+// fits in coder/websocket's 16-byte read buffer.
 const (
-	opPongByte     = 0x8a
-	maxPongPayload = 16 - 2 - 4
+	opPingByte      = 0x89
+	opPongByte      = 0x8a
+	maxControlTaken = 16 - 2 - 4
 )
 
-// takePong consumes a client's pong frame when one waits whole at the
-// head of what was read, without blocking, and reports whether it did.
-// The hub sends its pings itself (socket.tick), so pongs are its to
-// take: consumed here, between messages, a pong does not wake a reader
-// into coder/websocket, where it would stay until the next message. Call
-// it where buffered may be called, after fill.
-func (c *corkConn) takePong() bool {
+// takeControl consumes a client's ping or pong frame when one waits whole
+// at the head of what was read, without blocking. It returns the frame's
+// first byte (opPingByte or opPongByte) and, for a ping, its payload
+// appended to buf and unmasked; op is 0 when there was none. Taken here,
+// between messages, a ping or pong does not wake a reader into
+// coder/websocket, where it would stay until the next message: the hub
+// sends its pings itself (socket.tick), and the caller answers pings.
+// Call it where buffered may be called, after fill.
+func (c *corkConn) takeControl(buf []byte) (op byte, payload []byte) {
 	if c.br == nil {
-		return false
+		return 0, buf
 	}
 	avail := c.br.Buffered() + len(c.carry)
 	if c.rbuf != nil {
 		avail += c.rend - c.roff
 	}
 	if avail < 2 {
-		return false
+		return 0, buf
 	}
 	// Peek reads from carry and rbuf, never from the socket: avail
 	// bytes are there.
 	h, err := c.br.Peek(2)
-	if err != nil || h[0] != opPongByte || h[1]&0x80 == 0 || int(h[1]&0x7f) > maxPongPayload {
-		return false
+	if err != nil || (h[0] != opPingByte && h[0] != opPongByte) || h[1]&0x80 == 0 || int(h[1]&0x7f) > maxControlTaken {
+		return 0, buf
 	}
 	n := 2 + 4 + int(h[1]&0x7f)
 	if avail < n {
-		return false
+		return 0, buf
 	}
-	if _, err := c.br.Peek(n); err != nil {
-		return false
+	f, err := c.br.Peek(n)
+	if err != nil {
+		return 0, buf
+	}
+	op = f[0]
+	if op == opPingByte {
+		for i, b := range f[6:] {
+			buf = append(buf, b^f[2+i%4])
+		}
 	}
 	_, _ = c.br.Discard(n)
-	return true
+	return op, buf
 }
 
 // waitReadable returns once the socket has bytes to read or fails,
@@ -548,7 +558,7 @@ func (w *corkWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (*websocket.Conn, *corkConn, error) {
 	cc := new(corkConn)
 	cw := &corkWriter{ResponseWriter: w, cc: cc}
-	// Pongs read inside a message (see corkConn.takePong for the rest).
+	// Pongs read inside a message (see corkConn.takeControl for the rest).
 	// The callback lives as long as the connection: it must hold cc only,
 	// not cw, whose ResponseWriter holds net/http's buffers and request.
 	opts.OnPongReceived = func(context.Context, []byte) { cc.ponged.Store(true) }

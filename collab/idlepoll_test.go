@@ -98,8 +98,10 @@ func TestHubPings(t *testing.T) {
 	defer cancel()
 	// Answering clients: coder/websocket answers pings while it reads.
 	frames := make([]chan []byte, n)
+	clients := make([]*websocket.Conn, n)
 	for i := range frames {
 		c := env.dial(t, "pings", env.token(t, "u", "pings", "editor"))
+		clients[i] = c
 		frames[i] = make(chan []byte, 64)
 		go func() {
 			for {
@@ -152,6 +154,19 @@ func TestHubPings(t *testing.T) {
 			}
 		}
 	}
+	// Clients that ping the hub get their pongs (the hub answers pings
+	// between messages itself), and their readers park again.
+	for i, c := range clients {
+		for range 3 {
+			pctx, pcancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := c.Ping(pctx)
+			pcancel()
+			if err != nil {
+				t.Fatalf("client %d: ping: %v", i, err)
+			}
+		}
+	}
+	waitParked(t, base+n, n+1, "after the clients' pings") // w has joined
 	cancel()
 }
 
