@@ -1,6 +1,7 @@
 package collab
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -239,5 +240,82 @@ func TestCorkConnWithoutFileDescriptor(t *testing.T) {
 	}
 	if string(in) != "abcd" {
 		t.Fatalf("read %q, want abcd", in)
+	}
+}
+
+// TestCorkConnTakeControl: pings and pongs at the head of what was read
+// are taken whole, a ping's payload unmasked; a data frame, a control
+// frame too long for the 16-byte reader, or one not yet whole is left for
+// coder/websocket, and an end of stream met by fill is kept for Read.
+func TestCorkConnTakeControl(t *testing.T) {
+	server, client := tcpPair(t)
+	c := newCorkConn(server, nil)
+	c.br = bufio.NewReaderSize(c, 16)
+	mask := [4]byte{1, 2, 3, 4}
+	frame := func(op byte, payload string) []byte {
+		f := []byte{op, 0x80 | byte(len(payload))}
+		f = append(f, mask[:]...)
+		for i := range len(payload) {
+			f = append(f, payload[i]^mask[i%4])
+		}
+		return f
+	}
+	send := func(b []byte) {
+		t.Helper()
+		if _, err := client.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.waitReadable(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // let every byte arrive
+		c.fill()
+	}
+	send(append(append(frame(opPongByte, ""), frame(opPingByte, "hello")...), frame(0x82, "data")...))
+	if op, _ := c.takeControl(nil); op != opPongByte {
+		t.Fatalf("first: op %x, want the pong", op)
+	}
+	if op, p := c.takeControl(nil); op != opPingByte || string(p) != "hello" {
+		t.Fatalf("second: op %x payload %q, want the ping with %q", op, p, "hello")
+	}
+	if op, _ := c.takeControl(nil); op != 0 {
+		t.Fatalf("a data frame was taken (op %x)", op)
+	}
+	if !c.buffered() {
+		t.Fatal("the data frame is not buffered")
+	}
+	got := make([]byte, len(frame(0x82, "data")))
+	if _, err := io.ReadFull(c.br, got); err != nil || !bytes.Equal(got, frame(0x82, "data")) {
+		t.Fatalf("read %x, %v: want the data frame intact", got, err)
+	}
+	// Too long to be whole in coder/websocket's buffer: left alone.
+	send(frame(opPingByte, "0123456789a"))
+	if op, _ := c.takeControl(nil); op != 0 {
+		t.Fatal("took a ping longer than the reader's buffer holds")
+	}
+	if _, err := io.ReadFull(c.br, make([]byte, len(frame(opPingByte, "0123456789a")))); err != nil {
+		t.Fatal(err)
+	}
+	// Not whole yet: left alone, then taken once the rest arrives.
+	p := frame(opPongByte, "ab")
+	send(p[:3])
+	if op, _ := c.takeControl(nil); op != 0 {
+		t.Fatal("took a pong before all of it arrived")
+	}
+	send(p[3:])
+	if op, _ := c.takeControl(nil); op != opPongByte {
+		t.Fatalf("op %x once whole, want the pong", op)
+	}
+	// The end of the stream: buffered, and Read reports it.
+	_ = client.Close()
+	if err := c.waitReadable(); err != nil {
+		t.Fatal(err)
+	}
+	c.fill()
+	if !c.buffered() {
+		t.Fatal("the end of the stream is not reported as something to read")
+	}
+	if _, err := c.br.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("read after the end: %v, want EOF", err)
 	}
 }
