@@ -171,6 +171,20 @@ func (s *Server) relay(ctx context.Context, client, up *websocket.Conn) {
 	defer pumps.Wait() // each ends once its side is closed
 	select {
 	case err := <-fromClient:
+		var we relayWriteError
+		if errors.As(err, &we) {
+			// Relaying a client's message found the holder gone: the
+			// holder's close (a refusal such as 4401) is what the client
+			// must see, and the other pump reads it.
+			select {
+			case upErr := <-fromUp:
+				code, reason := relayedClose(upErr, CloseUnavailable, "room server connection lost; reconnect")
+				_ = client.Close(code, reason)
+				_ = up.CloseNow()
+				return
+			case <-time.After(relayWriteTimeout):
+			}
+		}
 		code, reason := relayedClose(err, websocket.StatusGoingAway, "client gone")
 		_ = up.Close(code, reason)
 	case err := <-fromUp:
@@ -185,7 +199,8 @@ func (s *Server) relay(ctx context.Context, client, up *websocket.Conn) {
 	_ = up.CloseNow()
 }
 
-// copyMessages writes every message read from src to dst until one fails.
+// copyMessages writes every message read from src to dst until one fails;
+// a failed write is a relayWriteError.
 func copyMessages(ctx context.Context, dst, src *websocket.Conn) error {
 	for {
 		typ, b, err := src.Read(ctx)
@@ -196,10 +211,17 @@ func copyMessages(ctx context.Context, dst, src *websocket.Conn) error {
 		err = dst.Write(wctx, typ, b)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("rtc: relay write: %w", err)
+			return relayWriteError{err}
 		}
 	}
 }
+
+// relayWriteError is copyMessages failing to write to its destination:
+// that side's end, not the source's.
+type relayWriteError struct{ err error }
+
+func (e relayWriteError) Error() string { return "rtc: relay write: " + e.err.Error() }
+func (e relayWriteError) Unwrap() error { return e.err }
 
 // relayedClose is the close code and reason to pass on for err, the end
 // of one side; def when that side ended without a close frame.
