@@ -382,7 +382,7 @@ func (ri *readerIdle) begin() (parkAgain bool) {
 // message records a message read now.
 func (ri *readerIdle) message(tick time.Duration) {
 	now := monoClock(time.Now())
-	ri.quiet = time.Duration(now-ri.lastMsg) >= parkAfterTicks*tick
+	ri.quiet = ri.lastMsg == 0 || time.Duration(now-ri.lastMsg) >= parkAfterTicks*tick
 	ri.lastMsg = now
 }
 
