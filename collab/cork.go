@@ -570,6 +570,12 @@ func accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOption
 		_ = ws.CloseNow()
 		return nil, nil, errors.New("collab: websocket accepted without hijacking")
 	}
+	// coder/websocket re-targeted its reader at io.MultiReader(what was
+	// buffered, the connection), kept for the connection's life. Nothing
+	// was buffered (Hijack moved it to carry) and nothing has been read
+	// since: reading the corkConn directly is the same stream, 100 bytes
+	// per connection lighter.
+	cc.br.Reset(cc)
 	return ws, cw.cc, nil
 }
 
