@@ -349,9 +349,10 @@ func (s *socket) readFrame(lim *Limits, rate *frameRate) ([]byte, bool) {
 }
 
 // readBuffered reports whether bytes the client sent wait to be read (it
-// reads what the socket holds, without blocking) and whether the socket is
-// closing; pings and pongs at the head are consumed on the way, and the
-// pings answered. Between messages
+// reads what the socket holds, without blocking; always true for a
+// connection without a file descriptor, whose reader must block) and
+// whether the socket is closing; pings and pongs at the head are consumed
+// on the way, and the pings answered. Between messages
 // only the reader touches those buffers, except coder/websocket's close
 // handshake, which reads once fail has marked the socket closed: hence the
 // lock.
@@ -374,7 +375,9 @@ func (s *socket) readBuffered() (buffered, closing bool) {
 			pong = append(append(pong[:0], opPongByte, byte(len(payload))), payload...) //nolint:gosec // len(payload) <= maxControlTaken; a pong for the last ping
 		}
 	}
-	buffered = s.cc.buffered()
+	// Without a file descriptor (TLS) nothing tells whether bytes wait:
+	// the reader reads, blocking.
+	buffered = s.cc.buffered() || s.cc.raw == nil
 	s.mu.Unlock()
 	if pong != nil {
 		if err := s.cc.writeControl(pong, s.sh.lim.WriteTimeout); err != nil {

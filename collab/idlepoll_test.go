@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -244,4 +246,57 @@ func waitParked(t *testing.T, base, n int, when string) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestHubOverTLS: a connection without a file descriptor (TLS here) is
+// never parked; its reader blocks in the read, and messages flow.
+func TestHubOverTLS(t *testing.T) {
+	checkGoroutines(t)
+	hub, err := collab.NewHub(collab.Options{
+		Store: collab.NewMemStore(),
+		Auth: collab.AuthorizerFunc(func(r *http.Request, room string) (collab.Principal, error) {
+			return collab.Principal{UserID: r.URL.Query().Get("user"), Role: collab.RoleEditor}, nil
+		}),
+		InsecureSkipOriginCheck: true,
+		Tick:                    20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /collab/{projectId}", hub)
+	srv := httptest.NewTLSServer(mux)
+	defer srv.Close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := hub.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	dial := func(user string) *websocket.Conn {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, resp, err := websocket.Dial(ctx, "wss"+strings.TrimPrefix(srv.URL, "https")+"/collab/tls?user="+user,
+			&websocket.DialOptions{HTTPClient: srv.Client()})
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.CloseNow() })
+		return c
+	}
+	a, b := dial("a"), dial("b")
+	readMsg(t, a)
+	readMsg(t, b)
+	time.Sleep(100 * time.Millisecond) // several ticks: quiet, yet not parked
+	ed := newEditor(9)
+	for _, s := range []string{"x", "y"} {
+		write(t, a, collab.EncodeSync(collab.SyncUpdate, ed.insert(t, s)))
+		readUntil(t, b, "relayed update", isSync(collab.SyncUpdate))
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, _ = a.CloseNow(), b.CloseNow() // before the hub's close handshakes wait for them
 }
