@@ -3,8 +3,6 @@ package collab_test
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/maxbooster/maxbooster/collab"
 	"github.com/maxbooster/maxbooster/collab/redisbus"
+	"github.com/maxbooster/maxbooster/internal/redistest"
 	"github.com/maxbooster/maxbooster/store"
 	"github.com/maxbooster/maxbooster/store/storetest"
 )
@@ -205,26 +204,9 @@ func TestKill9Durability(t *testing.T) {
 // and its client moves to the other node.
 func TestMultiNode(t *testing.T) {
 	requireNode(t)
-	redisAddr := os.Getenv("MB_TEST_REDIS_ADDR")
-	if redisAddr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MB_TEST_REDIS_ADDR is not set, and CI=true requires the multi-node suite")
-		}
-		t.Skip("set MB_TEST_REDIS_ADDR and MB_TEST_POSTGRES_DSN to run the multi-node test")
-	}
+	redisAddr := redistest.Addr(t)
 	dbURL := storetest.PostgresURL(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "mbtest:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-		defer rdb.Close()
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	})
+	prefix := redistest.Prefix(t)
 	d := startDriver(t)
 	n1 := startChild(t, dbURL, redisAddr, prefix)
 	n2 := startChild(t, dbURL, redisAddr, prefix)

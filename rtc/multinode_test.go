@@ -2,15 +2,12 @@ package rtc_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/maxbooster/maxbooster/crdt"
+	"github.com/maxbooster/maxbooster/internal/redistest"
 	"github.com/maxbooster/maxbooster/rtc"
 	"github.com/maxbooster/maxbooster/rtc/redislease"
 )
@@ -36,27 +34,9 @@ type cluster struct {
 
 func newCluster(t testing.TB) *cluster {
 	t.Helper()
-	addr := os.Getenv("MB_TEST_REDIS_ADDR")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MB_TEST_REDIS_ADDR is not set, and CI=true requires the multi-node suite")
-		}
-		t.Skip("set MB_TEST_REDIS_ADDR (e.g. 127.0.0.1:6379) to run the multi-node tests")
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	c := &cluster{rdb: rdb, prefix: "mbtest:" + hex.EncodeToString(b) + ":",
+	c := &cluster{rdb: redistest.Client(t), prefix: redistest.Prefix(t),
 		assets: &memAssets{previews: map[string][]byte{}, audio: map[string][]byte{}},
 		blobs:  &memBlobs{m: map[string][]byte{}}, docs: &memDocs{docs: map[string]*crdt.Doc{}}}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, c.prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		_ = rdb.Close()
-	})
 	return c
 }
 

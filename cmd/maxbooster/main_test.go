@@ -23,6 +23,7 @@ import (
 	"github.com/maxbooster/maxbooster/api"
 	"github.com/maxbooster/maxbooster/api/respond"
 	"github.com/maxbooster/maxbooster/internal/errreport/sentrytest"
+	"github.com/maxbooster/maxbooster/internal/redistest"
 	"github.com/maxbooster/maxbooster/internal/reqinfo"
 	"github.com/maxbooster/maxbooster/store/storetest"
 )
@@ -277,13 +278,7 @@ func TestMainServesSQLite(t *testing.T) {
 func TestMainWithPostgresAndRedis(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.DatabaseURL = storetest.PostgresURL(t)
-	addr := os.Getenv("MB_TEST_REDIS_ADDR")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MB_TEST_REDIS_ADDR is not set, and CI=true requires the Redis suite")
-		}
-		t.Skip("set MB_TEST_REDIS_ADDR to run against Redis (make test does when it finds one)")
-	}
+	addr := redistest.Addr(t)
 	cfg.RedisURL = "redis://" + addr + "/0" // only PINGed here; no keys written
 	cfg.NodeURL = "http://127.0.0.1:1"      // rtc leases are taken only when someone joins
 	m := NewMain(cfg, testLogger(t))

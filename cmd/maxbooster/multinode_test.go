@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/maxbooster/maxbooster/internal/redistest"
 	"github.com/maxbooster/maxbooster/rtc"
 	"github.com/maxbooster/maxbooster/store/storetest"
 )
@@ -35,13 +35,7 @@ func freeAddr(t *testing.T) string {
 // session cookie: B relays to A, A authenticates the cookie itself, and
 // both are in one room. A bad token through B is refused like on A.
 func TestMultiNodeRTC(t *testing.T) {
-	redisAddr := os.Getenv("MB_TEST_REDIS_ADDR")
-	if redisAddr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MB_TEST_REDIS_ADDR is not set, and CI=true requires the multi-node suite")
-		}
-		t.Skip("set MB_TEST_REDIS_ADDR and MB_TEST_POSTGRES_DSN to run the multi-node test")
-	}
+	redisAddr := redistest.Addr(t)
 	dbURL := storetest.PostgresURL(t)
 	var nodes []*Main
 	for range 2 {

@@ -2,12 +2,9 @@ package redisbus_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -17,38 +14,8 @@ import (
 	"github.com/maxbooster/maxbooster/collab"
 	"github.com/maxbooster/maxbooster/collab/collabtest"
 	"github.com/maxbooster/maxbooster/collab/redisbus"
+	"github.com/maxbooster/maxbooster/internal/redistest"
 )
-
-// redisAddr returns MB_TEST_REDIS_ADDR, skipping (or failing with CI=true)
-// when it is unset.
-func redisAddr(t *testing.T) string {
-	t.Helper()
-	addr := os.Getenv("MB_TEST_REDIS_ADDR")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MB_TEST_REDIS_ADDR is not set, and CI=true requires the Redis suite")
-		}
-		t.Skip("set MB_TEST_REDIS_ADDR (e.g. 127.0.0.1:6379) to run against Redis")
-	}
-	return addr
-}
-
-// testPrefix returns a key prefix private to this test and deletes its
-// keys afterwards.
-func testPrefix(t *testing.T, rdb redis.UniversalClient) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "mbtest:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	})
-	return prefix
-}
 
 func newClient(t *testing.T, addr string) *redis.Client {
 	t.Helper()
@@ -58,9 +25,8 @@ func newClient(t *testing.T, addr string) *redis.Client {
 }
 
 func TestBusConformance(t *testing.T) {
-	addr := redisAddr(t)
-	rdb := newClient(t, addr)
-	prefix := testPrefix(t, rdb)
+	addr := redistest.Addr(t)
+	prefix := redistest.Prefix(t)
 	collabtest.TestBus(t, func(t *testing.T) collab.Bus {
 		b := redisbus.New(newClient(t, addr), redisbus.Options{Prefix: prefix})
 		t.Cleanup(func() { _ = b.Close() })
@@ -142,9 +108,9 @@ func (p *proxy) restore() {
 // TestBusSurvivesDisconnect cuts both nodes off Redis for a while: what
 // is published during and after the outage still arrives, in order.
 func TestBusSurvivesDisconnect(t *testing.T) {
-	addr := redisAddr(t)
+	addr := redistest.Addr(t)
 	admin := newClient(t, addr)
-	prefix := testPrefix(t, admin)
+	prefix := redistest.Prefix(t)
 	px := newProxy(t, addr)
 	pub := redisbus.New(newClient(t, px.ln.Addr().String()), redisbus.Options{Prefix: prefix})
 	defer pub.Close()
@@ -214,8 +180,8 @@ func TestBusSurvivesDisconnect(t *testing.T) {
 }
 
 func TestClosedBus(t *testing.T) {
-	addr := redisAddr(t)
-	b := redisbus.New(newClient(t, addr), redisbus.Options{Prefix: testPrefix(t, newClient(t, addr))})
+	addr := redistest.Addr(t)
+	b := redisbus.New(newClient(t, addr), redisbus.Options{Prefix: redistest.Prefix(t)})
 	_ = b.Close()
 	if _, err := b.Subscribe(context.Background(), "r", func([]byte) {}); !errors.Is(err, redisbus.ErrClosed) {
 		t.Errorf("Subscribe after Close = %v, want ErrClosed", err)

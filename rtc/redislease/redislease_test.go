@@ -2,50 +2,15 @@ package redislease_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/maxbooster/maxbooster/internal/redistest"
 	"github.com/maxbooster/maxbooster/rtc/redislease"
 )
-
-// redisClient connects to MB_TEST_REDIS_ADDR, skipping (or failing with
-// CI=true) when it is unset.
-func redisClient(t *testing.T) *redis.Client {
-	t.Helper()
-	addr := os.Getenv("MB_TEST_REDIS_ADDR")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MB_TEST_REDIS_ADDR is not set, and CI=true requires the Redis suite")
-		}
-		t.Skip("set MB_TEST_REDIS_ADDR (e.g. 127.0.0.1:6379) to run against Redis")
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { _ = rdb.Close() })
-	return rdb
-}
-
-// testPrefix is a key prefix private to the test; its keys are deleted
-// afterwards.
-func testPrefix(t *testing.T, rdb *redis.Client) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "mbtest:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	})
-	return prefix
-}
 
 func mustNew(t *testing.T, rdb *redis.Client, nodeURL, prefix string, ttl time.Duration) *redislease.Leases {
 	t.Helper()
@@ -59,8 +24,8 @@ func mustNew(t *testing.T, rdb *redis.Client, nodeURL, prefix string, ttl time.D
 // TestLeases: one holder at a time; renew and release only touch one's
 // own lease; an unrenewed lease expires and the next node takes it.
 func TestLeases(t *testing.T) {
-	rdb := redisClient(t)
-	prefix := testPrefix(t, rdb)
+	rdb := redistest.Client(t)
+	prefix := redistest.Prefix(t)
 	ctx := context.Background()
 	const ttl = 300 * time.Millisecond
 	a := mustNew(t, rdb, "http://10.0.0.1:8080", prefix, ttl)
