@@ -227,11 +227,18 @@ func (s *Store) unqueued(ctx context.Context, before time.Time) ([]*record, erro
 // in one statement, with the refs of the blobs; an asset that is no
 // longer processing (or was deleted) is left alone, and updated is false.
 func (s *Store) markReady(ctx context.Context, r *record, now time.Time) (updated bool, err error) {
+	return s.updateWithRefs(ctx, "assets.markReady", r.ID, r.keys(), `UPDATE assets SET status = ?, error = NULL, metadata = ?, tags = ?, analysis = ?,
+		preview_blob = ?, peaks = ?, spectrogram_blob = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		StatusReady, r.Metadata, r.Tags, r.Analysis, r.PreviewBlob, r.Peaks, r.SpectrogramBlob, now, r.ID, StatusProcessing)
+}
+
+// updateWithRefs runs the UPDATE q and, when it changed the row, records
+// that asset id refers to the blobs keys, in one transaction. updated is
+// false when q changed nothing (the row left the status q expects).
+func (s *Store) updateWithRefs(ctx context.Context, op, id string, keys []string, q string, args ...any) (updated bool, err error) {
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 		updated = false
-		res, err := tx.ExecContext(ctx, `UPDATE assets SET status = ?, error = NULL, metadata = ?, tags = ?, analysis = ?,
-		preview_blob = ?, peaks = ?, spectrogram_blob = ?, updated_at = ? WHERE id = ? AND status = ?`,
-			StatusReady, r.Metadata, r.Tags, r.Analysis, r.PreviewBlob, r.Peaks, r.SpectrogramBlob, now, r.ID, StatusProcessing)
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -240,10 +247,10 @@ func (s *Store) markReady(ctx context.Context, r *record, now time.Time) (update
 			return err
 		}
 		updated = true
-		return refsTx(ctx, tx, r.ID, r.keys()...)
+		return refsTx(ctx, tx, id, keys...)
 	})
 	if err != nil {
-		return false, apperr.E("assets.markReady", apperr.Internal, err)
+		return false, apperr.E(op, apperr.Internal, err)
 	}
 	return updated, nil
 }
@@ -297,16 +304,21 @@ func (s *Store) uploading(ctx context.Context, ownerID string) (int, error) {
 // found is false when its asset is gone (deleted or abandoned) or no
 // longer uploading.
 func (s *Store) received(ctx context.Context, uploadID string, n int64, now time.Time) (found bool, err error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE assets SET uploaded_bytes = ?, updated_at = ? WHERE upload_id = ? AND status = ?`,
+	return s.changed(ctx, "assets.received", `UPDATE assets SET uploaded_bytes = ?, updated_at = ? WHERE upload_id = ? AND status = ?`,
 		n, now, uploadID, StatusUploading)
+}
+
+// changed runs q and reports whether it changed a row.
+func (s *Store) changed(ctx context.Context, op, q string, args ...any) (bool, error) {
+	res, err := s.db.ExecContext(ctx, q, args...)
 	if err != nil {
-		return false, apperr.E("assets.received", apperr.Internal, err)
+		return false, apperr.E(op, apperr.Internal, err)
 	}
-	rows, err := res.RowsAffected()
+	n, err := res.RowsAffected()
 	if err != nil {
-		return false, apperr.E("assets.received", apperr.Internal, err)
+		return false, apperr.E(op, apperr.Internal, err)
 	}
-	return rows > 0, nil
+	return n > 0, nil
 }
 
 // resync sets an unfinished upload's bytes and size from tusd's file info.
@@ -326,25 +338,9 @@ func (s *Store) resync(ctx context.Context, uploadID string, n, size int64, now 
 // original's blob ref, in one transaction. updated is false when the row
 // is no longer uploading (deleted, abandoned, or finished by a retry).
 func (s *Store) promote(ctx context.Context, r *record, now time.Time) (updated bool, err error) {
-	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
-		updated = false
-		res, err := tx.ExecContext(ctx, `UPDATE assets SET status = ?, error = NULL, sha256 = ?, size = ?, uploaded_bytes = ?,
-			content_type = ?, metadata = ?, updated_at = ? WHERE id = ? AND status = ?`,
-			StatusProcessing, r.SHA256, r.Size, r.Size, r.ContentType, r.Metadata, now, r.ID, StatusUploading)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil || n == 0 {
-			return err
-		}
-		updated = true
-		return refsTx(ctx, tx, r.ID, r.SHA256)
-	})
-	if err != nil {
-		return false, apperr.E("assets.promote", apperr.Internal, err)
-	}
-	return updated, nil
+	return s.updateWithRefs(ctx, "assets.promote", r.ID, []string{r.SHA256}, `UPDATE assets SET status = ?, error = NULL, sha256 = ?, size = ?, uploaded_bytes = ?,
+		content_type = ?, metadata = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		StatusProcessing, r.SHA256, r.Size, r.Size, r.ContentType, r.Metadata, now, r.ID, StatusUploading)
 }
 
 // abandoned returns up to limit unfinished uploads that received no bytes
@@ -363,13 +359,5 @@ func (s *Store) dropUploading(ctx context.Context, id string, before time.Time) 
 	if !before.IsZero() {
 		q, args = q+` AND updated_at < ?`, append(args, before)
 	}
-	res, err := s.db.ExecContext(ctx, q, args...)
-	if err != nil {
-		return false, apperr.E("assets.dropUploading", apperr.Internal, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, apperr.E("assets.dropUploading", apperr.Internal, err)
-	}
-	return n > 0, nil
+	return s.changed(ctx, "assets.dropUploading", q, args...)
 }
