@@ -229,6 +229,24 @@ func tone(t *testing.T, seconds float64) ([]byte, []float64) {
 	return b, dec
 }
 
+// projectWithViewer has owner create a project named name, adds viewer to
+// it as a viewer and returns the project's id.
+func projectWithViewer(t *testing.T, db *store.DB, owner, viewer *user, name string) string {
+	t.Helper()
+	var p struct {
+		ID string `json:"id"`
+	}
+	res := owner.do(t, "POST", "/api/v1/projects", "application/json", strings.NewReader(`{"name":"`+name+`"}`), nil)
+	want(t, res, http.StatusCreated)
+	decode(t, res, &p)
+	if _, err := db.ExecContext(context.Background(),
+		`INSERT INTO project_members (project_id, user_id, role, joined_at) VALUES (?, ?, 'viewer', ?)`,
+		p.ID, viewer.id, time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	return p.ID
+}
+
 func (u *user) upload(t *testing.T, name, projectID string, data []byte) assets.Asset {
 	t.Helper()
 	path := "/api/v1/assets?filename=" + name
@@ -529,25 +547,15 @@ func TestAssets(t *testing.T) {
 
 		t.Run("project members", func(t *testing.T) {
 			viewer := e.register(t, "viewer")
-			res := owner.do(t, "POST", "/api/v1/projects", "application/json", strings.NewReader(`{"name":"Night Shift"}`), nil)
-			want(t, res, http.StatusCreated)
-			var p struct {
-				ID string `json:"id"`
-			}
-			decode(t, res, &p)
-			if _, err := db.ExecContext(context.Background(),
-				`INSERT INTO project_members (project_id, user_id, role, joined_at) VALUES (?, ?, 'viewer', ?)`,
-				p.ID, viewer.id, time.Now().UTC()); err != nil {
-				t.Fatal(err)
-			}
-			pa := owner.upload(t, "stem.wav", p.ID, wav)
-			if pa.ProjectID == nil || *pa.ProjectID != p.ID {
+			pid := projectWithViewer(t, db, owner, viewer, "Night Shift")
+			pa := owner.upload(t, "stem.wav", pid, wav)
+			if pa.ProjectID == nil || *pa.ProjectID != pid {
 				t.Fatalf("project asset %+v", pa)
 			}
 			want(t, viewer.get(t, "/api/v1/assets/"+pa.ID), http.StatusOK)
 			want(t, viewer.get(t, "/api/v1/assets/"+pa.ID+"/file"), http.StatusOK)
 			var l assets.List
-			res = viewer.get(t, "/api/v1/assets?projectId="+p.ID)
+			res = viewer.get(t, "/api/v1/assets?projectId="+pid)
 			want(t, res, http.StatusOK)
 			decode(t, res, &l)
 			if len(l.Assets) != 1 || l.Assets[0].ID != pa.ID {
@@ -556,10 +564,10 @@ func TestAssets(t *testing.T) {
 			wantProblem(t, viewer.do(t, "DELETE", "/api/v1/assets/"+pa.ID, "", nil, nil), http.StatusForbidden, "asset_forbidden")
 			wantProblem(t, viewer.do(t, "POST", "/api/v1/assets/"+pa.ID+"/process", "application/json",
 				strings.NewReader(`{"normalizeTo":"spotify"}`), nil), http.StatusForbidden, "asset_forbidden")
-			wantProblem(t, viewer.do(t, "POST", "/api/v1/assets?filename=x.wav&projectId="+p.ID, "audio/wav", bytes.NewReader(wav), nil),
+			wantProblem(t, viewer.do(t, "POST", "/api/v1/assets?filename=x.wav&projectId="+pid, "audio/wav", bytes.NewReader(wav), nil),
 				http.StatusForbidden, "project_forbidden")
 			wantProblem(t, stranger.get(t, "/api/v1/assets/"+pa.ID), http.StatusNotFound, "asset_not_found")
-			wantProblem(t, stranger.get(t, "/api/v1/assets?projectId="+p.ID), http.StatusNotFound, "project_not_found")
+			wantProblem(t, stranger.get(t, "/api/v1/assets?projectId="+pid), http.StatusNotFound, "project_not_found")
 			want(t, owner.do(t, "DELETE", "/api/v1/assets/"+pa.ID, "", nil, nil), http.StatusNoContent)
 			wantProblem(t, viewer.get(t, "/api/v1/assets/"+pa.ID), http.StatusNotFound, "asset_not_found")
 		})
@@ -1050,21 +1058,11 @@ func TestTusUploadingAsset(t *testing.T) {
 		const chunk = 16 << 10
 
 		t.Run("project members", func(t *testing.T) {
-			res := owner.do(t, "POST", "/api/v1/projects", "application/json", strings.NewReader(`{"name":"Uploads"}`), nil)
-			want(t, res, http.StatusCreated)
-			var p struct {
-				ID string `json:"id"`
-			}
-			decode(t, res, &p)
-			if _, err := db.ExecContext(context.Background(),
-				`INSERT INTO project_members (project_id, user_id, role, joined_at) VALUES (?, ?, 'viewer', ?)`,
-				p.ID, viewer.id, time.Now().UTC()); err != nil {
-				t.Fatal(err)
-			}
-			path, id := owner.tusCreate(t, n, "filename", "stem.wav", "projectId", p.ID)
+			pid := projectWithViewer(t, db, owner, viewer, "Uploads")
+			path, id := owner.tusCreate(t, n, "filename", "stem.wav", "projectId", pid)
 			want(t, owner.tusPatch(t, path, 0, wav[:chunk]), http.StatusNoContent)
-			a := viewer.listed(t, "?projectId="+p.ID, id)
-			if a.Status != assets.StatusUploading || a.UploadedBytes != chunk || a.ProjectID == nil || *a.ProjectID != p.ID {
+			a := viewer.listed(t, "?projectId="+pid, id)
+			if a.Status != assets.StatusUploading || a.UploadedBytes != chunk || a.ProjectID == nil || *a.ProjectID != pid {
 				t.Errorf("viewer sees %+v", a)
 			}
 			wantProblem(t, viewer.do(t, "DELETE", "/api/v1/assets/"+id, "", nil, nil), http.StatusForbidden, "asset_forbidden")
