@@ -313,26 +313,12 @@ func (mx *Mixer) Render(m *Mix, at int, out []float32) {
 		}
 		t.vol.fill(at, vol)
 		t.pan.fill(at, pan)
-		// Web Audio's StereoPannerNode on a stereo input: for pan p ≤ 0
-		// the right side folds into the left with cos((p+1)·π/2) and
-		// keeps sin((p+1)·π/2); for p > 0 the mirror image.
-		lastP, c, sn := math.NaN(), 0.0, 0.0
+		law := panLaw{p: math.NaN()}
 		for k := range n {
-			l, r := y[2*k]*vol[k], y[2*k+1]*vol[k]
-			p := pan[k]
-			if p != lastP {
-				x := p
-				if p <= 0 {
-					x = p + 1
-				}
-				sn, c = math.Sincos(x * math.Pi / 2)
-				lastP = p
+			if p := pan[k]; p != law.p {
+				law = newPanLaw(p)
 			}
-			if p <= 0 {
-				l, r = l+r*c, r*sn
-			} else {
-				l, r = l*c, r+l*sn
-			}
+			l, r := law.apply(y[2*k]*vol[k], y[2*k+1]*vol[k])
 			out[2*k] += float32(l)
 			out[2*k+1] += float32(r)
 		}
@@ -350,21 +336,34 @@ func (mx *Mixer) Render(m *Mix, at int, out []float32) {
 // panConst adds y at volume g and pan p (constants) to out, as Render's
 // loop does sample by sample.
 func panConst(y []float64, out []float32, g, p float64) {
+	law := newPanLaw(p)
+	for k := range len(out) / 2 {
+		l, r := law.apply(y[2*k]*g, y[2*k+1]*g)
+		out[2*k] += float32(l)
+		out[2*k+1] += float32(r)
+	}
+}
+
+// panLaw is Web Audio's StereoPannerNode on a stereo input at pan p: for
+// p ≤ 0 the right side folds into the left with cos((p+1)·π/2) and keeps
+// sin((p+1)·π/2); for p > 0 the mirror image.
+type panLaw struct{ p, sn, c float64 }
+
+func newPanLaw(p float64) panLaw {
 	x := p
 	if p <= 0 {
 		x = p + 1
 	}
 	sn, c := math.Sincos(x * math.Pi / 2)
-	for k := range len(out) / 2 {
-		l, r := y[2*k]*g, y[2*k+1]*g
-		if p <= 0 {
-			l, r = l+r*c, r*sn
-		} else {
-			l, r = l*c, r+l*sn
-		}
-		out[2*k] += float32(l)
-		out[2*k+1] += float32(r)
+	return panLaw{p: p, sn: sn, c: c}
+}
+
+// apply pans the stereo sample l, r.
+func (pl panLaw) apply(l, r float64) (float64, float64) {
+	if pl.p <= 0 {
+		return l + r*pl.c, r * pl.sn
 	}
+	return l * pl.c, r + l*pl.sn
 }
 
 // process returns the track's samples [at, at+n) after its inserts.
