@@ -45,22 +45,31 @@ func verify(_ context.Context, tok string) (rtc.Grant, error) {
 	return rtc.Grant{UserID: f[0], ProjectID: f[1], Role: f[2]}, nil
 }
 
+// newEngines returns a server's engine and an ephemeral one for its
+// test clients.
+func newEngines(t testing.TB) (server, client *rtc.Engine) {
+	t.Helper()
+	server, err := rtc.NewEngine(rtc.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err = rtc.NewEngine(rtc.Config{Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return server, client
+}
+
 func newEnv(t testing.TB, lim rtc.Limits, configure ...func(*rtc.Options)) *env {
 	t.Helper()
-	eng, err := rtc.NewEngine(rtc.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := rtc.NewEngine(rtc.Config{Ephemeral: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng, client := newEngines(t)
 	e := &env{eng: eng, client: client, assets: &memAssets{previews: map[string][]byte{}, audio: map[string][]byte{}},
 		blobs: &memBlobs{m: map[string][]byte{}}, docs: &memDocs{docs: map[string]*crdt.Doc{}}}
 	opts := rtc.Options{Engine: eng, Verify: verify, Assets: e.assets, Recordings: e.blobs, Docs: e.docs, Limits: lim}
 	for _, f := range configure {
 		f(&opts)
 	}
+	var err error
 	e.srv, err = rtc.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -59,14 +59,7 @@ type nodeOptions struct {
 
 func (c *cluster) node(t testing.TB, no nodeOptions) *node {
 	t.Helper()
-	eng, err := rtc.NewEngine(rtc.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := rtc.NewEngine(rtc.Config{Ephemeral: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng, client := newEngines(t)
 	mux := http.NewServeMux()
 	hs := httptest.NewServer(mux)
 	n := &node{env: &env{eng: eng, client: client, http: hs, assets: c.assets, blobs: c.blobs, docs: c.docs}}
@@ -74,6 +67,7 @@ func (c *cluster) node(t testing.TB, no nodeOptions) *node {
 		n.front = newForwarder(t, hs.Listener.Addr().String())
 		hs.URL = "http://" + n.front.ln.Addr().String() // env.url and the lease name the front
 	}
+	var err error
 	n.leases, err = redislease.New(c.rdb, redislease.Options{NodeURL: hs.URL, Prefix: c.prefix + "room:", TTL: no.ttl})
 	if err != nil {
 		t.Fatal(err)
