@@ -14,7 +14,9 @@
 // @y/websocket-server 0.1.1 and @hocuspocus/server 4.7 from
 // collab/testdata/bench (npm ci there first), and the floor (this binary,
 // "floor"; see serveFloor): a bare relay, the most deliveries per
-// CPU-second a server that writes each delivery can reach here. The
+// CPU-second a server that writes each delivery can reach here. On
+// request (-servers), maxbooster-memlog: the hub with its update log in
+// memory instead of SQLite, which shows what durability costs. The
 // generator's own CPU use is reported so a saturated generator is visible.
 //
 //	taskset -c 1 go run ./collab/internal/collabbench -server-cpu 0
@@ -80,6 +82,7 @@ func main() {
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	dbPath := fs.String("db", "", "SQLite file (default: a temporary one)")
+	memLog := fs.Bool("memlog", false, "keep the update log in memory (collab.MemStore): not durable, to measure what the SQLite log costs")
 	_ = fs.Parse(args)
 	ctx := context.Background()
 	if p := os.Getenv("COLLABBENCH_CPUPROFILE"); p != "" {
@@ -108,10 +111,14 @@ func serve(args []string) error {
 	if _, err := db.Migrate(ctx, store.MigrateOptions{}); err != nil {
 		return err
 	}
-	ds := store.NewDocStore(db, nil)
-	defer ds.Close()
+	var docs collab.DocStore = collab.NewMemStore()
+	if !*memLog {
+		ds := store.NewDocStore(db, nil)
+		defer ds.Close()
+		docs = ds
+	}
 	hub, err := collab.NewHub(collab.Options{
-		Store: ds,
+		Store: docs,
 		Auth: collab.AuthorizerFunc(func(r *http.Request, room string) (collab.Principal, error) {
 			return collab.Principal{UserID: r.URL.Query().Get("user"), Role: collab.RoleEditor}, nil
 		}),
@@ -181,7 +188,7 @@ var (
 	fanSel     = flag.String("fan", "1,2", "fan-out scenarios to run (1: one room of 50, 2: 100 rooms of 10)")
 	custom     = flag.String("custom", "", "an extra fan-out scenario rooms,clients,rate (e.g. 10,10,5); with -fan \"\" runs only it")
 	memStats   = flag.Bool("memstats", false, "the hub prints heap and stack use (and writes $COLLABBENCH_HEAPPROFILE) with every idle connection open and at the end of each fan-out scenario")
-	only       = flag.String("servers", "maxbooster,y-websocket-server,hocuspocus,floor", "servers to measure")
+	only       = flag.String("servers", "maxbooster,y-websocket-server,hocuspocus,floor", "servers to measure (also maxbooster-memlog: the hub with its log in memory, not durable)")
 )
 
 func run() error {
@@ -200,6 +207,7 @@ func run() error {
 	}
 	servers := []serverSpec{
 		{name: "maxbooster", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.CommandContext(context.Background(), self, "serve") }},
+		{name: "maxbooster-memlog", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.CommandContext(context.Background(), self, "serve", "-memlog") }},
 		{name: "floor", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.CommandContext(context.Background(), self, "floor") }},
 		{name: "y-websocket-server", protocol: "yws", path: "", cmd: node("y-websocket-server.mjs")},
 		{name: "hocuspocus", protocol: "hp", path: "", cmd: node("hocuspocus-server.mjs")},
