@@ -168,12 +168,12 @@ bench-rtc: ## rtc: SFU forwarded packets per CPU-second (own load generator), ti
 	$(BIN)/rtcbench
 
 .PHONY: bench-collab
-bench-collab: ## collab hub vs @y/websocket-server 0.1.1 and @hocuspocus/server: fan-out latency, deliveries/CPU-s, memory per idle connection
+bench-collab: ## collab hub vs @y/websocket-server 0.1.1 and @hocuspocus/server: fan-out latency, deliveries/CPU-s, memory per idle connection; medians of COLLAB_ROUNDS=3 interleaved runs
 	cd collab/testdata/bench && npm ci --no-audit --no-fund --loglevel=error
 	$(GO) build -o $(BIN)/collabbench ./collab/internal/collabbench
 	@if command -v taskset >/dev/null && [ "$$(nproc)" -ge 2 ]; then \
-		taskset -c 1-$$(( $$(nproc) - 1 )) $(BIN)/collabbench -server-cpu 0; \
-	else $(BIN)/collabbench -server-cpu ''; fi
+		taskset -c 1-$$(( $$(nproc) - 1 )) $(BIN)/collabbench -server-cpu 0 -rounds $(or $(COLLAB_ROUNDS),3); \
+	else $(BIN)/collabbench -server-cpu '' -rounds $(or $(COLLAB_ROUNDS),3); fi
 
 .PHONY: conformance
 conformance: yjs-deps ## crdt against real yjs: fixtures + live differential tests (SEEDS=3000, UNDO_SEEDS=1000)

@@ -188,6 +188,7 @@ var (
 	fanSel     = flag.String("fan", "1,2", "fan-out scenarios to run (1: one room of 50, 2: 100 rooms of 10)")
 	custom     = flag.String("custom", "", "an extra fan-out scenario rooms,clients,rate (e.g. 10,10,5); with -fan \"\" runs only it")
 	memStats   = flag.Bool("memstats", false, "the hub prints heap and stack use (and writes $COLLABBENCH_HEAPPROFILE) with every idle connection open and at the end of each fan-out scenario")
+	rounds     = flag.Int("rounds", 1, "runs of every scenario, the servers taking turns; with more than one the table shows the median and each run")
 	only       = flag.String("servers", "maxbooster,y-websocket-server,hocuspocus,floor", "servers to measure (also maxbooster-memlog: the hub with its log in memory, not durable)")
 )
 
@@ -232,18 +233,44 @@ func run() error {
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("collabbench: server pinned to CPU %q, generator on the others; %s measured after %s warm-up; %d CPUs, load average %s\n",
 		*serverCPU, *duration, *warmup, runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
+	if *rounds < 1 {
+		return fmt.Errorf("-rounds %d: want at least 1", *rounds)
+	}
 	fmt.Printf("%-20s %-30s %9s %9s %9s %12s %8s %9s %9s\n", "server", "fan-out scenario", "p50 ms", "p99 ms", "deliv/s", "deliv/CPU-s", "lost", "gen CPU", "wr/deliv")
 	for fi, f := range fans {
 		if !slices.Contains(strings.Split(*fanSel, ","), strconv.Itoa(fi+1)) {
 			continue
 		}
-		for _, s := range servers {
-			res, err := fanout(s, f.rooms, f.clients, f.rate)
-			if err != nil {
-				fmt.Printf("%-20s %-30s error: %v\n", s.name, f.name, err)
+		runs := make([][]fanResult, len(servers))
+		for range *rounds {
+			for i, s := range servers {
+				res, err := fanout(s, f.rooms, f.clients, f.rate)
+				if err != nil {
+					fmt.Printf("%-20s %-30s error: %v\n", s.name, f.name, err)
+					continue
+				}
+				runs[i] = append(runs[i], res)
+			}
+		}
+		for i, s := range servers {
+			rs := runs[i]
+			if len(rs) == 0 {
 				continue
 			}
-			fmt.Printf("%-20s %-30s %9.2f %9.2f %9.0f %12.0f %8d %8.0f%% %9.2f\n", s.name, f.name, res.p50, res.p99, res.perSec, res.perCPU, res.lost, res.genCPU*100, res.writesPer)
+			med := func(v func(fanResult) float64) float64 { return median(rs, v) }
+			lost := int64(0) // the worst run's
+			for _, r := range rs {
+				lost = max(lost, r.lost)
+			}
+			fmt.Printf("%-20s %-30s %9.2f %9.2f %9.0f %12.0f %8d %8.0f%% %9.2f\n", s.name, f.name,
+				med(func(r fanResult) float64 { return r.p50 }), med(func(r fanResult) float64 { return r.p99 }),
+				med(func(r fanResult) float64 { return r.perSec }), med(func(r fanResult) float64 { return r.perCPU }),
+				lost, med(func(r fanResult) float64 { return r.genCPU })*100, med(func(r fanResult) float64 { return r.writesPer }))
+			if len(rs) > 1 {
+				fmt.Printf("%-20s %-30s %9s %9s %9s %12s\n", "", "  each run", "",
+					each(rs, "%.2f", func(r fanResult) float64 { return r.p99 }), "",
+					each(rs, "%.0f", func(r fanResult) float64 { return r.perCPU / 1000 })+"k")
+			}
 		}
 	}
 	fmt.Printf("\n%-20s %8s %16s %16s %16s\n", "server", "conns", "RSS/conn KB", "connect ms/conn", "connect total s")
@@ -255,16 +282,56 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		for _, s := range servers {
-			res, err := idle(s, n)
-			if err != nil {
-				fmt.Printf("%-20s %8d error: %v\n", s.name, n, err)
+		runs := make([][]idleResult, len(servers))
+		for range *rounds {
+			for i, s := range servers {
+				res, err := idle(s, n)
+				if err != nil {
+					fmt.Printf("%-20s %8d error: %v\n", s.name, n, err)
+					continue
+				}
+				runs[i] = append(runs[i], res)
+			}
+		}
+		for i, s := range servers {
+			rs := runs[i]
+			if len(rs) == 0 {
 				continue
 			}
-			fmt.Printf("%-20s %8d %16.1f %16.3f %16.2f\n", s.name, n, res.kbPerConn, res.msPerConn, res.total.Seconds())
+			fmt.Printf("%-20s %8d %16.1f %16.3f %16.2f\n", s.name, n,
+				median(rs, func(r idleResult) float64 { return r.kbPerConn }),
+				median(rs, func(r idleResult) float64 { return r.msPerConn }),
+				median(rs, func(r idleResult) float64 { return r.total.Seconds() }))
+			if len(rs) > 1 {
+				fmt.Printf("%-20s %8s %16s\n", "", "each run", each(rs, "%.1f", func(r idleResult) float64 { return r.kbPerConn }))
+			}
 		}
 	}
 	return nil
+}
+
+// median returns the median of v over rs (the mean of the middle two
+// when there is an even number).
+func median[R any](rs []R, v func(R) float64) float64 {
+	xs := make([]float64, len(rs))
+	for i, r := range rs {
+		xs[i] = v(r)
+	}
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}
+
+// each formats v of every run, in run order, joined by "/".
+func each[R any](rs []R, format string, v func(R) float64) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf(format, v(r))
+	}
+	return strings.Join(parts, "/")
 }
 
 // ---- server process ----
