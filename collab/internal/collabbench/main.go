@@ -95,26 +95,13 @@ func serve(args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if *dbPath == "" {
-		dir, err := os.MkdirTemp("", "collabbench")
+	var docs collab.DocStore = collab.NewMemStore()
+	if !*memLog {
+		ds, closeLog, err := openSQLiteLog(ctx, *dbPath)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		*dbPath = filepath.Join(dir, "bench.db")
-	}
-	db, err := store.Open(ctx, "sqlite:"+*dbPath)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx, store.MigrateOptions{}); err != nil {
-		return err
-	}
-	var docs collab.DocStore = collab.NewMemStore()
-	if !*memLog {
-		ds := store.NewDocStore(db, nil)
-		defer ds.Close()
+		defer closeLog()
 		docs = ds
 	}
 	hub, err := collab.NewHub(collab.Options{
@@ -152,6 +139,37 @@ func serve(args []string) error {
 	defer cancel()
 	_ = hub.Close(cctx)
 	return srv.Shutdown(cctx)
+}
+
+// openSQLiteLog opens (creating) the SQLite database at path, or a
+// temporary one when path is empty, and returns its DocStore and what
+// closes both (and removes a temporary database).
+func openSQLiteLog(ctx context.Context, path string) (*store.DocStore, func(), error) {
+	cleanup := func() {}
+	if path == "" {
+		dir, err := os.MkdirTemp("", "collabbench")
+		if err != nil {
+			return nil, nil, err
+		}
+		cleanup = func() { _ = os.RemoveAll(dir) }
+		path = filepath.Join(dir, "bench.db")
+	}
+	db, err := store.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	if _, err := db.Migrate(ctx, store.MigrateOptions{}); err != nil {
+		_ = db.Close()
+		cleanup()
+		return nil, nil, err
+	}
+	ds := store.NewDocStore(db, nil)
+	return ds, func() {
+		_ = ds.Close()
+		_ = db.Close()
+		cleanup()
+	}, nil
 }
 
 // dumpMem writes the heap profile to $COLLABBENCH_HEAPPROFILE and the
@@ -194,6 +212,9 @@ var (
 
 func run() error {
 	flag.Parse()
+	if *rounds < 1 {
+		return fmt.Errorf("-rounds %d: want at least 1", *rounds)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -233,9 +254,6 @@ func run() error {
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("collabbench: server pinned to CPU %q, generator on the others; %s measured after %s warm-up; %d CPUs, load average %s\n",
 		*serverCPU, *duration, *warmup, runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
-	if *rounds < 1 {
-		return fmt.Errorf("-rounds %d: want at least 1", *rounds)
-	}
 	fmt.Printf("%-20s %-30s %9s %9s %9s %12s %8s %9s %9s\n", "server", "fan-out scenario", "p50 ms", "p99 ms", "deliv/s", "deliv/CPU-s", "lost", "gen CPU", "wr/deliv")
 	for fi, f := range fans {
 		if !slices.Contains(strings.Split(*fanSel, ","), strconv.Itoa(fi+1)) {
