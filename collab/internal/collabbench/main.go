@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -260,14 +261,17 @@ func run() error {
 			continue
 		}
 		runs := make([][]fanResult, len(servers))
+		perCPU := make([][]float64, len(servers)) // by round; NaN: the run failed
 		for range *rounds {
 			for i, s := range servers {
 				res, err := fanout(s, f.rooms, f.clients, f.rate)
 				if err != nil {
 					fmt.Printf("%-20s %-30s error: %v\n", s.name, f.name, err)
+					perCPU[i] = append(perCPU[i], math.NaN())
 					continue
 				}
 				runs[i] = append(runs[i], res)
+				perCPU[i] = append(perCPU[i], res.perCPU)
 			}
 		}
 		for i, s := range servers {
@@ -290,6 +294,7 @@ func run() error {
 					each(rs, "%.0f", func(r fanResult) float64 { return r.perCPU / 1000 })+"k")
 			}
 		}
+		printRatios(servers, perCPU)
 	}
 	fmt.Printf("\n%-20s %8s %16s %16s %16s\n", "server", "conns", "RSS/conn KB", "connect ms/conn", "connect total s")
 	for _, ns := range strings.Split(*idleCounts, ",") {
@@ -326,6 +331,38 @@ func run() error {
 		}
 	}
 	return nil
+}
+
+// ratioRef is the server the others' deliveries per CPU-second are
+// divided by (the bar is a multiple of the Node servers').
+const ratioRef = "y-websocket-server"
+
+// printRatios prints each server's deliveries per CPU-second divided by
+// ratioRef's in the same round, and their median: runs next to each other
+// share the VM's state of the moment better than medians of separate
+// runs do.
+func printRatios(servers []serverSpec, perCPU [][]float64) {
+	ref := slices.IndexFunc(servers, func(s serverSpec) bool { return s.name == ratioRef })
+	if ref < 0 || len(servers) < 2 {
+		return
+	}
+	fmt.Printf("%-20s deliveries/CPU-s ÷ %s's in the same round:\n", "", ratioRef)
+	for i, s := range servers {
+		if i == ref {
+			continue
+		}
+		var rs []float64
+		for k, v := range perCPU[i] {
+			if r := v / perCPU[ref][k]; !math.IsNaN(r) && !math.IsInf(r, 0) {
+				rs = append(rs, r)
+			}
+		}
+		if len(rs) == 0 {
+			continue
+		}
+		id := func(v float64) float64 { return v }
+		fmt.Printf("%-20s   %-20s %.2f× (each round %s)\n", "", s.name, median(rs, id), each(rs, "%.2f", id))
+	}
 }
 
 // median returns the median of v over rs (the mean of the middle two
