@@ -163,14 +163,22 @@ func TestDocStore(t *testing.T, newStore func(t *testing.T) collab.DocStore) {
 		const writers, each = 8, 10
 		var wg sync.WaitGroup
 		errs := make(chan error, writers*each)
+		var mu sync.Mutex
+		seqOf := make(map[string]int64) // update → the sequence number Append returned
 		for w := 0; w < writers; w++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for i := 0; i < each; i++ {
-					if _, err := s.Append(ctx(t), room, [][]byte{[]byte(fmt.Sprintf("w%d-%d", w, i))}); err != nil {
+					u := fmt.Sprintf("w%d-%d", w, i)
+					seq, err := s.Append(ctx(t), room, [][]byte{[]byte(u)})
+					if err != nil {
 						errs <- err
+						continue
 					}
+					mu.Lock()
+					seqOf[u] = seq
+					mu.Unlock()
 				}
 			}()
 		}
@@ -185,6 +193,12 @@ func TestDocStore(t *testing.T, newStore func(t *testing.T) collab.DocStore) {
 		}
 		if len(sd.Updates) != writers*each {
 			t.Fatalf("%d updates, want %d", len(sd.Updates), writers*each)
+		}
+		// Appends batched together each get their own update's number.
+		for _, u := range sd.Updates {
+			if seq := seqOf[string(u.Update)]; seq != u.Seq {
+				t.Errorf("Append of %q returned seq %d; it is stored at %d", u.Update, seq, u.Seq)
+			}
 		}
 		var got []string
 		for i, u := range sd.Updates {
@@ -225,11 +239,13 @@ func TestDocStore(t *testing.T, newStore func(t *testing.T) collab.DocStore) {
 			go func() {
 				defer wg.Done()
 				for i := 0; i < each; i++ {
-					seq, err := s.Append(ctx(t), room, [][]byte{[]byte(fmt.Sprintf("%s-%d", room, i))})
+					// Two updates per append, the second (empty) after
+					// the first.
+					seq, err := s.Append(ctx(t), room, [][]byte{[]byte(fmt.Sprintf("%s-%d", room, i)), {}})
 					if err != nil {
 						errs <- err
-					} else if seq != int64(i+1) {
-						errs <- fmt.Errorf("room %s append %d got seq %d", room, i, seq)
+					} else if seq != int64(2*i+2) {
+						errs <- fmt.Errorf("room %s append %d got seq %d, want %d", room, i, seq, 2*i+2)
 					}
 				}
 			}()
@@ -244,11 +260,15 @@ func TestDocStore(t *testing.T, newStore func(t *testing.T) collab.DocStore) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(sd.Updates) != each {
-				t.Fatalf("room %s has %d updates, want %d", room, len(sd.Updates), each)
+			if len(sd.Updates) != 2*each {
+				t.Fatalf("room %s has %d updates, want %d", room, len(sd.Updates), 2*each)
 			}
 			for i, u := range sd.Updates {
-				if want := fmt.Sprintf("%s-%d", room, i); string(u.Update) != want || u.Seq != int64(i+1) {
+				want := ""
+				if i%2 == 0 {
+					want = fmt.Sprintf("%s-%d", room, i/2)
+				}
+				if string(u.Update) != want || u.Seq != int64(i+1) {
 					t.Errorf("room %s entry %d = %d %q, want %d %q", room, i, u.Seq, u.Update, i+1, want)
 				}
 			}
