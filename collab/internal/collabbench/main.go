@@ -16,7 +16,10 @@
 // "floor"; see serveFloor): a bare relay, the most deliveries per
 // CPU-second a server that writes each delivery can reach here. On
 // request (-servers), maxbooster-memlog: the hub with its update log in
-// memory instead of SQLite, which shows what durability costs. The
+// memory instead of SQLite, which shows what durability costs; and
+// maxbooster-pg: its log in PostgreSQL (-pg; the database server is not
+// pinned and its CPU is not counted, so compare its latency, not its
+// deliveries per CPU-second). The
 // generator's own CPU use is reported so a saturated generator is visible.
 //
 //	taskset -c 1 go run ./collab/internal/collabbench -server-cpu 0
@@ -82,7 +85,7 @@ func main() {
 // serve runs the hub with a SQLite update log until stdin closes.
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	dbPath := fs.String("db", "", "SQLite file (default: a temporary one)")
+	dbPath := fs.String("db", "", "SQLite file (default: a temporary one), or a PostgreSQL URL")
 	memLog := fs.Bool("memlog", false, "keep the update log in memory (collab.MemStore): not durable, to measure what the SQLite log costs")
 	_ = fs.Parse(args)
 	ctx := context.Background()
@@ -98,7 +101,7 @@ func serve(args []string) error {
 	}
 	var docs collab.DocStore = collab.NewMemStore()
 	if !*memLog {
-		ds, closeLog, err := openSQLiteLog(ctx, *dbPath)
+		ds, closeLog, err := openLog(ctx, *dbPath)
 		if err != nil {
 			return err
 		}
@@ -142,10 +145,11 @@ func serve(args []string) error {
 	return srv.Shutdown(cctx)
 }
 
-// openSQLiteLog opens (creating) the SQLite database at path, or a
-// temporary one when path is empty, and returns its DocStore and what
-// closes both (and removes a temporary database).
-func openSQLiteLog(ctx context.Context, path string) (*store.DocStore, func(), error) {
+// openLog opens and migrates the database at path (a SQLite file, created
+// if need be, or a PostgreSQL URL), or a temporary SQLite one when path is
+// empty, and returns its DocStore and what closes both (and removes a
+// temporary database).
+func openLog(ctx context.Context, path string) (*store.DocStore, func(), error) {
 	cleanup := func() {}
 	if path == "" {
 		dir, err := os.MkdirTemp("", "collabbench")
@@ -155,7 +159,11 @@ func openSQLiteLog(ctx context.Context, path string) (*store.DocStore, func(), e
 		cleanup = func() { _ = os.RemoveAll(dir) }
 		path = filepath.Join(dir, "bench.db")
 	}
-	db, err := store.Open(ctx, "sqlite:"+path)
+	u := "sqlite:" + path
+	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
+		u = path
+	}
+	db, err := store.Open(ctx, u)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -207,8 +215,9 @@ var (
 	fanSel     = flag.String("fan", "1,2", "fan-out scenarios to run (1: one room of 50, 2: 100 rooms of 10)")
 	custom     = flag.String("custom", "", "an extra fan-out scenario rooms,clients,rate (e.g. 10,10,5); with -fan \"\" runs only it")
 	memStats   = flag.Bool("memstats", false, "the hub prints heap and stack use (and writes $COLLABBENCH_HEAPPROFILE) with every idle connection open and at the end of each fan-out scenario")
+	pgURL      = flag.String("pg", "", "PostgreSQL URL for maxbooster-pg (its log goes there; rooms are new in every run)")
 	rounds     = flag.Int("rounds", 1, "runs of every scenario, the servers taking turns; with more than one the table shows the median and each run")
-	only       = flag.String("servers", "maxbooster,y-websocket-server,hocuspocus,floor", "servers to measure (also maxbooster-memlog: the hub with its log in memory, not durable)")
+	only       = flag.String("servers", "maxbooster,y-websocket-server,hocuspocus,floor", "servers to measure (also maxbooster-memlog: the hub with its log in memory, not durable; maxbooster-pg: its log in PostgreSQL, -pg)")
 )
 
 func run() error {
@@ -231,11 +240,15 @@ func run() error {
 	servers := []serverSpec{
 		{name: "maxbooster", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.CommandContext(context.Background(), self, "serve") }},
 		{name: "maxbooster-memlog", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.CommandContext(context.Background(), self, "serve", "-memlog") }},
+		{name: "maxbooster-pg", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.CommandContext(context.Background(), self, "serve", "-db", *pgURL) }},
 		{name: "floor", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.CommandContext(context.Background(), self, "floor") }},
 		{name: "y-websocket-server", protocol: "yws", path: "", cmd: node("y-websocket-server.mjs")},
 		{name: "hocuspocus", protocol: "hp", path: "", cmd: node("hocuspocus-server.mjs")},
 	}
 	want := strings.Split(*only, ",")
+	if slices.Contains(want, "maxbooster-pg") && *pgURL == "" {
+		return errors.New("maxbooster-pg needs -pg URL")
+	}
 	servers = slices.DeleteFunc(servers, func(s serverSpec) bool { return !slices.Contains(want, s.name) })
 
 	type fan struct {
@@ -628,8 +641,12 @@ func fanout(s serverSpec, rooms, perRoom, rate int) (fanResult, error) {
 
 	clients := make([]*client, total)
 	var wg sync.WaitGroup
+	// Rooms are new in every run: clients reuse their client IDs, and a
+	// server with a database kept between runs (-pg) would take a later
+	// run's updates for ones it already has.
+	run := time.Now().UnixNano()
 	for i := 0; i < total; i++ {
-		room := fmt.Sprintf("bench-%d", i/perRoom)
+		room := fmt.Sprintf("bench-%d-%d", run, i/perRoom)
 		cctx, ccancel := context.WithTimeout(ctx, 30*time.Second)
 		c, err := dial(cctx, s, p.addr, room, i)
 		ccancel()
