@@ -240,7 +240,9 @@ func run() error {
 	servers := []serverSpec{
 		{name: "maxbooster", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.CommandContext(context.Background(), self, "serve") }},
 		{name: "maxbooster-memlog", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.CommandContext(context.Background(), self, "serve", "-memlog") }},
-		{name: "maxbooster-pg", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.CommandContext(context.Background(), self, "serve", "-db", *pgURL) }},
+		{name: "maxbooster-pg", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd {
+			return exec.CommandContext(context.Background(), self, "serve", "-db", *pgURL) //nolint:gosec // this binary, with the URL its operator gave
+		}},
 		{name: "floor", protocol: "yws", path: "/collab", cmd: func() *exec.Cmd { return exec.CommandContext(context.Background(), self, "floor") }},
 		{name: "y-websocket-server", protocol: "yws", path: "", cmd: node("y-websocket-server.mjs")},
 		{name: "hocuspocus", protocol: "hp", path: "", cmd: node("hocuspocus-server.mjs")},
