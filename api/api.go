@@ -48,6 +48,9 @@ type Deps struct {
 	// Redis is nil on a single node: modules then use their in-process
 	// implementations (rate limits, fan-out, sessions).
 	Redis redis.UniversalClient
+	// RedisPrefix starts every key the modules write in Redis; "" means
+	// "mb:".
+	RedisPrefix string
 	// Metrics is the Prometheus registry served at /metrics; modules may
 	// register their own collectors on it. Nil disables /metrics.
 	Metrics *prometheus.Registry
@@ -104,6 +107,14 @@ type Deps struct {
 	ExtraRoutes func(mux *http.ServeMux)
 }
 
+// redisPrefix returns d.RedisPrefix, "mb:" when it is empty.
+func (d Deps) redisPrefix() string {
+	if d.RedisPrefix == "" {
+		return "mb:"
+	}
+	return d.RedisPrefix
+}
+
 // NewHandler returns the server's root handler.
 func NewHandler(d Deps) (http.Handler, error) {
 	if d.Lifecycle == nil {
@@ -133,7 +144,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 		return nil, err
 	}
 	auth, err := session.New(session.Options{
-		DB: d.DB, Logger: d.Logger, Redis: d.Redis, Mailer: mailer,
+		DB: d.DB, Logger: d.Logger, Redis: d.Redis, RedisPrefix: d.redisPrefix(), Mailer: mailer,
 		PublicURL: d.PublicURL, SecureCookies: d.SecureCookies, CORSOrigins: d.CORSOrigins,
 		TrustedProxies: d.TrustedProxies,
 		Unthrottled:    unthrottled(d),
@@ -167,7 +178,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	}
 	projectsSvc, err = projects.New(projects.Options{
 		DB: d.DB, Docs: docs, Hub: hub, Tokens: auth.RoomTokens(), Logger: d.Logger, Mailer: projectMail,
-		PublicURL: d.PublicURL, Redis: d.Redis, Settings: d.Projects,
+		PublicURL: d.PublicURL, Redis: d.Redis, RedisPrefix: d.redisPrefix(), Settings: d.Projects,
 		Audit: func(ctx context.Context, userID, event, detail string) {
 			if err := auth.Store().AddAudit(ctx, session.AuditEvent{UserID: userID, Event: event, Detail: detail}); err != nil {
 				d.Logger.ErrorContext(ctx, "projects: audit log write failed", "event", event, "error", err)

@@ -29,7 +29,7 @@ func mountCollab(mux *http.ServeMux, d Deps, tokens *session.RoomTokens, access 
 	var bus collab.Bus
 	var rb *redisbus.Bus
 	if d.Redis != nil {
-		rb = redisbus.New(d.Redis, redisbus.Options{})
+		rb = redisbus.New(d.Redis, redisbus.Options{Prefix: d.redisPrefix() + "collab:"})
 		bus = rb
 	}
 	var origins []string

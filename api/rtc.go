@@ -134,7 +134,7 @@ func mountRTC(mux *http.ServeMux, d Deps, rd rtcDeps) error {
 	}
 	switch {
 	case d.Redis != nil && d.RTCNodeURL != "":
-		leases, err := redislease.New(d.Redis, redislease.Options{NodeURL: d.RTCNodeURL})
+		leases, err := redislease.New(d.Redis, redislease.Options{NodeURL: d.RTCNodeURL, Prefix: d.redisPrefix() + "rtc:room:"})
 		if err != nil {
 			_ = eng.Close()
 			return fmt.Errorf("api: rtc: %w", err)

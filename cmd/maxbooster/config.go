@@ -35,6 +35,7 @@ type Config struct {
 	DataDir           string         // directory for the SQLite database and files
 	DatabaseURL       string         // "" means sqlite:<DataDir>/maxbooster.db
 	RedisURL          string         // "" means single node, in-process
+	RedisPrefix       string         // the start of every key this server writes in Redis
 	NodeURL           string         // URL other nodes reach this node at; required with RedisURL (rtc rooms)
 	PublicURL         string         // "" means http://<Listen>
 	LogLevel          slog.Level     // debug, info, warn, error
@@ -97,6 +98,7 @@ func DefaultConfig() Config {
 	return Config{
 		Listen:            "127.0.0.1:8080",
 		DataDir:           "./data",
+		RedisPrefix:       "mb:",
 		LogLevel:          slog.LevelInfo,
 		LogFormat:         "text",
 		SecureCookies:     "auto",
@@ -266,6 +268,15 @@ var settings = []setting{
 				}
 			}
 			c.RedisURL = v
+			return nil
+		}},
+	{"redis-prefix", "MB_REDIS_PREFIX", "PREFIX", "the start of every key in Redis (default mb:), so deployments can share one Redis, e.g. mb:staging:; the same on every node of one deployment",
+		func(c *Config) string { return c.RedisPrefix },
+		func(c *Config, v string) error {
+			if v == "" || len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+				return errors.New("want 1 to 64 printable characters without spaces (mb:staging: for example)")
+			}
+			c.RedisPrefix = v
 			return nil
 		}},
 	{"node-url", "MB_NODE_URL", "URL", "with MB_REDIS_URL (then required): the URL other nodes reach this node at, e.g. http://10.0.0.5:8080; each project's rtc room is served by one node, and other nodes relay its signalling there",

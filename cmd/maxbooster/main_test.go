@@ -57,6 +57,8 @@ func TestConfigErrors(t *testing.T) {
 		{name: "log format", args: []string{"--log-format", "xml"}, want: "--log-format"},
 		{name: "database scheme hides password", env: map[string]string{"MB_DATABASE_URL": "mysql://root:hunter2@db/x"}, want: "MB_DATABASE_URL (--database-url)", notWant: "hunter2"},
 		{name: "redis url", args: []string{"--redis-url", "http://x:pw@h"}, want: "--redis-url (MB_REDIS_URL)", notWant: "pw@"},
+		{name: "redis prefix space", env: map[string]string{"MB_REDIS_PREFIX": "mb staging:"}, want: "MB_REDIS_PREFIX"},
+		{name: "redis prefix empty", args: []string{"--redis-prefix", ""}, want: "--redis-prefix"},
 		{name: "public url relative", env: map[string]string{"MB_PUBLIC_URL": "example.com/app"}, want: "MB_PUBLIC_URL"},
 		{name: "sentry dsn", env: map[string]string{"MB_SENTRY_DSN": "not-a-dsn"}, want: "MB_SENTRY_DSN"},
 		{name: "secure cookies", args: []string{"--secure-cookies", "maybe"}, want: "--secure-cookies"},

@@ -36,12 +36,14 @@ func freeAddr(t *testing.T) string {
 // both are in one room. A bad token through B is refused like on A.
 func TestMultiNodeRTC(t *testing.T) {
 	redisAddr := redistest.Addr(t)
+	prefix := redistest.Prefix(t) // MB_REDIS_PREFIX: this test's keys only
 	dbURL := storetest.PostgresURL(t)
 	var nodes []*Main
 	for range 2 {
 		cfg := testConfig(t)
 		cfg.DatabaseURL = dbURL
 		cfg.RedisURL = "redis://" + redisAddr + "/0"
+		cfg.RedisPrefix = prefix
 		cfg.Listen = freeAddr(t)
 		cfg.NodeURL = "http://" + cfg.Listen
 		m := NewMain(cfg, testLogger(t))
@@ -113,9 +115,16 @@ func TestMultiNodeRTC(t *testing.T) {
 	if user, _ := me["user"].(map[string]any); user == nil || user["id"] != w.UserID {
 		t.Errorf("joined through B as %q, want the registered user %v", w.UserID, me["user"])
 	}
-	holder, err := a.Redis.Get(context.Background(), "mb:rtc:room:"+project).Result()
+	holder, err := a.Redis.Get(context.Background(), prefix+"rtc:room:"+project).Result()
 	if err != nil || holder != a.Config.NodeURL {
 		t.Errorf("room lease held by %q (%v), want node A %s", holder, err, a.Config.NodeURL)
+	}
+	// Sessions are under the prefix too, and nothing under the default.
+	if sess, _ := a.Redis.Keys(context.Background(), prefix+"usess:*").Result(); len(sess) == 0 {
+		t.Errorf("no session keys under %s", prefix)
+	}
+	if n := a.Redis.Exists(context.Background(), "mb:rtc:room:"+project).Val(); n != 0 {
+		t.Errorf("the room lease is under the default prefix mb: too")
 	}
 
 	bad := dial(wsURL(b)+"?token=not-a-token", nil)
@@ -129,7 +138,7 @@ func TestMultiNodeRTC(t *testing.T) {
 	_ = second.Close()
 	_ = first.Close()
 	deadline := time.Now().Add(5 * time.Second)
-	for a.Redis.Exists(context.Background(), "mb:rtc:room:"+project).Val() != 0 {
+	for a.Redis.Exists(context.Background(), prefix+"rtc:room:"+project).Val() != 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("room lease still held 5 s after everyone left")
 		}

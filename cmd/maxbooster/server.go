@@ -136,6 +136,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:         m.Logger,
 		DB:             m.DB,
 		Redis:          m.Redis,
+		RedisPrefix:    cfg.RedisPrefix,
 		Metrics:        m.Metrics,
 		MetricsToken:   cfg.MetricsToken,
 		Reporter:       m.Reporter,
