@@ -20,7 +20,7 @@ import (
 	"github.com/maxbooster/maxbooster/internal/errreport"
 	"github.com/maxbooster/maxbooster/internal/errreport/sentrytest"
 	"github.com/maxbooster/maxbooster/internal/middleware"
-	"github.com/maxbooster/maxbooster/session/internal/redistest"
+	"github.com/maxbooster/maxbooster/internal/redistest"
 	"github.com/maxbooster/maxbooster/session/ratelimit"
 	"github.com/maxbooster/maxbooster/store"
 	"github.com/maxbooster/maxbooster/store/storetest"
@@ -71,7 +71,7 @@ func forEachBackend(t *testing.T, mod func(*Options), fn func(t *testing.T, e *e
 			t.Run("local", func(t *testing.T) { fn(t, newEnv(t, d.open(t), nil, "", mod)) })
 			t.Run("redis", func(t *testing.T) {
 				db := d.open(t)
-				rdb, prefix := redistest.Open(t)
+				rdb, prefix := redistest.Client(t), redistest.Prefix(t)
 				fn(t, newEnv(t, db, rdb, prefix, mod))
 			})
 		})

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/maxbooster/maxbooster/session/internal/redistest"
+	"github.com/maxbooster/maxbooster/internal/redistest"
 	"github.com/maxbooster/maxbooster/session/mail"
 	"github.com/maxbooster/maxbooster/store"
 	"github.com/maxbooster/maxbooster/store/storetest"
@@ -126,12 +126,12 @@ func TestSessionStoreSQL(t *testing.T) {
 }
 
 func TestSessionStoreRedis(t *testing.T) {
-	rdb, prefix := redistest.Open(t)
+	rdb, prefix := redistest.Client(t), redistest.Prefix(t)
 	testSessionStore(t, NewRedisSessions(rdb, prefix), newID)
 }
 
 func TestRedisSessionIdleExpiry(t *testing.T) {
-	rdb, prefix := redistest.Open(t)
+	rdb, prefix := redistest.Client(t), redistest.Prefix(t)
 	rs := NewRedisSessions(rdb, prefix)
 	ctx := context.Background()
 	s := Session{ID: newID(), TokenHash: hashSecret(newSecret(prefixSession)), UserID: "u", CreatedAt: now(), LastSeenAt: now(), ExpiresAt: now().Add(time.Hour)}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -30,16 +31,24 @@ func Addr(tb testing.TB) string {
 	return addr
 }
 
-// Client returns a client of the test Redis, closed when tb ends.
+// Client returns a client of the test Redis, closed when tb ends. It
+// fails tb when the Redis does not answer a PING.
 func Client(tb testing.TB) *redis.Client {
 	tb.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: Addr(tb)})
+	addr := Addr(tb)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	tb.Cleanup(func() { _ = rdb.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		tb.Fatalf("redistest: ping %s: %v", addr, err)
+	}
 	return rdb
 }
 
 // Prefix returns a key prefix private to tb ("mbtest:<random>:"); the keys
-// under it are deleted when tb ends, through a client of its own.
+// under it, and the rate limiter's (redis_rate puts "rate:" in front of a
+// prefix), are deleted when tb ends, through a client of its own.
 func Prefix(tb testing.TB) string {
 	tb.Helper()
 	addr := Addr(tb)
@@ -49,10 +58,16 @@ func Prefix(tb testing.TB) string {
 	tb.Cleanup(func() {
 		rdb := redis.NewClient(&redis.Options{Addr: addr})
 		defer rdb.Close()
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, match := range []string{prefix + "*", "rate:" + prefix + "*"} {
+			iter := rdb.Scan(ctx, 0, match, 500).Iterator()
+			for iter.Next(ctx) {
+				rdb.Del(ctx, iter.Val())
+			}
+			if err := iter.Err(); err != nil {
+				tb.Errorf("redistest: clean up %s: %v", match, err)
+			}
 		}
 	})
 	return prefix

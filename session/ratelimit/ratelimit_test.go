@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/maxbooster/maxbooster/session/internal/redistest"
+	"github.com/maxbooster/maxbooster/internal/redistest"
 	"github.com/maxbooster/maxbooster/session/ratelimit"
 )
 
@@ -21,7 +21,7 @@ type impl interface {
 func forEachImpl(t *testing.T, fn func(t *testing.T, l impl)) {
 	t.Run("memory", func(t *testing.T) { fn(t, ratelimit.NewMemory(nil)) })
 	t.Run("redis", func(t *testing.T) {
-		rdb, prefix := redistest.Open(t)
+		rdb, prefix := redistest.Client(t), redistest.Prefix(t)
 		fn(t, ratelimit.NewRedis(rdb, prefix))
 	})
 }
