@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/maxbooster/maxbooster/audio"
+	"github.com/maxbooster/maxbooster/internal/testenv"
 )
 
 // sine returns channels × frames interleaved samples of a sine per channel
@@ -67,10 +68,7 @@ func needTool(tb testing.TB, name string) string {
 	tb.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s not installed (.ci/run installs it)", name)
-		}
-		tb.Skipf("%s not installed", name)
+		testenv.Unavailable(tb, "%s not installed (.ci/run installs it)", name)
 	}
 	return p
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/maxbooster/maxbooster/collab"
+	"github.com/maxbooster/maxbooster/internal/testenv"
 )
 
 // testEnv is a hub behind an httptest server, with real room tokens.
@@ -241,10 +242,7 @@ type nodeDriver struct {
 func requireNode(t *testing.T) {
 	t.Helper()
 	if os.Getenv("MB_TEST_YJS") != "1" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MB_TEST_YJS is not set, and CI=true requires the y-websocket client suite")
-		}
-		t.Skip("set MB_TEST_YJS=1 (after npm ci in collab/testdata/client) to run real y-websocket clients")
+		testenv.Unavailable(t, "set MB_TEST_YJS=1 (after npm ci in collab/testdata/client) to run real y-websocket clients")
 	}
 	if _, err := os.Stat(filepath.Join("testdata", "client", "node_modules", "y-websocket")); err != nil {
 		t.Fatal("MB_TEST_YJS=1 but collab/testdata/client/node_modules is missing: run npm ci there")

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v82/webhook"
+
+	"github.com/maxbooster/maxbooster/internal/testenv"
 )
 
 // StripeMockEnv names stripe-mock for the tests: the path of its binary
@@ -46,10 +48,7 @@ func stripeMock(tb testing.TB) string {
 	tb.Helper()
 	mockOnce.Do(func() { mockURL, errMockStart = startStripeMock() })
 	if errMockStart != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("stripe-mock: %v (CI=true requires it)", errMockStart)
-		}
-		tb.Skipf("stripe-mock: %v; run `make stripe-mock` or set %s", errMockStart, StripeMockEnv)
+		testenv.Unavailable(tb, "stripe-mock: %v; run `make stripe-mock` or set %s", errMockStart, StripeMockEnv)
 	}
 	return mockURL
 }

@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/maxbooster/maxbooster/internal/testenv"
 	"github.com/maxbooster/maxbooster/store"
 )
 
@@ -117,10 +118,7 @@ func RequirePostgres(tb testing.TB) string {
 	tb.Helper()
 	dsn := os.Getenv(PostgresEnv)
 	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("storetest: %s is not set, and CI=true requires the PostgreSQL suite", PostgresEnv)
-		}
-		tb.Skipf("storetest: set %s to run against PostgreSQL (make test does when it finds one)", PostgresEnv)
+		testenv.Unavailable(tb, "storetest: set %s to run against PostgreSQL (make test does when it finds one)", PostgresEnv)
 	}
 	return dsn
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/maxbooster/maxbooster/audio/blob"
+	"github.com/maxbooster/maxbooster/internal/testenv"
 )
 
 // EnvS3 names the S3-compatible server the S3 tests use: the path of a
@@ -31,10 +32,7 @@ func S3(tb testing.TB) blob.S3Options {
 	tb.Helper()
 	v := os.Getenv(EnvS3)
 	if v == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s is not set (CI=true): the S3 store must be tested against a real server", EnvS3)
-		}
-		tb.Skipf("%s is not set: set it to a versitygw binary (make s3-server) or an endpoint URL", EnvS3)
+		testenv.Unavailable(tb, "%s is not set: set it to a versitygw binary (make s3-server) or an endpoint URL; the S3 store is tested against a real server", EnvS3)
 	}
 	opt := blob.S3Options{
 		Region:       "us-east-1",
