@@ -180,11 +180,7 @@ func (h *Hub) hocuspocusLoop(r *http.Request, ws *websocket.Conn, cc *corkConn) 
 		return
 	}
 	hr := &hpReader{h: h, r: r, sock: sock, docs: make(map[string]*hpDoc)}
-	hr.idle = newReaderIdle(hr.read)
-	hr.idle.resume = func() {
-		hr.idle.unparked = true
-		go hr.read()
-	}
+	hr.idle.init(hr.read)
 	hr.read()
 }
 

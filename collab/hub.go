@@ -336,11 +336,7 @@ func (h *Hub) serveConn(roomID string, p Principal, authAt time.Time, authErr er
 	}
 	reading = true
 	cr := &connReader{c: c, rm: rm}
-	cr.idle = newReaderIdle(func() { h.readConn(cr) })
-	cr.idle.resume = func() {
-		cr.idle.unparked = true
-		go h.readConn(cr)
-	}
+	cr.idle.init(func() { h.readConn(cr) })
 	go h.readConn(cr)
 }
 
@@ -364,10 +360,15 @@ type readerIdle struct {
 	lastMsg int64
 }
 
-// newReaderIdle returns the state of a reader that read runs and
-// resume restarts from the poller.
-func newReaderIdle(read func()) readerIdle {
-	return readerIdle{read: read, quiet: true} // silent so far
+// init sets up the state of a reader that read runs: resume (for the
+// poller) marks the run as unparked and starts read on a new goroutine.
+func (ri *readerIdle) init(read func()) {
+	ri.read = read
+	ri.resume = func() {
+		ri.unparked = true
+		go ri.read()
+	}
+	ri.quiet = true // silent so far
 }
 
 // begin starts a run of the reader; parkAgain reports whether it was

@@ -9,7 +9,8 @@ import (
 // recently the process started (monoClock counts from then), and parks the
 // connection; the next one, right behind it, does not.
 func TestReaderIdleQuiet(t *testing.T) {
-	ri := newReaderIdle(nil)
+	var ri readerIdle
+	ri.init(nil)
 	if !ri.quiet {
 		t.Fatal("a reader that read nothing yet is not quiet")
 	}
