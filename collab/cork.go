@@ -105,12 +105,6 @@ type corkConn struct {
 	wrErr   error
 }
 
-func newCorkConn(nc net.Conn, carry []byte) *corkConn {
-	c := new(corkConn)
-	c.init(nc, carry)
-	return c
-}
-
 // init sets up c over nc.
 func (c *corkConn) init(nc net.Conn, carry []byte) {
 	c.Conn, c.carry = nc, carry
@@ -401,6 +395,48 @@ func (c *corkConn) writeOnce(fd uintptr) bool {
 // peer did not read in time). Frames are gathered into writes of up to
 // corkMaxBytes; a larger frame goes out on its own.
 func (c *corkConn) writeFrames(frames [][]byte, timeout time.Duration) error {
+	return c.writeLocked(timeout, func() error {
+		if len(frames) == 0 {
+			return nil
+		}
+		b := corkBufs.Get().(*[]byte)
+		defer func() { putCorkBuf(b) }()
+		buf := (*b)[:0]
+		for _, f := range frames {
+			if len(buf) > 0 && len(buf)+len(f)+10 > corkMaxBytes {
+				if err := c.writeAll(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+			if len(f) > corkMaxBytes {
+				hdr := appendFrameHeader(buf[:0], len(f))
+				if err := c.writeAll(hdr); err != nil {
+					return err
+				}
+				if err := c.writeAll(f); err != nil {
+					return err
+				}
+				continue
+			}
+			buf = appendFrame(buf, f)
+			*b = buf
+		}
+		return c.writeAll(buf)
+	})
+}
+
+// writeControl writes a server control frame (a ping), after any pending
+// bytes, blocking at most timeout.
+func (c *corkConn) writeControl(frame []byte, timeout time.Duration) error {
+	return c.writeLocked(timeout, func() error { return c.writeAll(frame) })
+}
+
+// writeLocked runs write holding mu, after the pending bytes, with a
+// write deadline timeout from now (none when timeout is 0). The deadline
+// is lifted again afterwards: control frames coder/websocket writes are
+// bounded by its contexts, and a stale deadline would fail them.
+func (c *corkConn) writeLocked(timeout time.Duration, write func() error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.off.Load() {
@@ -410,58 +446,12 @@ func (c *corkConn) writeFrames(frames [][]byte, timeout time.Duration) error {
 		if err := c.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
 			return err
 		}
-		// Lift it again: control frames are bounded by coder/websocket's
-		// contexts, and a stale deadline would fail them.
 		defer func() { _ = c.SetWriteDeadline(time.Time{}) }()
 	}
 	if err := c.flushPendingLocked(); err != nil {
 		return err
 	}
-	if len(frames) == 0 {
-		return nil
-	}
-	b := corkBufs.Get().(*[]byte)
-	defer func() { putCorkBuf(b) }()
-	buf := (*b)[:0]
-	for _, f := range frames {
-		if len(buf) > 0 && len(buf)+len(f)+10 > corkMaxBytes {
-			if err := c.writeAll(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
-		if len(f) > corkMaxBytes {
-			hdr := appendFrameHeader(buf[:0], len(f))
-			if err := c.writeAll(hdr); err != nil {
-				return err
-			}
-			if err := c.writeAll(f); err != nil {
-				return err
-			}
-			continue
-		}
-		buf = appendFrame(buf, f)
-		*b = buf
-	}
-	return c.writeAll(buf)
-}
-
-// writeControl writes a server control frame (a ping), after any pending
-// bytes, blocking at most timeout.
-func (c *corkConn) writeControl(frame []byte, timeout time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.off.Load() {
-		return net.ErrClosed
-	}
-	if err := c.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
-		return err
-	}
-	defer func() { _ = c.SetWriteDeadline(time.Time{}) }()
-	if err := c.flushPendingLocked(); err != nil {
-		return err
-	}
-	return c.writeAll(frame)
+	return write()
 }
 
 // writeAll writes p, blocking (within the caller's write deadline).

@@ -13,6 +13,14 @@ import (
 )
 
 // tcpPair returns the two ends of a loopback TCP connection.
+// newCorkConn returns a corkConn over nc (the hub sets one up in place,
+// through corkWriter.Hijack).
+func newCorkConn(nc net.Conn, carry []byte) *corkConn {
+	c := new(corkConn)
+	c.init(nc, carry)
+	return c
+}
+
 func tcpPair(t *testing.T) (server, client net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
