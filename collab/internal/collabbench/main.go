@@ -37,7 +37,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -275,22 +274,15 @@ func run() error {
 		if !slices.Contains(strings.Split(*fanSel, ","), strconv.Itoa(fi+1)) {
 			continue
 		}
-		runs := make([][]fanResult, len(servers))
-		perCPU := make([][]float64, len(servers)) // by round; NaN: the run failed
-		for range *rounds {
-			for i, s := range servers {
-				res, err := fanout(s, f.rooms, f.clients, f.rate)
-				if err != nil {
-					fmt.Printf("%-20s %-30s error: %v\n", s.name, f.name, err)
-					perCPU[i] = append(perCPU[i], math.NaN())
-					continue
-				}
-				runs[i] = append(runs[i], res)
-				perCPU[i] = append(perCPU[i], res.perCPU)
+		runs := measure(servers, func(s serverSpec) (fanResult, error) {
+			res, err := fanout(s, f.rooms, f.clients, f.rate)
+			if err != nil {
+				fmt.Printf("%-20s %-30s error: %v\n", s.name, f.name, err)
 			}
-		}
+			return res, err
+		})
 		for i, s := range servers {
-			rs := runs[i]
+			rs := succeeded(runs[i])
 			if len(rs) == 0 {
 				continue
 			}
@@ -309,7 +301,7 @@ func run() error {
 					each(rs, "%.0f", func(r fanResult) float64 { return r.perCPU / 1000 })+"k")
 			}
 		}
-		printRatios(servers, perCPU)
+		printRatios(servers, runs)
 	}
 	fmt.Printf("\n%-20s %8s %16s %16s %16s\n", "server", "conns", "RSS/conn KB", "connect ms/conn", "connect total s")
 	for _, ns := range strings.Split(*idleCounts, ",") {
@@ -320,19 +312,15 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		runs := make([][]idleResult, len(servers))
-		for range *rounds {
-			for i, s := range servers {
-				res, err := idle(s, n)
-				if err != nil {
-					fmt.Printf("%-20s %8d error: %v\n", s.name, n, err)
-					continue
-				}
-				runs[i] = append(runs[i], res)
+		runs := measure(servers, func(s serverSpec) (idleResult, error) {
+			res, err := idle(s, n)
+			if err != nil {
+				fmt.Printf("%-20s %8d error: %v\n", s.name, n, err)
 			}
-		}
+			return res, err
+		})
 		for i, s := range servers {
-			rs := runs[i]
+			rs := succeeded(runs[i])
 			if len(rs) == 0 {
 				continue
 			}
@@ -356,7 +344,7 @@ const ratioRef = "y-websocket-server"
 // ratioRef's in the same round, and their median: runs next to each other
 // share the VM's state of the moment better than medians of separate
 // runs do.
-func printRatios(servers []serverSpec, perCPU [][]float64) {
+func printRatios(servers []serverSpec, runs [][]*fanResult) {
 	ref := slices.IndexFunc(servers, func(s serverSpec) bool { return s.name == ratioRef })
 	if ref < 0 || len(servers) < 2 {
 		return
@@ -367,9 +355,9 @@ func printRatios(servers []serverSpec, perCPU [][]float64) {
 			continue
 		}
 		var rs []float64
-		for k, v := range perCPU[i] {
-			if r := v / perCPU[ref][k]; !math.IsNaN(r) && !math.IsInf(r, 0) {
-				rs = append(rs, r)
+		for k, r := range runs[i] {
+			if r != nil && runs[ref][k] != nil && runs[ref][k].perCPU > 0 {
+				rs = append(rs, r.perCPU/runs[ref][k].perCPU)
 			}
 		}
 		if len(rs) == 0 {
@@ -378,6 +366,33 @@ func printRatios(servers []serverSpec, perCPU [][]float64) {
 		id := func(v float64) float64 { return v }
 		fmt.Printf("%-20s   %-20s %.2f× (each round %s)\n", "", s.name, median(rs, id), each(rs, "%.2f", id))
 	}
+}
+
+// measure runs run on every server -rounds times, the servers taking
+// turns: runs[i][k] is server i's round k, nil when it failed.
+func measure[R any](servers []serverSpec, run func(serverSpec) (R, error)) [][]*R {
+	runs := make([][]*R, len(servers))
+	for range *rounds {
+		for i, s := range servers {
+			var r *R
+			if res, err := run(s); err == nil {
+				r = &res
+			}
+			runs[i] = append(runs[i], r)
+		}
+	}
+	return runs
+}
+
+// succeeded returns the rounds of rs that did not fail.
+func succeeded[R any](rs []*R) []R {
+	var ok []R
+	for _, r := range rs {
+		if r != nil {
+			ok = append(ok, *r)
+		}
+	}
+	return ok
 }
 
 // median returns the median of v over rs (the mean of the middle two
